@@ -1,0 +1,31 @@
+#pragma once
+
+// The one type-ID block of Herald's actor messages. Register it once per
+// actor system with herald::actors::register_types(cfg).
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+CAF_BEGIN_TYPE_ID_BLOCK(herald, caf::first_custom_type_id)
+
+  /// Ask an actor to describe itself (answers a JSON string).
+  CAF_ADD_ATOM(herald, herald::actors, inspect_atom, "inspect")
+
+  /// A periodic wake-up an actor sends itself.
+  CAF_ADD_ATOM(herald, herald::actors, tick_atom, "tick")
+
+  /// Make an actor fail on purpose (operator fault injection, tests).
+  CAF_ADD_ATOM(herald, herald::actors, crash_atom, "crash")
+
+CAF_END_TYPE_ID_BLOCK(herald)
+
+namespace caf {
+class actor_system_config;
+} // namespace caf
+
+namespace herald::actors {
+
+/// Adds Herald's message types and error category to `cfg`.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace herald::actors

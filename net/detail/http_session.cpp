@@ -1,0 +1,165 @@
+#include "net/detail/http_session.hpp"
+
+#include "core/log.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace herald::net::detail {
+
+namespace {
+
+std::string lower(beast::string_view in) {
+  std::string out{in.data(), in.size()};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+} // namespace
+
+void fail(beast::error_code ec, const char* what) {
+  // Normal ends of a connection, not worth a line in the log.
+  if (ec == asio::error::operation_aborted || ec == beast::error::timeout
+      || ec == asio::error::eof || ec == http::error::end_of_stream
+      || ec == asio::error::connection_reset)
+    return;
+  log::get("net")->debug("{}: {}", what, ec.message());
+}
+
+http_session::http_session(tcp::socket&& socket,
+                           std::shared_ptr<const router> routes,
+                           const server_options& options,
+                           session_registry& registry)
+  : stream_(std::move(socket)),
+    routes_(std::move(routes)),
+    options_(options),
+    registry_(registry) {
+  beast::error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    remote_address_ = endpoint.address().to_string();
+}
+
+http_session::~http_session() {
+  registry_.remove(registry_id_);
+}
+
+void http_session::run() {
+  registry_id_ = registry_.add(weak_from_this());
+  asio::dispatch(stream_.get_executor(),
+                 beast::bind_front_handler(&http_session::do_read,
+                                           shared_from_this()));
+}
+
+void http_session::close() {
+  asio::post(stream_.get_executor(),
+             beast::bind_front_handler(&http_session::do_close,
+                                       shared_from_this()));
+}
+
+void http_session::do_read() {
+  parser_.emplace();
+  parser_->body_limit(options_.body_limit);
+  stream_.expires_after(options_.idle_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read,
+                                             shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream)
+    return do_close();
+  if (ec == http::error::body_limit)
+    return write_error_and_close(413, "payload_too_large",
+                                 "request body exceeds the limit");
+  if (ec) {
+    // A malformed request gets an answer; a dropped connection does not.
+    if (&ec.category()
+        == &http::make_error_code(http::error::bad_target).category())
+      return write_error_and_close(400, "bad_request", "malformed request");
+    return fail(ec, "read");
+  }
+  handle(parser_->release());
+}
+
+void http_session::handle(http::request<http::string_body>&& raw) {
+  keep_alive_ = raw.keep_alive();
+  head_request_ = raw.method() == http::verb::head;
+  http_request req;
+  req.method = std::string{raw.method_string()};
+  req.target = std::string{raw.target()};
+  req.remote_address = remote_address_;
+  if (!parse_target(req.target, req.path, req.query))
+    return write_error_and_close(400, "bad_target",
+                                 "request target is not a valid path");
+  for (const auto& field : raw)
+    req.headers.emplace_back(lower(field.name_string()),
+                             std::string{field.value()});
+  req.body = std::move(raw.body());
+  // The handler may answer from any thread and at any time: hop back onto
+  // this session's strand to write.
+  auto self = shared_from_this();
+  responder respond = [self](http_response res) {
+    asio::post(self->stream_.get_executor(),
+               [self, res = std::move(res)]() mutable {
+                 self->write(std::move(res));
+               });
+  };
+  try {
+    routes_->dispatch(req, std::move(respond));
+  } catch (const std::exception& e) {
+    log::get("net")->error("handler for {} {} threw: {}", req.method,
+                           req.path, e.what());
+    write(json_error(500, "internal", "internal error"));
+  }
+}
+
+void http_session::write(http_response res) {
+  auto msg = std::make_shared<http::response<http::string_body>>();
+  msg->version(11);
+  msg->result(res.status);
+  msg->set(http::field::server, "herald");
+  msg->set(http::field::content_type, res.content_type);
+  for (auto& [name, value] : res.headers)
+    msg->set(name, value);
+  msg->keep_alive(keep_alive_);
+  if (head_request_) {
+    // The GET answer's length, and no body: the serializer writes only
+    // what the (empty) body holds.
+    msg->content_length(res.body.size());
+  } else {
+    msg->body() = std::move(res.body);
+    msg->prepare_payload();
+  }
+  response_in_flight_ = msg;
+  stream_.expires_after(options_.idle_timeout);
+  http::async_write(stream_, *msg,
+                    beast::bind_front_handler(&http_session::on_write,
+                                              shared_from_this(),
+                                              keep_alive_));
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec,
+                            std::size_t) {
+  response_in_flight_.reset();
+  if (ec)
+    return fail(ec, "write");
+  if (!keep_alive)
+    return do_close();
+  do_read();
+}
+
+void http_session::write_error_and_close(unsigned status, const char* code,
+                                         const char* message) {
+  keep_alive_ = false;
+  head_request_ = false;
+  write(json_error(status, code, message));
+}
+
+void http_session::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.socket().close(ec);
+}
+
+} // namespace herald::net::detail

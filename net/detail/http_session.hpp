@@ -1,0 +1,49 @@
+#pragma once
+
+#include "net/detail/beast.hpp"
+#include "net/detail/session_registry.hpp"
+#include "net/router.hpp"
+#include "net/server.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace herald::net::detail {
+
+/// One plain HTTP/1.1 connection: reads a request, routes it, writes the
+/// response (possibly later, for handlers that wait), repeats while the
+/// client keeps the connection alive. All I/O runs on the socket's strand.
+class http_session : public closable,
+                     public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, std::shared_ptr<const router> routes,
+               const server_options& options, session_registry& registry);
+  ~http_session() override;
+
+  void run();
+  void close() override;
+
+private:
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void handle(http::request<http::string_body>&& req);
+  void write(http_response res);
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
+  void write_error_and_close(unsigned status, const char* code,
+                             const char* message);
+  void do_close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const router> routes_;
+  const server_options& options_;
+  session_registry& registry_;
+  uint64_t registry_id_ = 0;
+  std::string remote_address_;
+  bool keep_alive_ = false;
+  bool head_request_ = false;
+  std::shared_ptr<void> response_in_flight_;
+};
+
+} // namespace herald::net::detail

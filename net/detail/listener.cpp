@@ -1,0 +1,78 @@
+#include "net/detail/listener.hpp"
+
+#include "core/log.hpp"
+#include "net/detail/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace herald::net::detail {
+
+listener::listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
+                   const server_options& options, session_registry& registry)
+  : ioc_(ioc),
+    acceptor_(asio::make_strand(ioc)),
+    routes_(std::move(routes)),
+    options_(options),
+    registry_(registry) {
+}
+
+void listener::open() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options_.address, ec);
+  if (ec)
+    throw std::runtime_error("invalid listen address '" + options_.address
+                             + "': " + ec.message());
+  tcp::endpoint endpoint{address, options_.port};
+  auto where = options_.address + ":" + std::to_string(options_.port);
+  auto check = [&](const char* what) {
+    if (ec)
+      throw std::runtime_error(std::string{"cannot "} + what + " " + where
+                               + ": " + ec.message());
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  check("open");
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  check("configure");
+  acceptor_.bind(endpoint, ec);
+  check("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  check("listen on");
+  port_ = acceptor_.local_endpoint().port();
+}
+
+void listener::run() {
+  asio::dispatch(acceptor_.get_executor(),
+                 beast::bind_front_handler(&listener::do_accept,
+                                           shared_from_this()));
+}
+
+void listener::stop() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void listener::do_accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         beast::bind_front_handler(&listener::on_accept,
+                                                   shared_from_this()));
+}
+
+void listener::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+    return;
+  if (ec) {
+    // Out of file descriptors and the like: log, keep accepting.
+    log::get("net")->warn("accept: {}", ec.message());
+  } else {
+    std::make_shared<http_session>(std::move(socket), routes_, options_,
+                                   registry_)
+      ->run();
+  }
+  do_accept();
+}
+
+} // namespace herald::net::detail

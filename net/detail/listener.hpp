@@ -1,0 +1,38 @@
+#pragma once
+
+#include "net/detail/beast.hpp"
+#include "net/detail/session_registry.hpp"
+#include "net/router.hpp"
+#include "net/server.hpp"
+
+#include <memory>
+
+namespace herald::net::detail {
+
+/// Accepts connections and hands each to a new http_session on a strand of
+/// its own.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
+           const server_options& options, session_registry& registry);
+
+  /// Binds and listens; throws std::runtime_error naming the endpoint.
+  void open();
+  void run();
+  /// Stops accepting; thread-safe.
+  void stop();
+  uint16_t port() const { return port_; }
+
+private:
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+
+  asio::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<const router> routes_;
+  const server_options& options_;
+  session_registry& registry_;
+  uint16_t port_ = 0;
+};
+
+} // namespace herald::net::detail

@@ -1,0 +1,85 @@
+#include "net/router.hpp"
+
+namespace herald::net {
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> segments;
+  size_t start = 1; // skip the leading '/'
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos)
+      end = path.size();
+    segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+bool is_placeholder(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{'
+         && segment.back() == '}';
+}
+
+} // namespace
+
+void router::add(std::string method, std::string pattern,
+                 http_handler handler) {
+  auto segments = split_path(pattern);
+  routes_.push_back(route{std::move(method), std::move(pattern),
+                          std::move(segments), std::move(handler)});
+}
+
+bool router::match(const route& r, const std::vector<std::string>& segments,
+                   std::map<std::string, std::string>& params) {
+  if (r.segments.size() != segments.size())
+    return false;
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (is_placeholder(r.segments[i])) {
+      if (segments[i].empty())
+        return false;
+      found[r.segments[i].substr(1, r.segments[i].size() - 2)] = segments[i];
+    } else if (r.segments[i] != segments[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+void router::dispatch(http_request& req, responder respond) const {
+  auto segments = split_path(req.path);
+  std::string allowed;
+  for (const auto& r : routes_) {
+    std::map<std::string, std::string> params;
+    if (!match(r, segments, params))
+      continue;
+    // HEAD is answered by the GET handler; the session drops the body.
+    if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) {
+      req.params = std::move(params);
+      r.handler(req, std::move(respond));
+      return;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + r.method;
+  }
+  if (!allowed.empty()) {
+    auto res = json_error(405, "method_not_allowed",
+                          req.method + " is not allowed on " + req.path
+                            + "; allowed: " + allowed);
+    res.headers.emplace_back("Allow", allowed);
+    respond(std::move(res));
+    return;
+  }
+  respond(json_error(404, "not_found", "no route for " + req.path));
+}
+
+std::vector<std::string> router::routes() const {
+  std::vector<std::string> result;
+  for (const auto& r : routes_)
+    result.push_back(r.method + " " + r.pattern);
+  return result;
+}
+
+} // namespace herald::net

@@ -1,0 +1,42 @@
+#pragma once
+
+#include "net/http_types.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace herald::net {
+
+/// Handles one matched request; answers through `respond`, now or later.
+using http_handler = std::function<void(http_request&, responder respond)>;
+
+/// Maps method + path pattern to handlers. A pattern is a path whose
+/// segments may be `{name}` placeholders ("/v1/messages/{id}"); matched
+/// values land in http_request::params. No match: 404; a path that matches
+/// under another method: 405 with an Allow header. Both as JSON errors.
+class router {
+public:
+  void add(std::string method, std::string pattern, http_handler handler);
+
+  /// Routes `req`, or answers the 404/405 itself.
+  void dispatch(http_request& req, responder respond) const;
+
+  /// "METHOD pattern" of every route, in the order they were added.
+  std::vector<std::string> routes() const;
+
+private:
+  struct route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    http_handler handler;
+  };
+
+  static bool match(const route& r, const std::vector<std::string>& segments,
+                    std::map<std::string, std::string>& params);
+
+  std::vector<route> routes_;
+};
+
+} // namespace herald::net

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "net/router.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace herald::net {
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080; ///< 0 picks a free port; see server::port().
+  unsigned threads = 2; ///< io_context threads.
+  size_t body_limit = 1 << 20;
+  std::chrono::seconds idle_timeout{30}; ///< Between keep-alive requests.
+};
+
+/// The public HTTP listener: owns the io_context, its threads, the acceptor
+/// and every session. Routes each request through `router`.
+class server {
+public:
+  server(server_options options, std::shared_ptr<const router> routes);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts accepting; throws std::runtime_error naming the
+  /// address when the port cannot be bound.
+  void start();
+
+  /// Shutdown in order: stop accepting, close every session, stop the
+  /// io_context and join its threads. Safe to call twice.
+  void stop();
+
+  /// The bound port (useful after binding port 0).
+  uint16_t port() const;
+
+  /// Open sessions right now.
+  size_t session_count() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace herald::net

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Herald needs to build, run and test, and only
+# those that are missing. Running it again when everything is present does
+# nothing (no apt-get update either).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build git clang-format
+  libcaf-dev libpqxx-dev libboost-dev libboost-system-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libkainjow-mustache-dev libjwt-dev libcli11-dev prometheus-cpp-dev
+  postgresql postgresql-contrib
+  curl python3 python3-websockets
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "deps: everything is installed"
+  exit 0
+fi
+
+echo "deps: missing: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "deps: run this as root, or run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "deps: installed ${#missing[@]} package(s)"

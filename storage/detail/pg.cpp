@@ -1,0 +1,44 @@
+#include "storage/detail/pg.hpp"
+
+#include "storage/error.hpp"
+
+namespace herald::storage::detail {
+
+std::string with_connect_timeout(const std::string& url, int seconds) {
+  if (url.find("connect_timeout") != std::string::npos)
+    return url;
+  auto value = std::to_string(seconds);
+  bool is_uri = url.rfind("postgresql://", 0) == 0
+                || url.rfind("postgres://", 0) == 0;
+  if (!is_uri)
+    return url + (url.empty() ? "" : " ") + "connect_timeout=" + value;
+  auto separator = url.find('?') == std::string::npos ? '?' : '&';
+  return url + separator + "connect_timeout=" + value;
+}
+
+std::unique_ptr<pqxx::connection> open(const std::string& url) {
+  try {
+    return std::make_unique<pqxx::connection>(with_connect_timeout(url, 3));
+  } catch (...) {
+    rethrow_as_storage_error("cannot connect to the database");
+  }
+}
+
+void rethrow_as_storage_error(const std::string& context) {
+  auto prefixed = [&](const std::string& what) {
+    return context.empty() ? what : context + ": " + what;
+  };
+  try {
+    throw;
+  } catch (const storage::error&) {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    throw storage::error(errc::unreachable, prefixed(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    throw storage::error(errc::query_failed, prefixed(e.what()));
+  } catch (const std::exception& e) {
+    throw storage::error(errc::query_failed, prefixed(e.what()));
+  }
+}
+
+} // namespace herald::storage::detail

@@ -1,0 +1,35 @@
+#pragma once
+
+// Internal to storage/: the only header that brings pqxx in. Code above
+// storage/ includes the pqxx-free headers next to this folder.
+
+#include <pqxx/pqxx>
+
+#include <memory>
+#include <string>
+
+namespace herald::storage::detail {
+
+/// `url` with a connect timeout added unless it already names one, so that
+/// an unreachable host fails in seconds instead of hanging.
+std::string with_connect_timeout(const std::string& url, int seconds);
+
+/// Opens a connection, turning connection failures into storage::error.
+std::unique_ptr<pqxx::connection> open(const std::string& url);
+
+/// Runs `fn`, translating pqxx exceptions into storage::error.
+template <class F>
+auto translate(F&& fn) -> decltype(fn());
+
+[[noreturn]] void rethrow_as_storage_error(const std::string& context);
+
+template <class F>
+auto translate(F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    rethrow_as_storage_error("");
+  }
+}
+
+} // namespace herald::storage::detail

@@ -1,0 +1,36 @@
+#include "tools/heraldd/config.hpp"
+
+#include <cstdlib>
+
+namespace herald::tools {
+
+config::config() {
+  opt_group{custom_options_, "http"}
+    .add(http_address, "address", "address of the public listener")
+    .add(http_port, "port", "port of the public listener (0: any free port)")
+    .add(http_threads, "threads", "I/O threads serving connections")
+    .add(http_body_limit, "body-limit", "largest request body in bytes");
+  opt_group{custom_options_, "database"}
+    .add(database_url, "url",
+         "PostgreSQL URL (default: the HERALD_DATABASE_URL variable)")
+    .add(readiness_interval, "readiness-interval",
+         "how often the database is checked for /readyz");
+  opt_group{custom_options_, "log"}.add(
+    log_level, "level", "trace, debug, info, warn, error, critical or off");
+  opt_group{custom_options_, "web"}.add(web_root, "root",
+                                        "folder of the static web files");
+}
+
+std::string config::finish() {
+  if (database_url.empty())
+    if (auto env = std::getenv("HERALD_DATABASE_URL"))
+      database_url = env;
+  if (database_url.empty())
+    return "no database: set database.url in the config file, pass "
+           "--database.url=URL or set HERALD_DATABASE_URL";
+  if (http_threads == 0)
+    return "http.threads must be at least 1";
+  return {};
+}
+
+} // namespace herald::tools

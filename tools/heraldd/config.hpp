@@ -1,0 +1,38 @@
+#pragma once
+
+#include <caf/actor_system_config.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace herald::tools {
+
+/// heraldd's configuration: INI file (herald.ini, or --config-file=...)
+/// and command line (--http.port=8081), grouped by subsystem.
+class config : public caf::actor_system_config {
+public:
+  config();
+
+  // [http]
+  std::string http_address = "127.0.0.1";
+  uint16_t http_port = 8080;
+  size_t http_threads = 2;
+  size_t http_body_limit = 1 << 20;
+
+  // [database]
+  std::string database_url;
+  caf::timespan readiness_interval = std::chrono::seconds{1};
+
+  // [log]
+  std::string log_level = "info";
+
+  // [web]
+  std::string web_root = "web";
+
+  /// Fills what neither file nor command line gave from the environment
+  /// (HERALD_DATABASE_URL) and returns an error text for what is still
+  /// missing or invalid; empty when the configuration is usable.
+  std::string finish();
+};
+
+} // namespace herald::tools
