@@ -56,8 +56,7 @@ void check_once(health_actor* self) {
   st.board->set(result.ready, result.reason);
 }
 
-caf::behavior health_monitor(health_actor* self,
-                             health_monitor_options options,
+caf::behavior health_monitor(health_actor* self, health_monitor_options options,
                              std::shared_ptr<readiness_board> board) {
   auto& st = self->state;
   st.probe = std::make_unique<storage::readiness_probe>(

@@ -48,8 +48,8 @@ bool within_intensity(supervisor_actor* self) {
   auto& st = self->state;
   auto now = self->clock().now();
   st.recent_restarts.push_back(now);
-  while (!st.recent_restarts.empty()
-         && now - st.recent_restarts.front() > st.options.window)
+  while (!st.recent_restarts.empty() &&
+         now - st.recent_restarts.front() > st.options.window)
     st.recent_restarts.pop_front();
   return st.recent_restarts.size() <= st.options.max_restarts;
 }
@@ -69,12 +69,12 @@ void on_child_down(supervisor_actor* self, const caf::down_msg& msg) {
     return;
   }
   if (!within_intensity(self)) {
-    logger->error("{}: child {} exited ({}); more than {} restarts within "
-                  "{} ms, escalating",
-                  st.label, it->spec.name, reason, st.options.max_restarts,
-                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                    st.options.window)
-                    .count());
+    logger->error(
+      "{}: child {} exited ({}); more than {} restarts within "
+      "{} ms, escalating",
+      st.label, it->spec.name, reason, st.options.max_restarts,
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.options.window)
+        .count());
     auto err = caf::make_error(errc::restart_intensity);
     stop_children(self, err);
     self->quit(err);

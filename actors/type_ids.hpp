@@ -8,14 +8,14 @@
 
 CAF_BEGIN_TYPE_ID_BLOCK(herald, caf::first_custom_type_id)
 
-  /// Ask an actor to describe itself (answers a JSON string).
-  CAF_ADD_ATOM(herald, herald::actors, inspect_atom, "inspect")
+/// Ask an actor to describe itself (answers a JSON string).
+CAF_ADD_ATOM(herald, herald::actors, inspect_atom, "inspect")
 
-  /// A periodic wake-up an actor sends itself.
-  CAF_ADD_ATOM(herald, herald::actors, tick_atom, "tick")
+/// A periodic wake-up an actor sends itself.
+CAF_ADD_ATOM(herald, herald::actors, tick_atom, "tick")
 
-  /// Make an actor fail on purpose (operator fault injection, tests).
-  CAF_ADD_ATOM(herald, herald::actors, crash_atom, "crash")
+/// Make an actor fail on purpose (operator fault injection, tests).
+CAF_ADD_ATOM(herald, herald::actors, crash_atom, "crash")
 
 CAF_END_TYPE_ID_BLOCK(herald)
 

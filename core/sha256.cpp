@@ -11,8 +11,7 @@ std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
   if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(),
-                 nullptr)
-      != 1)
+                 nullptr) != 1)
     throw std::runtime_error("sha256: EVP_Digest failed");
   static constexpr char hex[] = "0123456789abcdef";
   std::string result;

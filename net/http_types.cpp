@@ -17,8 +17,7 @@ int hex_value(char c) {
 }
 
 // Percent-decodes `in`; '+' means space only in query strings.
-bool percent_decode(std::string_view in, bool plus_is_space,
-                    std::string& out) {
+bool percent_decode(std::string_view in, bool plus_is_space, std::string& out) {
   out.clear();
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
@@ -53,7 +52,8 @@ http_request::header(std::string_view name) const {
 http_response json_error(unsigned status, std::string_view code,
                          std::string_view message) {
   nlohmann::json body{
-    {"error", {{"code", std::string{code}}, {"message", std::string{message}}}}};
+    {"error",
+     {{"code", std::string{code}}, {"message", std::string{message}}}}};
   return json_response(status, body.dump());
 }
 
@@ -79,8 +79,8 @@ bool parse_target(std::string_view target, std::string& path,
   while (!rest.empty()) {
     auto amp = rest.find('&');
     auto pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{}
-                                         : rest.substr(amp + 1);
+    rest =
+      amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     if (pair.empty())
       continue;
     auto eq = pair.find('=');
@@ -88,8 +88,8 @@ bool parse_target(std::string_view target, std::string& path,
     std::string value;
     if (!percent_decode(pair.substr(0, eq), true, key))
       return false;
-    if (eq != std::string_view::npos
-        && !percent_decode(pair.substr(eq + 1), true, value))
+    if (eq != std::string_view::npos &&
+        !percent_decode(pair.substr(eq + 1), true, value))
       return false;
     query.emplace(std::move(key), std::move(value));
   }

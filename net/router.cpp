@@ -18,8 +18,7 @@ std::vector<std::string> split_path(const std::string& path) {
 }
 
 bool is_placeholder(const std::string& segment) {
-  return segment.size() > 2 && segment.front() == '{'
-         && segment.back() == '}';
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
 } // namespace
@@ -66,8 +65,8 @@ void router::dispatch(http_request& req, responder respond) const {
   }
   if (!allowed.empty()) {
     auto res = json_error(405, "method_not_allowed",
-                          req.method + " is not allowed on " + req.path
-                            + "; allowed: " + allowed);
+                          req.method + " is not allowed on " + req.path +
+                            "; allowed: " + allowed);
     res.headers.emplace_back("Allow", allowed);
     respond(std::move(res));
     return;

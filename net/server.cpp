@@ -20,23 +20,20 @@ struct server::impl {
   // destruction unregister themselves from here.
   detail::session_registry sessions;
   detail::asio::io_context ioc;
-  std::optional<detail::asio::executor_work_guard<
-    detail::asio::io_context::executor_type>>
+  std::optional<
+    detail::asio::executor_work_guard<detail::asio::io_context::executor_type>>
     work;
   std::shared_ptr<detail::listener> listener;
   std::vector<std::thread> threads;
   bool stopped = false;
 
   impl(server_options opts, std::shared_ptr<const router> r)
-    : options(std::move(opts)),
-      routes(std::move(r)),
-      ioc(static_cast<int>(std::max(1u, options.threads))) {
-  }
+    : options(std::move(opts)), routes(std::move(r)),
+      ioc(static_cast<int>(std::max(1u, options.threads))) {}
 };
 
 server::server(server_options options, std::shared_ptr<const router> routes)
-  : impl_(std::make_unique<impl>(std::move(options), std::move(routes))) {
-}
+  : impl_(std::make_unique<impl>(std::move(options), std::move(routes))) {}
 
 server::~server() {
   stop();
@@ -44,8 +41,8 @@ server::~server() {
 
 void server::start() {
   auto& i = *impl_;
-  i.listener = std::make_shared<detail::listener>(i.ioc, i.routes, i.options,
-                                                  i.sessions);
+  i.listener =
+    std::make_shared<detail::listener>(i.ioc, i.routes, i.options, i.sessions);
   i.listener->open();
   i.listener->run();
   i.work.emplace(i.ioc.get_executor());

@@ -47,9 +47,9 @@ std::vector<migration> validated(const std::vector<migration>& input) {
   for (const auto& m : sorted)
     if (!seen.insert(migration_version(m.name)).second)
       throw error(errc::bad_migration,
-                  "two migrations share version "
-                    + std::to_string(migration_version(m.name)) + " ("
-                    + m.name + ")");
+                  "two migrations share version " +
+                    std::to_string(migration_version(m.name)) + " (" + m.name +
+                    ")");
   return sorted;
 }
 
@@ -75,11 +75,11 @@ void check_unchanged(const std::vector<migration>& migrations,
     auto checksum = sha256_hex(m.sql);
     if (it->second.checksum != checksum)
       throw error(errc::migration_changed,
-                  "migration " + m.name
-                    + " was changed after it was applied (recorded checksum "
-                    + it->second.checksum.substr(0, 12) + ", file has "
-                    + checksum.substr(0, 12)
-                    + "); put the change in a new migration file instead");
+                  "migration " + m.name +
+                    " was changed after it was applied (recorded checksum " +
+                    it->second.checksum.substr(0, 12) + ", file has " +
+                    checksum.substr(0, 12) +
+                    "); put the change in a new migration file instead");
   }
 }
 
@@ -90,8 +90,8 @@ int migration_version(const std::string& name) {
   std::smatch match;
   if (!std::regex_match(name, match, pattern))
     throw error(errc::bad_migration,
-                "migration file name '" + name
-                  + "' is not of the form NNNN_description.sql");
+                "migration file name '" + name +
+                  "' is not of the form NNNN_description.sql");
   return std::stoi(match[1].str());
 }
 
@@ -105,8 +105,8 @@ migration_report apply_migrations(const std::string& database_url,
     // A session-level lock: held across the per-file transactions below and
     // released when the connection closes, even if this process dies.
     pqxx::nontransaction lock_tx{*conn};
-    lock_tx.exec("SELECT pg_advisory_lock(" + std::to_string(migration_lock_key)
-                 + ")");
+    lock_tx.exec("SELECT pg_advisory_lock(" +
+                 std::to_string(migration_lock_key) + ")");
     lock_tx.exec(bootstrap_sql);
     auto recorded = read_recorded(lock_tx);
     lock_tx.commit();
@@ -139,8 +139,8 @@ migration_report apply_migrations(const std::string& database_url,
       if (known.count(version) == 0)
         report.unknown_recorded.push_back(rec.name);
     pqxx::nontransaction unlock_tx{*conn};
-    unlock_tx.exec("SELECT pg_advisory_unlock("
-                   + std::to_string(migration_lock_key) + ")");
+    unlock_tx.exec("SELECT pg_advisory_unlock(" +
+                   std::to_string(migration_lock_key) + ")");
   });
   if (!report.unknown_recorded.empty())
     logger->warn("the database has {} migration(s) this engine does not know, "
@@ -151,7 +151,7 @@ migration_report apply_migrations(const std::string& database_url,
 }
 
 std::string detail::pending_reason(pqxx::connection& conn,
-                                  const std::vector<migration>& input) {
+                                   const std::vector<migration>& input) {
   auto migrations = validated(input);
   return detail::translate([&]() -> std::string {
     pqxx::read_transaction tx{conn};

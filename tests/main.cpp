@@ -6,7 +6,6 @@
 
 #include "core/log.hpp"
 
-
 int main(int argc, char** argv) {
   herald::log::set_level("warn");
   return caf::test::main(argc, argv);

@@ -19,9 +19,9 @@ std::string lower(beast::string_view in) {
 
 void fail(beast::error_code ec, const char* what) {
   // Normal ends of a connection, not worth a line in the log.
-  if (ec == asio::error::operation_aborted || ec == beast::error::timeout
-      || ec == asio::error::eof || ec == http::error::end_of_stream
-      || ec == asio::error::connection_reset)
+  if (ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+      ec == asio::error::eof || ec == http::error::end_of_stream ||
+      ec == asio::error::connection_reset)
     return;
   log::get("net")->debug("{}: {}", what, ec.message());
 }
@@ -30,9 +30,7 @@ http_session::http_session(tcp::socket&& socket,
                            std::shared_ptr<const router> routes,
                            const server_options& options,
                            session_registry& registry)
-  : stream_(std::move(socket)),
-    routes_(std::move(routes)),
-    options_(options),
+  : stream_(std::move(socket)), routes_(std::move(routes)), options_(options),
     registry_(registry) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -46,24 +44,24 @@ http_session::~http_session() {
 
 void http_session::run() {
   registry_id_ = registry_.add(weak_from_this());
-  asio::dispatch(stream_.get_executor(),
-                 beast::bind_front_handler(&http_session::do_read,
-                                           shared_from_this()));
+  asio::dispatch(
+    stream_.get_executor(),
+    beast::bind_front_handler(&http_session::do_read, shared_from_this()));
 }
 
 void http_session::close() {
-  asio::post(stream_.get_executor(),
-             beast::bind_front_handler(&http_session::do_close,
-                                       shared_from_this()));
+  asio::post(
+    stream_.get_executor(),
+    beast::bind_front_handler(&http_session::do_close, shared_from_this()));
 }
 
 void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(options_.body_limit);
   stream_.expires_after(options_.idle_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read,
-                                             shared_from_this()));
+  http::async_read(
+    stream_, buffer_, *parser_,
+    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -74,8 +72,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                                  "request body exceeds the limit");
   if (ec) {
     // A malformed request gets an answer; a dropped connection does not.
-    if (&ec.category()
-        == &http::make_error_code(http::error::bad_target).category())
+    if (&ec.category() ==
+        &http::make_error_code(http::error::bad_target).category())
       return write_error_and_close(400, "bad_request", "malformed request");
     return fail(ec, "read");
   }
@@ -100,16 +98,15 @@ void http_session::handle(http::request<http::string_body>&& raw) {
   // this session's strand to write.
   auto self = shared_from_this();
   responder respond = [self](http_response res) {
-    asio::post(self->stream_.get_executor(),
-               [self, res = std::move(res)]() mutable {
-                 self->write(std::move(res));
-               });
+    asio::post(
+      self->stream_.get_executor(),
+      [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
   };
   try {
     routes_->dispatch(req, std::move(respond));
   } catch (const std::exception& e) {
-    log::get("net")->error("handler for {} {} threw: {}", req.method,
-                           req.path, e.what());
+    log::get("net")->error("handler for {} {} threw: {}", req.method, req.path,
+                           e.what());
     write(json_error(500, "internal", "internal error"));
   }
 }
@@ -135,8 +132,7 @@ void http_session::write(http_response res) {
   stream_.expires_after(options_.idle_timeout);
   http::async_write(stream_, *msg,
                     beast::bind_front_handler(&http_session::on_write,
-                                              shared_from_this(),
-                                              keep_alive_));
+                                              shared_from_this(), keep_alive_));
 }
 
 void http_session::on_write(bool keep_alive, beast::error_code ec,

@@ -11,25 +11,21 @@ namespace herald::net::detail {
 
 listener::listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
                    const server_options& options, session_registry& registry)
-  : ioc_(ioc),
-    acceptor_(asio::make_strand(ioc)),
-    routes_(std::move(routes)),
-    options_(options),
-    registry_(registry) {
-}
+  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), routes_(std::move(routes)),
+    options_(options), registry_(registry) {}
 
 void listener::open() {
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.address, ec);
   if (ec)
-    throw std::runtime_error("invalid listen address '" + options_.address
-                             + "': " + ec.message());
+    throw std::runtime_error("invalid listen address '" + options_.address +
+                             "': " + ec.message());
   tcp::endpoint endpoint{address, options_.port};
   auto where = options_.address + ":" + std::to_string(options_.port);
   auto check = [&](const char* what) {
     if (ec)
-      throw std::runtime_error(std::string{"cannot "} + what + " " + where
-                               + ": " + ec.message());
+      throw std::runtime_error(std::string{"cannot "} + what + " " + where +
+                               ": " + ec.message());
   };
   acceptor_.open(endpoint.protocol(), ec);
   check("open");
@@ -43,9 +39,9 @@ void listener::open() {
 }
 
 void listener::run() {
-  asio::dispatch(acceptor_.get_executor(),
-                 beast::bind_front_handler(&listener::do_accept,
-                                           shared_from_this()));
+  asio::dispatch(
+    acceptor_.get_executor(),
+    beast::bind_front_handler(&listener::do_accept, shared_from_this()));
 }
 
 void listener::stop() {
@@ -56,9 +52,9 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_),
-                         beast::bind_front_handler(&listener::on_accept,
-                                                   shared_from_this()));
+  acceptor_.async_accept(
+    asio::make_strand(ioc_),
+    beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {

@@ -8,8 +8,8 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
   if (url.find("connect_timeout") != std::string::npos)
     return url;
   auto value = std::to_string(seconds);
-  bool is_uri = url.rfind("postgresql://", 0) == 0
-                || url.rfind("postgres://", 0) == 0;
+  bool is_uri =
+    url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   if (!is_uri)
     return url + (url.empty() ? "" : " ") + "connect_timeout=" + value;
   auto separator = url.find('?') == std::string::npos ? '?' : '&';

@@ -24,11 +24,10 @@ caf::behavior worker(caf::event_based_actor* self) {
 
 child_spec worker_spec(std::string name,
                        restart_policy policy = restart_policy::permanent) {
-  return child_spec{std::move(name),
-                    [](caf::event_based_actor* parent) {
-                      return parent->spawn(worker);
-                    },
-                    policy};
+  return child_spec{
+    std::move(name),
+    [](caf::event_based_actor* parent) { return parent->spawn(worker); },
+    policy};
 }
 
 struct fixture : test::actor_fixture {
@@ -38,8 +37,7 @@ struct fixture : test::actor_fixture {
     supervisor_options opts;
     opts.max_restarts = max_restarts;
     opts.window = std::chrono::seconds{10};
-    sup = sys.spawn(supervisor, std::string{"test"}, opts,
-                    std::move(children));
+    sup = sys.spawn(supervisor, std::string{"test"}, opts, std::move(children));
     run();
   }
 
@@ -57,8 +55,8 @@ struct fixture : test::actor_fixture {
   }
 
   bool exited(const caf::actor& hdl) {
-    return caf::actor_cast<caf::abstract_actor*>(hdl)
-      ->getf(caf::abstract_actor::is_terminated_flag);
+    return caf::actor_cast<caf::abstract_actor*>(hdl)->getf(
+      caf::abstract_actor::is_terminated_flag);
   }
 };
 

@@ -18,12 +18,10 @@ struct fixture {
     routes.add("GET", "/v1/messages/{id}", [](http_request& req, responder r) {
       r(json_response(200, nlohmann::json{{"id", req.params["id"]}}.dump()));
     });
-    routes.add("DELETE", "/v1/messages/{id}", [](http_request&, responder r) {
-      r(json_response(204, ""));
-    });
-    routes.add("GET", "/healthz", [](http_request&, responder r) {
-      r(json_response(200, "{}"));
-    });
+    routes.add("DELETE", "/v1/messages/{id}",
+               [](http_request&, responder r) { r(json_response(204, "")); });
+    routes.add("GET", "/healthz",
+               [](http_request&, responder r) { r(json_response(200, "{}")); });
   }
 
   http_response call(std::string method, std::string target) {

@@ -88,8 +88,8 @@ CAF_TEST(a changed applied migration is refused naming the file) {
   auto err = thrown([&] { storage::apply_migrations(url(), changed); });
   CAF_REQUIRE(err.has_value());
   CAF_CHECK_EQUAL(err->code(), storage::errc::migration_changed);
-  CAF_CHECK(std::string{err->what()}.find("0001_create.sql")
-            != std::string::npos);
+  CAF_CHECK(std::string{err->what()}.find("0001_create.sql") !=
+            std::string::npos);
   // Refused before anything else ran: 0002 is not applied.
   CAF_CHECK_EQUAL(applied_count(), 1);
   CAF_CHECK_EQUAL(storage::pending_migrations_reason(url(), changed),
@@ -104,15 +104,16 @@ CAF_TEST(a failing migration leaves nothing behind and names the file) {
   auto err = thrown([&] { storage::apply_migrations(url(), broken); });
   CAF_REQUIRE(err.has_value());
   CAF_CHECK_EQUAL(err->code(), storage::errc::migration_failed);
-  CAF_CHECK(std::string{err->what()}.find("0002_broken.sql")
-            != std::string::npos);
+  CAF_CHECK(std::string{err->what()}.find("0002_broken.sql") !=
+            std::string::npos);
   CAF_CHECK_EQUAL(applied_count(), 1);
   CAF_CHECK_EQUAL(query_value("SELECT to_regclass('herald.half')::text"), "");
 }
 
 CAF_TEST(malformed names and duplicate versions are refused) {
-  auto bad_name = thrown(
-    [&] { storage::apply_migrations(url(), {{"1_short.sql", "SELECT 1"}}); });
+  auto bad_name = thrown([&] {
+    storage::apply_migrations(url(), {{"1_short.sql", "SELECT 1"}});
+  });
   CAF_REQUIRE(bad_name.has_value());
   CAF_CHECK_EQUAL(bad_name->code(), storage::errc::bad_migration);
   auto duplicate = thrown([&] {

@@ -59,9 +59,9 @@ CAF_TEST(node registry heartbeats and unregisters) {
   storage::node_registry registry{url(), {id, "host", 42, "test", "x:1"}};
   registry.heartbeat();
   registry.heartbeat();
-  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.nodes WHERE id = '"
-                              + id + "'"),
-                  "1");
+  CAF_CHECK_EQUAL(
+    query_value("SELECT count(*) FROM herald.nodes WHERE id = '" + id + "'"),
+    "1");
   registry.unregister();
   CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.nodes"), "0");
 }

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #ifndef HERALD_VERSION
-#  define HERALD_VERSION "unknown"
+#define HERALD_VERSION "unknown"
 #endif
 
 namespace {
@@ -46,8 +46,8 @@ bool migrate(const std::string& url, readiness_board& board,
   auto logger = log::get("storage");
   for (;;) {
     try {
-      auto report = storage::apply_migrations(url,
-                                              storage::bundled_migrations());
+      auto report =
+        storage::apply_migrations(url, storage::bundled_migrations());
       logger->info("schema up to date ({} applied now, {} before)",
                    report.applied.size(), report.already_applied.size());
       return true;
@@ -76,8 +76,8 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   http.body_limit = cfg.http_body_limit;
   net::server server{http, routes};
   server.start();
-  auto base_url = "http://" + cfg.http_address + ":"
-                  + std::to_string(server.port());
+  auto base_url =
+    "http://" + cfg.http_address + ":" + std::to_string(server.port());
   std::cout << "Herald " << HERALD_VERSION << " listening on " << base_url
             << "\n  health:    " << base_url << "/healthz"
             << "\n  readiness: " << base_url << "/readyz" << std::endl;
@@ -99,10 +99,9 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   engine_opts.health.database_url = cfg.database_url;
   engine_opts.health.migrations = storage::bundled_migrations();
   engine_opts.health.interval = cfg.readiness_interval;
-  engine_opts.health.node = {storage::random_uuid(), hostname(),
-                             static_cast<int>(getpid()), HERALD_VERSION,
-                             cfg.http_address + ":"
-                               + std::to_string(server.port())};
+  engine_opts.health.node = {
+    storage::random_uuid(), hostname(), static_cast<int>(getpid()),
+    HERALD_VERSION, cfg.http_address + ":" + std::to_string(server.port())};
   auto engine = actors::spawn_engine(sys, engine_opts, board);
   std::atomic<bool> engine_down{false};
   engine->attach_functor([&engine_down, &signal](const caf::error& reason) {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds from clean, starts a private throwaway
+# PostgreSQL, runs every test suite (ctest), and removes the cluster again.
+#
+#   scripts/test.sh                   everything, from a clean build
+#   scripts/test.sh --keep-build      reuse build/test (faster while working)
+#   scripts/test.sh --suite NAME      one ctest entry, e.g. storage.migrations
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+keep_build=""
+suite=""
+while (($# > 0)); do
+  case "$1" in
+    --keep-build) keep_build=1 ;;
+    --suite)
+      suite=$2
+      keep_build=1
+      shift
+      ;;
+    *)
+      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+bash scripts/deps.sh
+
+build=build/test
+[[ -n "$keep_build" ]] || rm -rf "$build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHERALD_WERROR=ON >/dev/null
+started=$(date +%s)
+cmake --build "$build"
+echo "build: $(($(date +%s) - started)) s"
+
+export HERALD_PG_DIR="$repo/.herald/test-pg"
+export HERALD_PG_PORT=55433
+export HERALD_PG_FAST=1
+scripts/pg.sh remove
+trap 'scripts/pg.sh remove' EXIT
+HERALD_TEST_DATABASE_URL=$(scripts/pg.sh start)
+export HERALD_TEST_DATABASE_URL
+unset HERALD_PG_DIR HERALD_PG_PORT HERALD_PG_FAST
+
+args=(--test-dir "$build" --output-on-failure --timeout 900)
+[[ -n "$suite" ]] && args+=(-R "^${suite//./\\.}\$")
+ctest "${args[@]}"
