@@ -37,14 +37,15 @@ started=$(date +%s)
 cmake --build "$build"
 echo "build: $(($(date +%s) - started)) s"
 
-export HERALD_PG_DIR="$repo/.herald/test-pg"
-export HERALD_PG_PORT=55433
-export HERALD_PG_FAST=1
-scripts/pg.sh remove
-trap 'scripts/pg.sh remove' EXIT
-HERALD_TEST_DATABASE_URL=$(scripts/pg.sh start)
+# The test cluster, apart from the development one (scripts/pg.sh).
+test_pg() {
+  HERALD_PG_DIR="$repo/.herald/test-pg" HERALD_PG_PORT=55433 HERALD_PG_FAST=1 \
+    scripts/pg.sh "$@"
+}
+test_pg remove
+trap 'test_pg remove' EXIT
+HERALD_TEST_DATABASE_URL=$(test_pg start)
 export HERALD_TEST_DATABASE_URL
-unset HERALD_PG_DIR HERALD_PG_PORT HERALD_PG_FAST
 
 args=(--test-dir "$build" --output-on-failure --timeout 900)
 [[ -n "$suite" ]] && args+=(-R "^${suite//./\\.}\$")
