@@ -17,6 +17,9 @@ CAF_ADD_ATOM(herald, herald::actors, tick_atom, "tick")
 /// Make an actor fail on purpose (operator fault injection, tests).
 CAF_ADD_ATOM(herald, herald::actors, crash_atom, "crash")
 
+/// There may be new outbox rows: claim and expand them.
+CAF_ADD_ATOM(herald, herald::actors, wake_atom, "wake")
+
 CAF_END_TYPE_ID_BLOCK(herald)
 
 namespace caf {

@@ -46,8 +46,8 @@ std::string where(std::string_view text, size_t offset) {
       line_start = i + 1;
     }
   }
-  return "line " + std::to_string(line) + ", column "
-         + std::to_string(offset - line_start + 1);
+  return "line " + std::to_string(line) + ", column " +
+         std::to_string(offset - line_start + 1);
 }
 
 // A stray "{{" can swallow a whole paragraph up to the next "}}"; quoting
@@ -69,8 +69,8 @@ std::string name_problem(std::string_view name) {
   for (char ch : name)
     if (is_space(ch) || ch == '{' || ch == '}')
       return "has an invalid name '" + std::string{name} + "'";
-  if (name.front() == '.' || name.back() == '.'
-      || name.find("..") != std::string_view::npos)
+  if (name.front() == '.' || name.back() == '.' ||
+      name.find("..") != std::string_view::npos)
     return "has an invalid name '" + std::string{name} + "'";
   return "";
 }
@@ -124,12 +124,13 @@ scan_result scan_tags(std::string_view text) {
         case '!':
           continue;
         case '=':
-          return fail("set-delimiter tag " + quote_tag(tag) + " at "
-                      + where(text, start)
-                      + " is not allowed: templates use {{ }} only");
+          return fail("set-delimiter tag " + quote_tag(tag) + " at " +
+                      where(text, start) +
+                      " is not allowed: templates use {{ }} only");
         case '>':
-          return fail("partial " + quote_tag(tag) + " at " + where(text, start)
-                      + " is not allowed: templates are self-contained");
+          return fail("partial " + quote_tag(tag) + " at " +
+                      where(text, start) +
+                      " is not allowed: templates are self-contained");
         case '#':
           k = kind::section;
           break;
@@ -148,8 +149,8 @@ scan_result scan_tags(std::string_view text) {
         name = trim(contents.substr(1));
     }
     if (auto problem = name_problem(name); !problem.empty())
-      return fail("tag " + quote_tag(tag) + " at " + where(text, start) + " "
-                  + problem);
+      return fail("tag " + quote_tag(tag) + " at " + where(text, start) + " " +
+                  problem);
     switch (k) {
       case kind::variable:
         if (open.empty() && name != ".")
@@ -166,12 +167,12 @@ scan_result scan_tags(std::string_view text) {
         break;
       case kind::close:
         if (open.empty())
-          return fail(quote_tag(tag) + " at " + where(text, start)
-                      + " closes no open section");
+          return fail(quote_tag(tag) + " at " + where(text, start) +
+                      " closes no open section");
         if (open.back().name != name)
-          return fail("section '" + open.back().name + "' (opened at "
-                      + where(text, open.back().offset) + ") is closed by "
-                      + quote_tag(tag) + " at " + where(text, start));
+          return fail("section '" + open.back().name + "' (opened at " +
+                      where(text, open.back().offset) + ") is closed by " +
+                      quote_tag(tag) + " at " + where(text, start));
         open.pop_back();
         break;
     }
@@ -192,10 +193,10 @@ std::string number_text(double value) {
     return "0"; // also for -0.0
   char buf[64];
   const double magnitude = std::fabs(value);
-  const auto result = magnitude >= 1e-6 && magnitude < 1e21
-                        ? std::to_chars(buf, buf + sizeof(buf), value,
-                                        std::chars_format::fixed)
-                        : std::to_chars(buf, buf + sizeof(buf), value);
+  const auto result =
+    magnitude >= 1e-6 && magnitude < 1e21
+      ? std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::fixed)
+      : std::to_chars(buf, buf + sizeof(buf), value);
   return std::string{buf, result.ptr};
 }
 
@@ -291,8 +292,8 @@ compiled_template::compile(const template_source& source) {
     state->variables.insert(state->variables.end(), scanned.top_level.begin(),
                             scanned.top_level.end());
   }
-  if (source.web_body.empty() && source.sms_body.empty()
-      && source.mobile_body.empty())
+  if (source.web_body.empty() && source.sms_body.empty() &&
+      source.mobile_body.empty())
     return template_error{"template_empty",
                           "the template has no web_body, sms_body or "
                           "mobile_body"};
@@ -303,9 +304,9 @@ compiled_template::compile(const template_source& source) {
     return invalid("mobile_title", "given without mobile_body");
   for (const auto& name : source.required_vars) {
     if (auto problem = name_problem(name); !problem.empty() || name == ".")
-      return invalid("required_vars",
-                     name.empty() ? std::string{"contains an empty name"}
-                                  : "invalid name '" + name + "'");
+      return invalid("required_vars", name.empty()
+                                        ? std::string{"contains an empty name"}
+                                        : "invalid name '" + name + "'");
     state->variables.push_back(root_of(name));
   }
   auto& vars = state->variables;
@@ -333,12 +334,12 @@ compiled_template::render(const nlohmann::json& vars,
                           const std::vector<std::string>& only) const {
   if (!vars.is_object())
     return template_error{"vars_not_object",
-                          std::string{"vars must be a JSON object, not "}
-                            + vars.type_name()};
+                          std::string{"vars must be a JSON object, not "} +
+                            vars.type_name()};
   const auto& wanted = only.empty() ? impl_->channels : only;
   for (const auto& channel : wanted)
-    if (std::find(impl_->channels.begin(), impl_->channels.end(), channel)
-        == impl_->channels.end())
+    if (std::find(impl_->channels.begin(), impl_->channels.end(), channel) ==
+        impl_->channels.end())
       return template_error{"channel_not_in_template",
                             "the template has no '" + channel + "' channel"};
   for (const auto& name : impl_->variables)

@@ -4,16 +4,20 @@
 
 namespace herald::storage::detail {
 
-std::string with_connect_timeout(const std::string& url, int seconds) {
-  if (url.find("connect_timeout") != std::string::npos)
+std::string with_parameter(const std::string& url, const std::string& key,
+                           const std::string& value) {
+  if (url.find(key + "=") != std::string::npos)
     return url;
-  auto value = std::to_string(seconds);
   bool is_uri =
     url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   if (!is_uri)
-    return url + (url.empty() ? "" : " ") + "connect_timeout=" + value;
+    return url + (url.empty() ? "" : " ") + key + "=" + value;
   auto separator = url.find('?') == std::string::npos ? '?' : '&';
-  return url + separator + "connect_timeout=" + value;
+  return url + separator + key + "=" + value;
+}
+
+std::string with_connect_timeout(const std::string& url, int seconds) {
+  return with_parameter(url, "connect_timeout", std::to_string(seconds));
 }
 
 std::unique_ptr<pqxx::connection> open(const std::string& url) {

@@ -10,6 +10,11 @@
 
 namespace herald::storage::detail {
 
+/// `url` with `key=value` added unless it already sets `key` (URI or
+/// key=value form). Values must not need quoting or escaping.
+std::string with_parameter(const std::string& url, const std::string& key,
+                           const std::string& value);
+
 /// `url` with a connect timeout added unless it already names one, so that
 /// an unreachable host fails in seconds instead of hanging.
 std::string with_connect_timeout(const std::string& url, int seconds);

@@ -15,6 +15,11 @@ config::config() {
          "PostgreSQL URL (default: the HERALD_DATABASE_URL variable)")
     .add(readiness_interval, "readiness-interval",
          "how often the database is checked for /readyz");
+  opt_group{custom_options_, "ingest"}
+    .add(ingest_poll_interval, "poll-interval",
+         "outbox poll when no NOTIFY arrives (the safety net)")
+    .add(ingest_batch_size, "batch-size", "outbox rows per transaction")
+    .add(ingest_expanders, "expanders", "expander actors claiming in parallel");
   opt_group{custom_options_, "log"}.add(
     log_level, "level", "trace, debug, info, warn, error, critical or off");
   opt_group{custom_options_, "web"}.add(web_root, "root",
@@ -30,6 +35,10 @@ std::string config::finish() {
            "--database.url=URL or set HERALD_DATABASE_URL";
   if (http_threads == 0)
     return "http.threads must be at least 1";
+  if (ingest_batch_size == 0)
+    return "ingest.batch-size must be at least 1";
+  if (ingest_expanders == 0)
+    return "ingest.expanders must be at least 1";
   return {};
 }
 

@@ -23,6 +23,11 @@ public:
   std::string database_url;
   caf::timespan readiness_interval = std::chrono::seconds{1};
 
+  // [ingest]
+  caf::timespan ingest_poll_interval = std::chrono::seconds{1};
+  size_t ingest_batch_size = 500;
+  size_t ingest_expanders = 1;
+
   // [log]
   std::string log_level = "info";
 

@@ -99,6 +99,11 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   engine_opts.health.database_url = cfg.database_url;
   engine_opts.health.migrations = storage::bundled_migrations();
   engine_opts.health.interval = cfg.readiness_interval;
+  engine_opts.listener.database_url = cfg.database_url;
+  engine_opts.listener.poll_interval = cfg.ingest_poll_interval;
+  engine_opts.expander.database_url = cfg.database_url;
+  engine_opts.expander.batch_size = cfg.ingest_batch_size;
+  engine_opts.expanders = cfg.ingest_expanders;
   engine_opts.health.node = {
     storage::random_uuid(), hostname(), static_cast<int>(getpid()),
     HERALD_VERSION, cfg.http_address + ":" + std::to_string(server.port())};

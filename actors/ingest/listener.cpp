@@ -1,0 +1,110 @@
+#include "actors/ingest/listener.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/type_ids.hpp"
+#include "core/log.hpp"
+#include "storage/error.hpp"
+#include "storage/notification_listener.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/group.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace herald::actors {
+
+namespace {
+
+struct listener_state {
+  listener_options options;
+  std::unique_ptr<storage::notification_listener> conn;
+  caf::group expanders;
+  caf::timespan backoff{0};
+  bool listening = false;
+  size_t connects = 0;
+  size_t notifications = 0;
+  size_t polls = 0;
+  std::string last_error;
+  static inline const char* name = "listener";
+};
+
+using listener_actor = caf::stateful_actor<listener_state>;
+
+void wake_expanders(listener_actor* self) {
+  self->send(self->state.expanders, wake_atom_v);
+}
+
+// One round: (re)connect if needed, wait for notifications up to the poll
+// interval, wake the expanders, go again. Blocking is fine here: this actor
+// is detached and owns its thread.
+void listen_once(listener_actor* self) {
+  auto& st = self->state;
+  auto logger = log::get("ingest");
+  try {
+    if (st.conn->ensure_listening()) {
+      ++st.connects;
+      st.listening = true;
+      logger->info("listening on herald_outbox (backend {}{})",
+                   st.conn->backend_pid(),
+                   st.connects > 1 ? ", reconnected; catching up" : "");
+      wake_expanders(self);
+    }
+    auto poll = std::chrono::duration_cast<std::chrono::milliseconds>(
+      st.options.poll_interval);
+    if (st.conn->wait(poll))
+      ++st.notifications;
+    else
+      ++st.polls;
+    wake_expanders(self);
+    st.backoff = caf::timespan{0};
+    self->send(self, tick_atom_v);
+  } catch (const storage::error& e) {
+    st.listening = false;
+    st.last_error = e.what();
+    st.backoff = st.backoff.count() == 0
+                   ? st.options.min_backoff
+                   : std::min(st.backoff * 2, st.options.max_backoff);
+    logger->warn(
+      "outbox listener: {}; retrying in {} ms", e.what(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.backoff)
+        .count());
+    self->delayed_send(self, st.backoff, tick_atom_v);
+  }
+}
+
+caf::behavior listener_behavior(listener_actor* self,
+                                listener_options options) {
+  auto& st = self->state;
+  st.conn = std::make_unique<storage::notification_listener>(
+    options.database_url, "herald_outbox", "herald-listener");
+  st.options = std::move(options);
+  st.expanders = self->system().groups().get_local(outbox_group);
+  self->send(self, tick_atom_v);
+  return {
+    [self](tick_atom) { listen_once(self); },
+    [self](inspect_atom) {
+      auto& st = self->state;
+      return nlohmann::json{
+        {"kind", "listener"},
+        {"id", self->id()},
+        {"listening", st.listening},
+        {"backend_pid", st.conn->backend_pid()},
+        {"reconnects", st.connects > 0 ? st.connects - 1 : 0},
+        {"notifications", st.notifications},
+        {"polls", st.polls},
+        {"last_error", st.last_error}}
+        .dump();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_listener(caf::event_based_actor* parent,
+                          listener_options options) {
+  return parent->spawn<caf::detached>(listener_behavior, std::move(options));
+}
+
+} // namespace herald::actors

@@ -1,0 +1,59 @@
+#pragma once
+
+// Messages between Herald's actors that carry more than atoms and strings.
+// They never leave the process, so they are allowed as "unsafe" (not
+// serializable) message types instead of getting type IDs.
+
+#include "core/template_renderer.hpp"
+#include "storage/expansion.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace herald::actors {
+
+/// Render one message with a template version (to the template registry,
+/// which hands it to the template actor of app_id/code).
+struct render_request {
+  int64_t app_id = 0;
+  std::string code;
+  int64_t template_id = 0;
+  std::shared_ptr<const template_source> source;
+  std::string vars_json;
+  std::vector<std::string> channels; ///< empty: every channel
+};
+
+/// The answer to a render_request: rendered channels as JSON, or an error.
+struct render_result {
+  std::string rendered_json; ///< {"web": {"title", "body"}, ...}
+  std::string error_code;    ///< empty on success
+  std::string error_message;
+};
+
+/// Deliveries that an expansion committed (to the user supervisor and the
+/// channel actors).
+struct deliveries_committed {
+  std::vector<storage::new_delivery> deliveries;
+};
+
+/// Well-known names in the actor system's registry, so that a restarted
+/// actor is found again by those that talk to it.
+namespace names {
+inline const caf::atom_value templates = caf::atom("templates");
+inline const caf::atom_value users = caf::atom("users");
+inline const caf::atom_value channels = caf::atom("channels");
+} // namespace names
+
+/// The local group the listener wakes expanders through.
+inline constexpr const char* outbox_group = "herald.outbox";
+
+} // namespace herald::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::render_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::render_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::deliveries_committed)

@@ -1,0 +1,87 @@
+#pragma once
+
+#include "core/template_renderer.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::storage {
+
+/// The approved template version a claimed message renders with.
+struct approved_template {
+  int64_t id = 0;
+  template_source source;
+};
+
+/// A pending outbox row, claimed (row-locked) by the current batch.
+struct claimed_message {
+  int64_t id = 0;
+  int64_t app_id = 0;
+  std::string template_code;
+  std::string vars_json;
+  std::vector<std::string> channels; ///< empty: every channel of the template
+  std::string priority;
+  std::optional<approved_template> approved; ///< none approved: rejected
+};
+
+/// What rendering made of one claimed message: its rendered channels as
+/// JSON ({"web": {"title", "body"}, ...}) or a reject code and message.
+struct render_outcome {
+  std::string rendered_json;
+  std::string reject_code;
+  std::string reject_message;
+
+  static render_outcome rendered(std::string json) {
+    return {std::move(json), {}, {}};
+  }
+  static render_outcome rejected(std::string code, std::string message) {
+    return {{}, std::move(code), std::move(message)};
+  }
+};
+
+/// One delivery row the expansion inserted.
+struct new_delivery {
+  int64_t message_id = 0;
+  int64_t user_id = 0;
+  std::string channel;
+  std::optional<int64_t> seq; ///< web deliveries that are not suppressed
+  std::string state;
+};
+
+struct batch_result {
+  size_t claimed = 0;
+  size_t rejected = 0;
+  std::vector<new_delivery> deliveries;
+};
+
+/// Turns pending outbox rows into deliveries, one batch per transaction:
+/// claim with FOR UPDATE SKIP LOCKED (so engines sharing a database never
+/// take the same rows), render each through `render`, then expand all of
+/// them with herald.expand_claimed and commit. Blocking: run it in a
+/// detached actor. Keeps one connection, reopened after it breaks.
+class outbox_expander {
+public:
+  using render_fn = std::function<render_outcome(const claimed_message&)>;
+
+  explicit outbox_expander(std::string database_url);
+  ~outbox_expander();
+
+  outbox_expander(const outbox_expander&) = delete;
+  outbox_expander& operator=(const outbox_expander&) = delete;
+
+  /// Expands up to `limit` pending messages. A deadlock or serialization
+  /// failure is retried; a database problem throws storage::error. An
+  /// exception thrown by `render` (say, the renderer is restarting) aborts
+  /// the batch and propagates. Either way the rows stay pending.
+  batch_result expand_batch(size_t limit, const render_fn& render);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace herald::storage
