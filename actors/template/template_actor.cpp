@@ -2,7 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
-#include "core/template_renderer.hpp"
+#include "core/rendered_json.hpp"
 
 #include <caf/stateful_actor.hpp>
 
@@ -44,21 +44,11 @@ render_result render(template_state& st, const render_request& req) {
     st.compiled = std::get<compiled_template>(std::move(compiled));
     st.compiled_id = req.template_id;
   }
-  auto vars = nlohmann::json::parse(req.vars_json, nullptr, false);
-  if (vars.is_discarded())
-    return failure(st, "vars_not_object", "vars are not valid JSON");
-  auto rendered = st.compiled->render(vars, req.channels);
+  auto rendered = render_json(*st.compiled, req.vars_json, req.channels);
   if (auto err = std::get_if<template_error>(&rendered))
     return failure(st, err->code, err->message);
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [channel, text] : std::get<0>(rendered)) {
-    nlohmann::json entry{{"body", text.body}};
-    if (channel != "sms")
-      entry["title"] = text.title;
-    out[channel] = std::move(entry);
-  }
   ++st.renders;
-  return {out.dump(), {}, {}};
+  return {std::get<std::string>(std::move(rendered)), {}, {}};
 }
 
 caf::behavior template_behavior(template_actor* self, int64_t app_id,
