@@ -58,6 +58,11 @@ caf::behavior registry_behavior(registry_actor* self) {
       }
       return self->delegate(actor, std::move(req));
     },
+    [self](crash_atom, int64_t app_id, const std::string& code) {
+      auto it = self->state.actors.find(std::make_pair(app_id, code));
+      if (it != self->state.actors.end())
+        self->send(it->second, crash_atom_v);
+    },
     [self](inspect_atom) {
       nlohmann::json children = nlohmann::json::array();
       for (const auto& [key, actor] : self->state.actors)

@@ -38,8 +38,8 @@ struct fixture : test::herald_database {
   }
 
   std::string outbox(int64_t id, const std::string& column) {
-    return query_value("SELECT " + column + " FROM herald.outbox WHERE id = "
-                       + std::to_string(id));
+    return query_value("SELECT " + column +
+                       " FROM herald.outbox WHERE id = " + std::to_string(id));
   }
 
   // "user:channel:seq:state" of a message's deliveries, sorted.
@@ -49,8 +49,8 @@ struct fixture : test::herald_database {
       " || coalesce(d.seq::text, '-') || ':' || d.state, ' '"
       " ORDER BY u.external_id, d.channel)"
       " FROM herald.deliveries d JOIN herald.users u ON u.id = d.user_id"
-      " WHERE d.message_id = "
-      + std::to_string(id));
+      " WHERE d.message_id = " +
+      std::to_string(id));
   }
 };
 
@@ -77,8 +77,9 @@ CAF_TEST(a message becomes rendered deliveries) {
 CAF_TEST(a late commit is expanded once and sequenced after) {
   pqxx::connection conn_a{url()};
   pqxx::work tx_a{conn_a};
-  auto a = tx_a.exec("SELECT herald.publish('shop', 'order_shipped',"
-                     " 'user:u1', '{\"order\":\"A\"}')")[0][0]
+  auto a = tx_a
+             .exec("SELECT herald.publish('shop', 'order_shipped',"
+                   " 'user:u1', '{\"order\":\"A\"}')")[0][0]
              .as<int64_t>();
   auto b = publish("'shop', 'order_shipped', 'user:u1', "
                    "'{\"order\":\"B\"}'");
@@ -104,8 +105,8 @@ CAF_TEST(a rolled back publish is never expanded) {
 }
 
 CAF_TEST(a merchant target reaches its users and its stores users once) {
-  auto id = publish("'shop', 'order_shipped', 'merchant:m1', " + order_a
-                    + ", ARRAY['web']");
+  auto id = publish("'shop', 'order_shipped', 'merchant:m1', " + order_a +
+                    ", ARRAY['web']");
   expand();
   // boss belongs to m1; u1 is in s1 and s2, u2 in s2; u3 is m2's.
   CAF_CHECK_EQUAL(deliveries_of(id),
@@ -115,8 +116,8 @@ CAF_TEST(a merchant target reaches its users and its stores users once) {
 
 CAF_TEST(overlapping targets deliver once per user and channel) {
   auto id = publish("'shop', 'order_shipped', ARRAY['store:s1', 'store:s2',"
-                    " 'topic:news', 'user:u1'], "
-                    + order_a + ", ARRAY['web']");
+                    " 'topic:news', 'user:u1'], " +
+                    order_a + ", ARRAY['web']");
   expand();
   CAF_CHECK_EQUAL(deliveries_of(id),
                   "u1:web:1:pending u2:web:1:pending u3:web:1:pending");
@@ -124,8 +125,8 @@ CAF_TEST(overlapping targets deliver once per user and channel) {
 
 CAF_TEST(opted out deliveries are kept as suppressed with the reason) {
   exec("INSERT INTO herald.preferences (user_id, message_type, channel,"
-       " enabled) VALUES ("
-       + std::to_string(user_id("u1")) + ", 'order_shipped', 'sms', false)");
+       " enabled) VALUES (" +
+       std::to_string(user_id("u1")) + ", 'order_shipped', 'sms', false)");
   auto id = publish("'shop', 'order_shipped', 'user:u1', " + order_a);
   expand();
   CAF_CHECK_EQUAL(deliveries_of(id), "u1:sms:-:suppressed u1:web:1:pending");
@@ -135,12 +136,12 @@ CAF_TEST(opted out deliveries are kept as suppressed with the reason) {
 }
 
 CAF_TEST(an opt out of everything suppresses the web inbox too) {
-  exec("INSERT INTO herald.preferences (user_id, enabled) VALUES ("
-       + std::to_string(user_id("u2")) + ", false)");
-  auto id = publish("'shop', 'order_shipped', ARRAY['user:u1', 'user:u2'], "
-                    + order_a + ", ARRAY['web']");
-  auto later = publish("'shop', 'order_shipped', 'user:u2', " + order_a
-                       + ", ARRAY['web']");
+  exec("INSERT INTO herald.preferences (user_id, enabled) VALUES (" +
+       std::to_string(user_id("u2")) + ", false)");
+  auto id = publish("'shop', 'order_shipped', ARRAY['user:u1', 'user:u2'], " +
+                    order_a + ", ARRAY['web']");
+  auto later = publish("'shop', 'order_shipped', 'user:u2', " + order_a +
+                       ", ARRAY['web']");
   expand();
   CAF_CHECK_EQUAL(deliveries_of(id), "u1:web:1:pending u2:web:-:suppressed");
   // Suppressed deliveries take no seq: the user's stream has no gap.
@@ -148,15 +149,15 @@ CAF_TEST(an opt out of everything suppresses the web inbox too) {
 }
 
 CAF_TEST(hourly caps suppress the excess with the reason) {
-  exec("INSERT INTO herald.preferences (user_id, hourly_cap) VALUES ("
-       + std::to_string(user_id("u1")) + ", 2)");
+  exec("INSERT INTO herald.preferences (user_id, hourly_cap) VALUES (" +
+       std::to_string(user_id("u1")) + ", 2)");
   std::vector<int64_t> ids;
   for (int i = 0; i < 3; ++i)
-    ids.push_back(publish("'shop', 'order_shipped', 'user:u1', " + order_a
-                          + ", ARRAY['web']"));
+    ids.push_back(publish("'shop', 'order_shipped', 'user:u1', " + order_a +
+                          ", ARRAY['web']"));
   expand();
-  ids.push_back(publish("'shop', 'order_shipped', 'user:u1', " + order_a
-                        + ", ARRAY['web']"));
+  ids.push_back(publish("'shop', 'order_shipped', 'user:u1', " + order_a +
+                        ", ARRAY['web']"));
   expand();
   CAF_CHECK_EQUAL(deliveries_of(ids[0]), "u1:web:1:pending");
   CAF_CHECK_EQUAL(deliveries_of(ids[1]), "u1:web:2:pending");
@@ -167,19 +168,19 @@ CAF_TEST(hourly caps suppress the excess with the reason) {
 
 CAF_TEST(quiet hours hold sms until the window ends unless critical) {
   exec("INSERT INTO herald.preferences (user_id, quiet_start, quiet_end)"
-       " VALUES ("
-       + std::to_string(user_id("u1"))
-       + ", (now() - interval '1 hour')::time,"
-         " (now() + interval '1 hour')::time)");
+       " VALUES (" +
+       std::to_string(user_id("u1")) +
+       ", (now() - interval '1 hour')::time,"
+       " (now() + interval '1 hour')::time)");
   auto normal = publish("'shop', 'order_shipped', 'user:u1', " + order_a);
-  auto critical = publish("'shop', 'order_shipped', 'user:u1', " + order_a
-                          + ", priority => 'critical'");
+  auto critical = publish("'shop', 'order_shipped', 'user:u1', " + order_a +
+                          ", priority => 'critical'");
   expand();
   auto held = [&](int64_t id) {
     return query_value("SELECT next_attempt_at > now() + interval '30 min'"
                        " FROM herald.deliveries WHERE channel = 'sms'"
-                       " AND message_id = "
-                       + std::to_string(id));
+                       " AND message_id = " +
+                       std::to_string(id));
   };
   CAF_CHECK_EQUAL(held(normal), "t");
   CAF_CHECK_EQUAL(held(critical), "f");
@@ -194,10 +195,10 @@ CAF_TEST(messages that cannot be processed are rejected with a reason) {
   auto missing = publish("'shop', 'order_shipped', 'user:u1', '{}'");
   auto unknown = publish("'shop', 'order_shipped', 'user:ghost', " + order_a);
   auto partly = publish("'shop', 'order_shipped', ARRAY['user:ghost',"
-                        " 'user:u1'], "
-                        + order_a + ", ARRAY['web']");
-  auto wrong_channel = publish("'shop', 'order_shipped', 'user:u1', "
-                               + order_a + ", ARRAY['mobile']");
+                        " 'user:u1'], " +
+                        order_a + ", ARRAY['web']");
+  auto wrong_channel = publish("'shop', 'order_shipped', 'user:u1', " +
+                               order_a + ", ARRAY['mobile']");
   auto after = publish("'shop', 'order_shipped', 'user:u2', " + order_a);
   auto result = expand();
   CAF_CHECK_EQUAL(result.claimed, 6u);
@@ -206,20 +207,19 @@ CAF_TEST(messages that cannot be processed are rejected with a reason) {
   };
   CAF_CHECK_EQUAL(state(unapproved), "rejected:template_not_approved");
   CAF_CHECK_EQUAL(state(missing), "rejected:missing_variable");
-  CAF_CHECK(outbox(missing, "reject_message").find("order")
-            != std::string::npos);
+  CAF_CHECK(outbox(missing, "reject_message").find("order") !=
+            std::string::npos);
   CAF_CHECK_EQUAL(state(unknown), "rejected:unknown_target");
   CAF_CHECK_EQUAL(outbox(unknown, "reject_message"), "no such user:ghost");
   CAF_CHECK_EQUAL(state(partly), "processed:-");
   CAF_CHECK_EQUAL(outbox(partly, "unresolved_targets"), "{user:ghost}");
-  CAF_CHECK_EQUAL(state(wrong_channel),
-                  "rejected:channel_not_in_template");
+  CAF_CHECK_EQUAL(state(wrong_channel), "rejected:channel_not_in_template");
   // A rejected message never blocks the rows behind it.
   CAF_CHECK_EQUAL(state(after), "processed:-");
-  CAF_CHECK_EQUAL(count_deliveries("message_id IN ("
-                                   + std::to_string(unapproved) + ","
-                                   + std::to_string(missing) + ","
-                                   + std::to_string(unknown) + ")"),
+  CAF_CHECK_EQUAL(count_deliveries("message_id IN (" +
+                                   std::to_string(unapproved) + "," +
+                                   std::to_string(missing) + "," +
+                                   std::to_string(unknown) + ")"),
                   0);
 }
 
@@ -228,8 +228,8 @@ CAF_TEST(two expanders at once expand every message exactly once) {
   exec("INSERT INTO herald.outbox (app_id, template_code, targets, vars,"
        " channels) SELECT 1, 'order_shipped', ARRAY['merchant:m1',"
        " 'topic:news'], jsonb_build_object('order', g), ARRAY['web']"
-       " FROM generate_series(1, "
-       + std::to_string(messages) + ") g");
+       " FROM generate_series(1, " +
+       std::to_string(messages) + ") g");
   std::atomic<size_t> claimed{0};
   auto work = [&] {
     storage::outbox_expander mine{url()};

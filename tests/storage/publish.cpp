@@ -38,8 +38,8 @@ CAF_TEST(publish returns the message id and wakes the listener) {
   pqxx::nontransaction{listener}.exec("LISTEN herald_outbox");
   auto id = publish("'shop', 'order_shipped', 'user:u1', '{\"order\":\"A\"}'");
   CAF_CHECK_GREATER(id, 0);
-  CAF_CHECK_EQUAL(query_value("SELECT state FROM herald.outbox WHERE id = "
-                              + std::to_string(id)),
+  CAF_CHECK_EQUAL(query_value("SELECT state FROM herald.outbox WHERE id = " +
+                              std::to_string(id)),
                   "pending");
   CAF_CHECK_EQUAL(listener.await_notification(5, 0), 1);
 }
@@ -83,8 +83,8 @@ CAF_TEST(malformed calls raise with a hint) {
     {"'shop', 'order_shipped', ARRAY[]::text[]", "22023", "no target"},
     {"'shop', 'order_shipped', 'user:u1', '{}', ARRAY['fax']", "22023",
      "channel \"fax\" is not allowed"},
-    {"'shop', 'order_shipped', 'user:u1', '{}', priority => 'urgent'",
-     "22023", "bad priority"},
+    {"'shop', 'order_shipped', 'user:u1', '{}', priority => 'urgent'", "22023",
+     "bad priority"},
   };
   for (const auto& c : cases) {
     auto [state, text] = error_of("SELECT herald.publish(" + c.args + ")");
@@ -101,18 +101,17 @@ CAF_TEST(malformed calls raise with a hint) {
 }
 
 CAF_TEST(a broken template is refused when applied or approved) {
-  auto [state, text] = error_of(
-    "INSERT INTO herald.templates (app_id, code, web_body)"
-    " VALUES (1, 'broken', 'Hi {{#items}}{{name}}')");
+  auto [state, text] =
+    error_of("INSERT INTO herald.templates (app_id, code, web_body)"
+             " VALUES (1, 'broken', 'Hi {{#items}}{{name}}')");
   CAF_CHECK_EQUAL(state, "22023");
   CAF_CHECK(contains(text, "section \"items\" is never closed"));
   CAF_CHECK(contains(text, "HINT:"));
-  for (const auto& body :
-       {"{{> partial}}", "{{=<% %>=}}", "{{#a}}{{/b}}", "{{/a}}", "{{ }}",
-        "{{unclosed"}) {
+  for (const auto& body : {"{{> partial}}", "{{=<% %>=}}", "{{#a}}{{/b}}",
+                           "{{/a}}", "{{ }}", "{{unclosed"}) {
     auto [s, t] = error_of(
-      "INSERT INTO herald.templates (app_id, code, sms_body) VALUES (1, 'x', "
-      + std::string{"'"} + body + "')");
+      "INSERT INTO herald.templates (app_id, code, sms_body) VALUES (1, 'x', " +
+      std::string{"'"} + body + "')");
     CAF_MESSAGE(body << " -> " << t);
     CAF_CHECK_EQUAL(s, "22023");
   }
@@ -152,8 +151,7 @@ CAF_TEST(watch_table refuses bad arguments with a hint) {
         "unknown app");
   check("'orders', 'shop', 'nope', '''merchant:'' || merchant'",
         "has no template");
-  check("'orders', 'shop', 'order_shipped', 'no_such_column'",
-        "does not work");
+  check("'orders', 'shop', 'order_shipped', 'no_such_column'", "does not work");
   check("'orders', 'shop', 'order_shipped', '''m:'' || merchant',"
         " '{truncate}'",
         "bad events");
