@@ -47,6 +47,7 @@ namespace names {
 inline const caf::atom_value templates = caf::atom("templates");
 inline const caf::atom_value users = caf::atom("users");
 inline const caf::atom_value channels = caf::atom("channels");
+inline const caf::atom_value inbox = caf::atom("inbox");
 } // namespace names
 
 /// The local group the listener wakes expanders through.

@@ -20,6 +20,12 @@ CAF_ADD_ATOM(herald, herald::actors, crash_atom, "crash")
 /// There may be new outbox rows: claim and expand them.
 CAF_ADD_ATOM(herald, herald::actors, wake_atom, "wake")
 
+/// Write buffered progress (sent and acked seqs) to the database.
+CAF_ADD_ATOM(herald, herald::actors, flush_atom, "flush")
+
+/// Check whether an actor with nothing to do may stop.
+CAF_ADD_ATOM(herald, herald::actors, idle_atom, "idle")
+
 CAF_END_TYPE_ID_BLOCK(herald)
 
 namespace caf {

@@ -93,7 +93,7 @@ $$;
 -- Expands claimed outbox rows in the caller's transaction. Arrays are
 -- aligned by position: for each message id either a template version and
 -- its rendered output, or a reject code and message (render failures).
--- Returns the deliveries inserted.
+-- Returns the deliveries inserted, with their users' app and external id.
 CREATE FUNCTION herald.expand_claimed(
   p_ids             bigint[],
   p_template_ids    bigint[],
@@ -101,11 +101,13 @@ CREATE FUNCTION herald.expand_claimed(
   p_reject_codes    text[],
   p_reject_messages text[]
 ) RETURNS TABLE (
-  message_id bigint,
-  user_id    bigint,
-  channel    text,
-  seq        bigint,
-  state      text
+  message_id  bigint,
+  user_id     bigint,
+  app_id      bigint,
+  external_id text,
+  channel     text,
+  seq         bigint,
+  state       text
 )
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -249,7 +251,9 @@ BEGIN
              WHERE n.new_seq IS NOT NULL GROUP BY n.user_id) AS m
      WHERE u.id = m.user_id
   )
-  SELECT i.message_id, i.user_id, i.channel, i.seq, i.state FROM inserted i;
+  SELECT i.message_id, i.user_id, u.app_id, u.external_id, i.channel, i.seq,
+         i.state
+    FROM inserted i JOIN herald.users u ON u.id = i.user_id;
 
   UPDATE herald.outbox o
      SET state = 'processed', template_id = i.template_id,

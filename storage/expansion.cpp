@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
+
 namespace herald::storage {
 
 namespace {
@@ -20,7 +22,9 @@ constexpr const char* claim_sql = R"sql(
   SELECT o.id, o.app_id, o.template_code, o.vars::text,
          coalesce(array_to_json(o.channels)::text, '[]'), o.priority,
          t.id, t.web_title, t.web_body, t.sms_body, t.mobile_title,
-         t.mobile_body, array_to_json(t.required_vars)::text
+         t.mobile_body, array_to_json(t.required_vars)::text,
+         to_char(o.created_at AT TIME ZONE 'UTC',
+                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
     FROM herald.outbox o
     LEFT JOIN herald.templates t
       ON t.app_id = o.app_id AND t.code = o.template_code
@@ -32,7 +36,7 @@ constexpr const char* claim_sql = R"sql(
 )sql";
 
 constexpr const char* expand_sql = R"sql(
-  SELECT message_id, user_id, channel, seq, state
+  SELECT message_id, user_id, app_id, external_id, channel, seq, state
     FROM herald.expand_claimed($1::bigint[], $2::bigint[], $3::jsonb[],
                                $4::text[], $5::text[])
 )sql";
@@ -42,6 +46,23 @@ std::vector<std::string> json_strings(const std::string& text) {
   for (const auto& item : nlohmann::json::parse(text))
     out.push_back(item.get<std::string>());
   return out;
+}
+
+// The content every delivery of `m` shares, from its rendered texts.
+std::shared_ptr<const message_content>
+content_of(const claimed_message& m, const std::string& rendered_json) {
+  auto content = std::make_shared<message_content>();
+  content->id = m.id;
+  content->template_code = m.template_code;
+  content->vars_json = m.vars_json;
+  content->created_at = m.created_at;
+  auto rendered = nlohmann::json::parse(rendered_json, nullptr, false);
+  if (rendered.is_object() && rendered.contains("web")) {
+    const auto& web = rendered["web"];
+    content->web_title = web.value("title", "");
+    content->web_body = web.value("body", "");
+  }
+  return content;
 }
 
 std::string text_or_empty(const pqxx::field& f) {
@@ -56,6 +77,7 @@ claimed_message to_claimed(const pqxx::row& row) {
   m.vars_json = row[3].as<std::string>();
   m.channels = json_strings(row[4].as<std::string>());
   m.priority = row[5].as<std::string>();
+  m.created_at = row[13].as<std::string>();
   if (!row[6].is_null()) {
     approved_template t;
     t.id = row[6].as<int64_t>();
@@ -91,11 +113,15 @@ struct outbox_expander::impl {
       return result;
     std::vector<std::optional<std::string>> ids, template_ids, rendered, codes,
       messages;
+    std::unordered_map<int64_t, std::shared_ptr<const message_content>>
+      contents;
     for (const auto& row : rows) {
       auto message = to_claimed(row);
       auto outcome = render(message);
       ids.emplace_back(std::to_string(message.id));
       if (outcome.reject_code.empty()) {
+        contents.emplace(message.id,
+                         content_of(message, outcome.rendered_json));
         template_ids.emplace_back(std::to_string(message.approved->id));
         rendered.emplace_back(std::move(outcome.rendered_json));
         codes.emplace_back(std::nullopt);
@@ -119,10 +145,13 @@ struct outbox_expander::impl {
       new_delivery d;
       d.message_id = row[0].as<int64_t>();
       d.user_id = row[1].as<int64_t>();
-      d.channel = row[2].as<std::string>();
-      if (!row[3].is_null())
-        d.seq = row[3].as<int64_t>();
-      d.state = row[4].as<std::string>();
+      d.app_id = row[2].as<int64_t>();
+      d.external_id = row[3].as<std::string>();
+      d.channel = row[4].as<std::string>();
+      if (!row[5].is_null())
+        d.seq = row[5].as<int64_t>();
+      d.state = row[6].as<std::string>();
+      d.message = contents[d.message_id];
       result.deliveries.push_back(std::move(d));
     }
     return result;

@@ -25,6 +25,7 @@ struct claimed_message {
   std::string vars_json;
   std::vector<std::string> channels; ///< empty: every channel of the template
   std::string priority;
+  std::string created_at; ///< ISO 8601, UTC
   std::optional<approved_template> approved; ///< none approved: rejected
 };
 
@@ -43,13 +44,26 @@ struct render_outcome {
   }
 };
 
+/// What every delivery of one expanded message shows, shared between them.
+struct message_content {
+  int64_t id = 0;
+  std::string template_code;
+  std::string web_title; ///< empty when the message has no web text
+  std::string web_body;
+  std::string vars_json;
+  std::string created_at; ///< ISO 8601, UTC
+};
+
 /// One delivery row the expansion inserted.
 struct new_delivery {
   int64_t message_id = 0;
   int64_t user_id = 0;
+  int64_t app_id = 0;
+  std::string external_id; ///< the user's id in the app
   std::string channel;
   std::optional<int64_t> seq; ///< web deliveries that are not suppressed
   std::string state;
+  std::shared_ptr<const message_content> message;
 };
 
 struct batch_result {

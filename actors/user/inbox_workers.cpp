@@ -1,0 +1,90 @@
+#include "actors/user/inbox_workers.hpp"
+
+#include "actors/errc.hpp"
+#include "actors/messages.hpp"
+#include "actors/user/messages.hpp"
+#include "core/log.hpp"
+#include "storage/error.hpp"
+#include "storage/inbox_store.hpp"
+
+#include <caf/actor_pool.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace herald::actors {
+
+namespace {
+
+struct worker_state {
+  std::unique_ptr<storage::inbox_store> store;
+  static inline const char* name = "inbox_worker";
+};
+
+using worker_actor = caf::stateful_actor<worker_state>;
+
+caf::error failed(const storage::error& e) {
+  log::get("storage")->warn("inbox: {}", e.what());
+  return caf::make_error(errc::database_unreachable, std::string{e.what()});
+}
+
+caf::behavior worker(worker_actor* self, std::string url) {
+  self->state.store = std::make_unique<storage::inbox_store>(std::move(url));
+  return {
+    [self](const load_user& req) -> caf::result<int64_t, int64_t> {
+      try {
+        auto user = self->state.store->find_user(req.user.app_id,
+                                                 req.user.external_id);
+        if (!user)
+          return {int64_t{0}, int64_t{0}};
+        return {user->id, user->last_seq};
+      } catch (const storage::error& e) {
+        return failed(e);
+      }
+    },
+    [self](const load_after& req) -> caf::result<std::vector<delivery>> {
+      try {
+        return self->state.store->load_after(req.user_id, req.after,
+                                             req.limit);
+      } catch (const storage::error& e) {
+        return failed(e);
+      }
+    },
+    [self](const persist_progress& req) {
+      try {
+        if (req.sent_seq > 0)
+          self->state.store->mark_sent(req.user_id, req.sent_seq);
+        if (req.acked_seq > 0)
+          self->state.store->mark_acked(req.user_id, req.acked_seq);
+      } catch (const storage::error& e) {
+        // Lost progress only means a resend later; the client dedups.
+        failed(e);
+      }
+    },
+    [self](const persist_read& req) -> caf::result<bool> {
+      try {
+        return self->state.store->mark_read(req.user_id, req.message_id);
+      } catch (const storage::error& e) {
+        return failed(e);
+      }
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_inbox_workers(caf::event_based_actor* parent,
+                               std::string database_url, size_t workers) {
+  auto& sys = parent->system();
+  auto pool = caf::actor_pool::make(
+    parent->context(), std::max<size_t>(1, workers),
+    [&sys, database_url] {
+      return sys.spawn<caf::detached>(worker, database_url);
+    },
+    caf::actor_pool::round_robin());
+  sys.registry().put(names::inbox, pool);
+  return pool;
+}
+
+} // namespace herald::actors

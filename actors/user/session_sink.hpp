@@ -1,0 +1,50 @@
+#pragma once
+
+#include "core/delivery.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace herald::actors {
+
+/// How a user actor reaches one client session (a WebSocket, an SSE stream
+/// or one long-poll request). Implemented in net/; every call is
+/// thread-safe and returns at once (the session posts onto its strand).
+/// User actors hold sessions weakly: a session's life is its connection's.
+class session_sink {
+public:
+  virtual ~session_sink() = default;
+
+  /// Writes these deliveries, in order. A long-poll session answers its
+  /// request with them and is done.
+  virtual void deliver(std::vector<delivery> batch) = 0;
+
+  /// Sends an error frame (where the transport has one) and keeps going.
+  virtual void report(const std::string& code, const std::string& message) = 0;
+
+  /// Closes the session with a herald.v1 close code.
+  virtual void close(uint16_t code, const std::string& reason) = 0;
+
+  /// "websocket", "sse" or "poll".
+  virtual const char* transport() const = 0;
+
+  /// The peer's address, for the debug tool.
+  virtual std::string remote_address() const = 0;
+
+  /// Bytes written to the session but not yet on the wire.
+  virtual size_t queued_bytes() const = 0;
+
+  /// The highest seq the client has acknowledged on this session (or said
+  /// it had when it connected): where a restarted user actor resumes it.
+  virtual int64_t acked_seq() const = 0;
+
+  /// A process-wide unique id.
+  virtual uint64_t id() const = 0;
+};
+
+using session_ptr = std::shared_ptr<session_sink>;
+using weak_session_ptr = std::weak_ptr<session_sink>;
+
+} // namespace herald::actors

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "actors/user/messages.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+
+namespace herald::actors {
+
+struct user_options {
+  /// Messages in flight (sent, not acked) per session before it waits.
+  size_t max_unacked = 64;
+  /// First resend after this long without an ack; doubles per attempt...
+  caf::timespan ack_timeout = std::chrono::seconds{5};
+  /// ...up to this.
+  caf::timespan max_resend_backoff = std::chrono::seconds{60};
+  /// Sent and acked progress is written at most this often.
+  caf::timespan flush_interval = std::chrono::milliseconds{200};
+  /// A user actor with no session for this long stops.
+  caf::timespan idle_timeout = std::chrono::seconds{60};
+  /// Live sessions per user; more are closed with too_many_sessions.
+  size_t max_sessions = 16;
+  /// Deliveries kept in memory for sessions that are behind.
+  size_t cache_limit = 1024;
+  /// Deliveries per database read, and per long-poll answer.
+  size_t load_batch = 256;
+  size_t poll_batch = 100;
+};
+
+/// Spawns the actor of one user (see ARCHITECTURE.md, "user actor"): holds
+/// the user's live sessions, pushes each delivery to every session in seq
+/// order with an unacked window per session, resends after the ack timeout
+/// with backoff, persists sent and acked progress in batches, resumes
+/// sessions from the database, and stops after idle_timeout without
+/// sessions. Talks to the database only through the inbox workers
+/// (names::inbox). Answers inspect_atom; fails on crash_atom.
+caf::actor spawn_user_actor(caf::event_based_actor* parent, user_key key,
+                            user_options options);
+
+} // namespace herald::actors

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace herald {
+
+/// One web delivery as a client sees it: what a `msg` frame, an SSE event
+/// or a long-poll item carries.
+struct delivery {
+  int64_t seq = 0;        ///< the user's sequence number
+  int64_t message_id = 0; ///< herald.outbox id
+  std::string template_code;
+  std::string channel = "web";
+  std::string title;
+  std::string body;
+  std::string data_json = "{}"; ///< the message's vars, a JSON object
+  std::string created_at;       ///< ISO 8601, UTC
+};
+
+} // namespace herald

@@ -1,0 +1,196 @@
+#include "core/protocol.hpp"
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace herald::protocol {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Titles and bodies come from templates and vars that may hold invalid
+// UTF-8; a throwing dump would kill a session over one message.
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+frame_error bad_field(const char* key, std::string_view what) {
+  return frame_error{"bad_field", std::string{key} + ": " + std::string{what}};
+}
+
+// Reads an integer field >= `min` into `out`; leaves `out` alone when the
+// field is absent and optional.
+std::optional<frame_error> read_int(const json& frame, const char* key,
+                                    int64_t min, bool required, int64_t& out) {
+  const auto it = frame.find(key);
+  const auto expected = "must be an integer >= " + std::to_string(min);
+  if (it == frame.end()) {
+    if (required)
+      return bad_field(key, "missing, " + expected);
+    return std::nullopt;
+  }
+  // Floats are refused even when whole: clients send integers, and 1e300
+  // has no int64_t.
+  if (!it->is_number_integer())
+    return bad_field(key, expected);
+  if (it->is_number_unsigned()) {
+    if (it->get<uint64_t>() >
+        static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return bad_field(key, expected);
+  }
+  const auto value = it->get<int64_t>();
+  if (value < min)
+    return bad_field(key, expected);
+  out = value;
+  return std::nullopt;
+}
+
+// Reads a non-empty string field into `out`, like read_int.
+std::optional<frame_error> read_token(const json& frame, const char* key,
+                                      bool required,
+                                      std::optional<std::string>& out) {
+  const auto it = frame.find(key);
+  constexpr std::string_view expected = "must be a non-empty string";
+  if (it == frame.end()) {
+    if (required)
+      return bad_field(key, "missing, " + std::string{expected});
+    return std::nullopt;
+  }
+  if (!it->is_string() || it->get_ref<const std::string&>().empty())
+    return bad_field(key, expected);
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+// Echoing a client's text back is helpful, echoing a megabyte is not.
+std::string shorten(const std::string& text) {
+  constexpr size_t limit = 32;
+  if (text.size() <= limit)
+    return text;
+  return text.substr(0, limit) + "...";
+}
+
+} // namespace
+
+std::variant<client_frame, frame_error>
+parse_client_frame(std::string_view text) {
+  const auto frame = json::parse(text, nullptr, false);
+  if (frame.is_discarded())
+    return frame_error{"bad_json", "the frame is not valid JSON"};
+  if (!frame.is_object())
+    return frame_error{"bad_frame", "a frame must be a JSON object"};
+  const auto type_it = frame.find("type");
+  if (type_it == frame.end())
+    return frame_error{"bad_frame", "the frame has no \"type\""};
+  if (!type_it->is_string())
+    return frame_error{"bad_frame", "\"type\" must be a string"};
+  const auto& type = type_it->get_ref<const std::string&>();
+  if (type == "hello") {
+    hello result;
+    if (auto err = read_token(frame, "token", false, result.token))
+      return *err;
+    if (auto err = read_int(frame, "last_seq", 0, false, result.last_seq))
+      return *err;
+    return result;
+  }
+  if (type == "ack") {
+    ack result;
+    if (auto err = read_int(frame, "seq", 1, true, result.seq))
+      return *err;
+    return result;
+  }
+  if (type == "auth") {
+    std::optional<std::string> token;
+    if (auto err = read_token(frame, "token", true, token))
+      return *err;
+    return auth{std::move(*token)};
+  }
+  if (type == "read") {
+    read result;
+    if (auto err = read_int(frame, "id", 1, true, result.message_id))
+      return *err;
+    return result;
+  }
+  return frame_error{"bad_frame", "unknown frame type '" + shorten(type) +
+                                    "' (expected hello, ack, auth or read)"};
+}
+
+nlohmann::json to_json(const delivery& d) {
+  auto data = json::parse(d.data_json, nullptr, false);
+  // The client's code reads data.x: anything but an object would break it.
+  if (data.is_discarded() || !data.is_object())
+    data = json::object();
+  return json{{"seq", d.seq},
+              {"id", d.message_id},
+              {"template", d.template_code},
+              {"channel", d.channel},
+              {"title", d.title},
+              {"body", d.body},
+              {"data", std::move(data)},
+              {"created_at", d.created_at}};
+}
+
+std::string msg_frame(const delivery& d) {
+  auto frame = to_json(d);
+  frame["type"] = "msg";
+  return dump(frame);
+}
+
+std::string welcome_frame(std::string_view user, int64_t resume_from,
+                          int64_t last_seq, int64_t token_expires_at) {
+  return dump(json{{"type", "welcome"},
+                   {"user", user},
+                   {"resume_from", resume_from},
+                   {"last_seq", last_seq},
+                   {"token_expires_at", token_expires_at}});
+}
+
+std::string error_frame(std::string_view code, std::string_view message) {
+  return dump(json{{"type", "error"}, {"code", code}, {"message", message}});
+}
+
+std::string sse_event(const delivery& d) {
+  std::string out = "id: ";
+  out += std::to_string(d.seq);
+  out += "\nevent: msg\ndata: ";
+  out += dump(to_json(d));
+  out += "\n\n";
+  return out;
+}
+
+std::string poll_body(const std::vector<delivery>& ds, int64_t last_seq) {
+  auto messages = json::array();
+  for (const auto& d : ds)
+    messages.push_back(to_json(d));
+  return dump(json{{"messages", std::move(messages)}, {"last_seq", last_seq}});
+}
+
+const char* describe(close_code c) {
+  switch (c) {
+    case normal:
+      return "normal closure";
+    case going_away:
+      return "the server is going away";
+    case protocol_error:
+      return "websocket protocol error";
+    case message_too_big:
+      return "frame too big";
+    case unauthorized:
+      return "unauthorized: invalid token or token for another user";
+    case token_expired:
+      return "token expired and no fresh token was sent";
+    case hello_timeout:
+      return "no hello frame in time";
+    case too_many_sessions:
+      return "too many live sessions for this user";
+    case slow_consumer:
+      return "slow consumer: reconnect and resume with last_seq";
+    case bad_frame:
+      return "invalid herald.v1 frame";
+  }
+  return "unknown close code";
+}
+
+} // namespace herald::protocol
