@@ -1,11 +1,15 @@
 #include "actors/engine.hpp"
 
+#include "actors/app_refresher.hpp"
 #include "actors/template/template_registry.hpp"
+#include "actors/user/inbox_workers.hpp"
+#include "actors/user/user_shard.hpp"
 
 namespace herald::actors {
 
 caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
-                        std::shared_ptr<readiness_board> board) {
+                        std::shared_ptr<readiness_board> board,
+                        std::shared_ptr<app_directory> apps) {
   using caf::event_based_actor;
   std::vector<child_spec> templates{
     {"registry",
@@ -25,13 +29,38 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
                         return spawn_expander(parent, opts);
                       },
                       restart_policy::permanent});
+  auto url = options.health.database_url;
+  std::vector<child_spec> users{
+    {"inbox",
+     [url, n = options.inbox_workers](event_based_actor* parent) {
+       return spawn_inbox_workers(parent, url, n);
+     },
+     restart_policy::permanent},
+    {"router",
+     [n = options.user_shards](event_based_actor* parent) {
+       return spawn_user_router(parent, n);
+     },
+     restart_policy::permanent},
+  };
+  for (size_t i = 0; i < std::max<size_t>(1, options.user_shards); ++i)
+    users.push_back({"shard-" + std::to_string(i),
+                     [i, opts = options.users](event_based_actor* parent) {
+                       return spawn_user_shard(parent, i, opts);
+                     },
+                     restart_policy::permanent});
   std::vector<child_spec> root{
     {"health",
      [health = options.health, board](event_based_actor* parent) {
        return spawn_health_monitor(parent, health, board);
      },
      restart_policy::permanent},
+    {"apps",
+     [url, every = options.app_refresh, apps](event_based_actor* parent) {
+       return spawn_app_refresher(parent, url, every, apps);
+     },
+     restart_policy::permanent},
     supervisor_child("templates", options.supervision, std::move(templates)),
+    supervisor_child("users", options.supervision, std::move(users)),
     supervisor_child("ingest", options.supervision, std::move(ingest)),
   };
   return sys.spawn(supervisor, std::string{"root"}, options.supervision,

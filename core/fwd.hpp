@@ -3,6 +3,9 @@
 // Forward declarations of herald_core: pure code with no CAF, Beast or pqxx.
 namespace herald {
 
+class app_directory;
+class compiled_template;
 class readiness_board;
+struct delivery;
 
 } // namespace herald

@@ -205,9 +205,8 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     throw std::invalid_argument("hmac_sha256: key too long");
   // Some OpenSSL versions refuse a null key even with length 0.
   static const unsigned char empty = 0;
-  const auto* key_ptr = key.empty()
-                          ? &empty
-                          : reinterpret_cast<const unsigned char*>(key.data());
+  const auto* key_ptr =
+    key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
   if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
@@ -217,10 +216,11 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string{reinterpret_cast<const char*>(digest.data()), size};
 }
 
-std::variant<claims, error>
-verify_hs256(std::string_view token, std::string_view secret,
-             std::string_view audience, int64_t now_unix,
-             int64_t leeway_seconds) {
+std::variant<claims, error> verify_hs256(std::string_view token,
+                                         std::string_view secret,
+                                         std::string_view audience,
+                                         int64_t now_unix,
+                                         int64_t leeway_seconds) {
   const auto p = split(token);
   if (!p)
     return error::malformed;
@@ -235,7 +235,8 @@ verify_hs256(std::string_view token, std::string_view secret,
     return error::unsupported_alg;
   // RFC 7515 §4.1.9: "typ" is a media type, and those are case-insensitive.
   if (const auto typ = header->find("typ"); typ != header->end())
-    if (!typ->is_string() || !iequals(typ->get_ref<const std::string&>(), "JWT"))
+    if (!typ->is_string() ||
+        !iequals(typ->get_ref<const std::string&>(), "JWT"))
       return error::malformed;
   // RFC 7515 §4.1.11: we understand no extensions, so we must refuse any.
   if (header->contains("crit"))

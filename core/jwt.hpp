@@ -53,10 +53,11 @@ const char* to_string(error e);
 /// before the payload is even parsed; then exp, nbf, aud and sub in this
 /// order. NumericDates may be fractional: exp rounds down, nbf up. A
 /// negative leeway counts as 0.
-std::variant<claims, error>
-verify_hs256(std::string_view token, std::string_view secret,
-             std::string_view audience, int64_t now_unix,
-             int64_t leeway_seconds = 0);
+std::variant<claims, error> verify_hs256(std::string_view token,
+                                         std::string_view secret,
+                                         std::string_view audience,
+                                         int64_t now_unix,
+                                         int64_t leeway_seconds = 0);
 
 /// The "aud" of a token's payload WITHOUT verifying anything: use it only to
 /// pick which app's secret to verify with. The first audience of an array.

@@ -23,6 +23,8 @@ struct server::impl {
   std::optional<
     detail::asio::executor_work_guard<detail::asio::io_context::executor_type>>
     work;
+  std::shared_ptr<detail::takeover_list> takeovers
+    = std::make_shared<detail::takeover_list>();
   std::shared_ptr<detail::listener> listener;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -42,7 +44,8 @@ server::~server() {
 void server::start() {
   auto& i = *impl_;
   i.listener =
-    std::make_shared<detail::listener>(i.ioc, i.routes, i.options, i.sessions);
+    std::make_shared<detail::listener>(i.ioc, i.routes, i.takeovers,
+                                       i.options, i.sessions);
   i.listener->open();
   i.listener->run();
   i.work.emplace(i.ioc.get_executor());
@@ -70,6 +73,14 @@ void server::stop() {
     t.join();
   i.threads.clear();
   log::get("net")->info("listener stopped");
+}
+
+void server::add_takeover(std::shared_ptr<detail::takeover> handler) {
+  impl_->takeovers->push_back(std::move(handler));
+}
+
+boost::asio::io_context& server::io() {
+  return impl_->ioc;
 }
 
 uint16_t server::port() const {

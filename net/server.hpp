@@ -7,7 +7,15 @@
 #include <memory>
 #include <string>
 
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
+
 namespace herald::net {
+
+namespace detail {
+class takeover;
+} // namespace detail
 
 struct server_options {
   std::string address = "127.0.0.1";
@@ -26,6 +34,13 @@ public:
 
   server(const server&) = delete;
   server& operator=(const server&) = delete;
+
+  /// Adds a route that takes connections over (WebSocket, SSE); call
+  /// before start().
+  void add_takeover(std::shared_ptr<detail::takeover> handler);
+
+  /// The io_context the sessions run on (for timers of handlers that wait).
+  boost::asio::io_context& io();
 
   /// Binds and starts accepting; throws std::runtime_error naming the
   /// address when the port cannot be bound.

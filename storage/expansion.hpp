@@ -25,7 +25,7 @@ struct claimed_message {
   std::string vars_json;
   std::vector<std::string> channels; ///< empty: every channel of the template
   std::string priority;
-  std::string created_at; ///< ISO 8601, UTC
+  std::string created_at;                    ///< ISO 8601, UTC
   std::optional<approved_template> approved; ///< none approved: rejected
 };
 

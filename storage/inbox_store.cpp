@@ -34,8 +34,8 @@ struct inbox_store::impl {
   // Runs `fn` in a transaction; a broken connection is dropped so that the
   // next call reconnects, and every error leaves as storage::error.
   template <class F>
-  auto run(const char* what, F&& fn) -> decltype(fn(
-    std::declval<pqxx::work&>())) {
+  auto run(const char* what, F&& fn)
+    -> decltype(fn(std::declval<pqxx::work&>())) {
     try {
       pqxx::work tx{connection()};
       auto result = fn(tx);

@@ -34,8 +34,8 @@ caf::behavior worker(worker_actor* self, std::string url) {
   return {
     [self](const load_user& req) -> caf::result<int64_t, int64_t> {
       try {
-        auto user = self->state.store->find_user(req.user.app_id,
-                                                 req.user.external_id);
+        auto user =
+          self->state.store->find_user(req.user.app_id, req.user.external_id);
         if (!user)
           return {int64_t{0}, int64_t{0}};
         return {user->id, user->last_seq};
@@ -45,8 +45,7 @@ caf::behavior worker(worker_actor* self, std::string url) {
     },
     [self](const load_after& req) -> caf::result<std::vector<delivery>> {
       try {
-        return self->state.store->load_after(req.user_id, req.after,
-                                             req.limit);
+        return self->state.store->load_after(req.user_id, req.after, req.limit);
       } catch (const storage::error& e) {
         return failed(e);
       }

@@ -11,8 +11,7 @@ caf::atom_value shard_name(size_t index) {
 
 caf::actor shard_for(caf::actor_system& sys, const user_key& key,
                      size_t shards) {
-  return sys.registry().get<caf::actor>(
-    shard_name(shard_index(key, shards)));
+  return sys.registry().get<caf::actor>(shard_name(shard_index(key, shards)));
 }
 
 } // namespace herald::actors

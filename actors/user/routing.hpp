@@ -17,8 +17,8 @@ namespace herald::actors {
 
 /// Which of `shards` user shards owns `key`.
 inline size_t shard_index(const user_key& key, size_t shards) {
-  auto h = std::hash<std::string>{}(key.external_id)
-           ^ (std::hash<int64_t>{}(key.app_id) * 0x9e3779b97f4a7c15ULL);
+  auto h = std::hash<std::string>{}(key.external_id) ^
+           (std::hash<int64_t>{}(key.app_id) * 0x9e3779b97f4a7c15ULL);
   return shards == 0 ? 0 : h % shards;
 }
 

@@ -5,12 +5,11 @@
 namespace herald::actors {
 
 session_window::session_window(int64_t acked, size_t max_unacked)
-  : acked_(acked), sent_(acked), max_unacked_(std::max<size_t>(1, max_unacked)) {
-}
+  : acked_(acked), sent_(acked),
+    max_unacked_(std::max<size_t>(1, max_unacked)) {}
 
 size_t session_window::room() const {
-  return inflight_.size() >= max_unacked_ ? 0
-                                          : max_unacked_ - inflight_.size();
+  return inflight_.size() >= max_unacked_ ? 0 : max_unacked_ - inflight_.size();
 }
 
 void session_window::on_sent(int64_t seq, time_point now, duration timeout) {
@@ -29,9 +28,8 @@ session_window::ack_result session_window::on_ack(int64_t seq) {
   return ack_result::advanced;
 }
 
-std::vector<int64_t> session_window::due_for_resend(time_point now,
-                                                    duration base,
-                                                    duration max) {
+std::vector<int64_t>
+session_window::due_for_resend(time_point now, duration base, duration max) {
   std::vector<int64_t> due;
   for (auto& entry : inflight_) {
     if (entry.deadline > now)
@@ -49,10 +47,9 @@ std::vector<int64_t> session_window::due_for_resend(time_point now,
 bool session_window::next_deadline(time_point& out) const {
   if (inflight_.empty())
     return false;
-  out = std::min_element(inflight_.begin(), inflight_.end(),
-                         [](const auto& a, const auto& b) {
-                           return a.deadline < b.deadline;
-                         })
+  out = std::min_element(
+          inflight_.begin(), inflight_.end(),
+          [](const auto& a, const auto& b) { return a.deadline < b.deadline; })
           ->deadline;
   return true;
 }

@@ -126,10 +126,9 @@ void ensure_loaded(user_actor* self) {
       },
       [self](caf::error& err) {
         self->state.loading = false;
-        log::get("actors")->warn("user {}/{}: cannot load: {}",
-                                 self->state.key.app_id,
-                                 self->state.key.external_id,
-                                 self->system().render(err));
+        log::get("actors")->warn(
+          "user {}/{}: cannot load: {}", self->state.key.app_id,
+          self->state.key.external_id, self->system().render(err));
         schedule_tick(self);
       });
 }
@@ -161,10 +160,9 @@ void fetch(user_actor* self, int64_t after) {
       },
       [self](caf::error& err) {
         self->state.fetching = false;
-        log::get("actors")->warn("user {}/{}: cannot load deliveries: {}",
-                                 self->state.key.app_id,
-                                 self->state.key.external_id,
-                                 self->system().render(err));
+        log::get("actors")->warn(
+          "user {}/{}: cannot load deliveries: {}", self->state.key.app_id,
+          self->state.key.external_id, self->system().render(err));
       });
 }
 
@@ -215,8 +213,8 @@ bool pump_poll(user_actor* self, session_entry& entry,
                const session_ptr& sink) {
   auto& st = self->state;
   auto start = entry.poll_after;
-  if (st.handout_to > start && start >= st.handout_from
-      && self->clock().now() < st.handout_expires)
+  if (st.handout_to > start && start >= st.handout_from &&
+      self->clock().now() < st.handout_expires)
     start = st.handout_to;
   if (st.last_seq <= start)
     return false;
@@ -313,8 +311,8 @@ void on_ack(user_actor* self, const client_ack& msg) {
       break;
     case session_window::ack_result::unknown:
       if (auto sink = entry.sink.lock())
-        sink->report("unknown_seq", "ack for seq " + std::to_string(msg.seq)
-                                      + ", which this session was not sent");
+        sink->report("unknown_seq", "ack for seq " + std::to_string(msg.seq) +
+                                      ", which this session was not sent");
       break;
   }
 }
@@ -456,9 +454,9 @@ caf::behavior user_behavior(user_actor* self, user_key key,
           if (found || it == self->state.sessions.end())
             return;
           if (auto sink = it->second.sink.lock())
-            sink->report("unknown_message",
-                         "no message " + std::to_string(message_id)
-                           + " for this user");
+            sink->report("unknown_message", "no message " +
+                                              std::to_string(message_id) +
+                                              " for this user");
         });
     },
     [self](user_deliveries& msg) { on_new_deliveries(self, msg); },

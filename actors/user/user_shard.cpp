@@ -62,9 +62,8 @@ void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
     auto position = it->second.poll
                       ? it->second.last_seq
                       : std::max(it->second.last_seq, session->acked_seq());
-    self->send(entry.actor,
-               attach_session{key, std::move(session), position,
-                              it->second.poll});
+    self->send(entry.actor, attach_session{key, std::move(session), position,
+                                           it->second.poll});
     ++it;
   }
 }
@@ -102,12 +101,12 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
 std::string describe(shard_actor* self) {
   nlohmann::json children = nlohmann::json::array();
   for (const auto& [key, entry] : self->state.users)
-    children.push_back({{"kind", "user"},
-                        {"name", std::to_string(key.app_id) + "/"
-                                   + key.external_id},
-                        {"id", entry.actor ? entry.actor.id() : 0},
-                        {"sessions", entry.sessions.size()},
-                        {"restarts", entry.restarts}});
+    children.push_back(
+      {{"kind", "user"},
+       {"name", std::to_string(key.app_id) + "/" + key.external_id},
+       {"id", entry.actor ? entry.actor.id() : 0},
+       {"sessions", entry.sessions.size()},
+       {"restarts", entry.restarts}});
   return nlohmann::json{{"kind", "user_shard"},
                         {"id", self->id()},
                         {"index", self->state.index},
@@ -143,8 +142,7 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
       if (!msg.session)
         return;
       auto& entry = self->state.users[msg.user];
-      entry.sessions[msg.session->id()] = {msg.session, msg.last_seq,
-                                           msg.poll};
+      entry.sessions[msg.session->id()] = {msg.session, msg.last_seq, msg.poll};
       self->send(ensure_actor(self, msg.user), std::move(msg));
     },
     [self](const detach_session& msg) {
@@ -214,8 +212,8 @@ caf::behavior router_behavior(router_actor* self, size_t shards) {
         if (per_shard[i].deliveries.empty())
           continue;
         st.routed += per_shard[i].deliveries.size();
-        if (auto shard = self->system().registry().get<caf::actor>(
-              shard_name(i)))
+        if (auto shard =
+              self->system().registry().get<caf::actor>(shard_name(i)))
           self->send(shard, std::move(per_shard[i]));
       }
     },

@@ -28,9 +28,13 @@ void fail(beast::error_code ec, const char* what) {
 
 http_session::http_session(tcp::socket&& socket,
                            std::shared_ptr<const router> routes,
+                           std::shared_ptr<const takeover_list> takeovers,
                            const server_options& options,
                            session_registry& registry)
-  : stream_(std::move(socket)), routes_(std::move(routes)), options_(options),
+  : stream_(std::move(socket)),
+    routes_(std::move(routes)),
+    takeovers_(std::move(takeovers)),
+    options_(options),
     registry_(registry) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -93,6 +97,19 @@ void http_session::handle(http::request<http::string_body>&& raw) {
   for (const auto& field : raw)
     req.headers.emplace_back(lower(field.name_string()),
                              std::string{field.value()});
+  for (const auto& handler : *takeovers_) {
+    if (!handler->matches(req))
+      continue;
+    stream_.expires_never();
+    auto refusal = handler->take(req, raw, stream_, buffer_, registry_);
+    if (refusal) {
+      keep_alive_ = false;
+      head_request_ = false;
+      write(std::move(*refusal));
+    }
+    // Otherwise the connection belongs to the handler now.
+    return;
+  }
   req.body = std::move(raw.body());
   // The handler may answer from any thread and at any time: hop back onto
   // this session's strand to write.

@@ -2,6 +2,7 @@
 
 #include "net/detail/beast.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/detail/takeover.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
 
@@ -17,6 +18,7 @@ class http_session : public closable,
                      public std::enable_shared_from_this<http_session> {
 public:
   http_session(tcp::socket&& socket, std::shared_ptr<const router> routes,
+               std::shared_ptr<const takeover_list> takeovers,
                const server_options& options, session_registry& registry);
   ~http_session() override;
 
@@ -37,6 +39,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const router> routes_;
+  std::shared_ptr<const takeover_list> takeovers_;
   const server_options& options_;
   session_registry& registry_;
   uint64_t registry_id_ = 0;

@@ -10,9 +10,15 @@
 namespace herald::net::detail {
 
 listener::listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
+                   std::shared_ptr<const takeover_list> takeovers,
                    const server_options& options, session_registry& registry)
-  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), routes_(std::move(routes)),
-    options_(options), registry_(registry) {}
+  : ioc_(ioc),
+    acceptor_(asio::make_strand(ioc)),
+    routes_(std::move(routes)),
+    takeovers_(std::move(takeovers)),
+    options_(options),
+    registry_(registry) {
+}
 
 void listener::open() {
   beast::error_code ec;
@@ -64,8 +70,8 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
     // Out of file descriptors and the like: log, keep accepting.
     log::get("net")->warn("accept: {}", ec.message());
   } else {
-    std::make_shared<http_session>(std::move(socket), routes_, options_,
-                                   registry_)
+    std::make_shared<http_session>(std::move(socket), routes_, takeovers_,
+                                   options_, registry_)
       ->run();
   }
   do_accept();

@@ -2,6 +2,7 @@
 
 #include "net/detail/beast.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/detail/takeover.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
 
@@ -14,6 +15,7 @@ namespace herald::net::detail {
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
+           std::shared_ptr<const takeover_list> takeovers,
            const server_options& options, session_registry& registry);
 
   /// Binds and listens; throws std::runtime_error naming the endpoint.
@@ -30,6 +32,7 @@ private:
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
   std::shared_ptr<const router> routes_;
+  std::shared_ptr<const takeover_list> takeovers_;
   const server_options& options_;
   session_registry& registry_;
   uint16_t port_ = 0;

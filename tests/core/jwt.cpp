@@ -61,8 +61,7 @@ struct fixture {
                    const std::string& payload) const {
     auto input =
       jwt::base64url_encode(header) + "." + jwt::base64url_encode(payload);
-    return input + "." +
-           jwt::base64url_encode(jwt::hmac_sha256(secret, input));
+    return input + "." + jwt::base64url_encode(jwt::hmac_sha256(secret, input));
   }
 
   std::string with_payload(const nlohmann::json& payload) const {
@@ -146,8 +145,8 @@ CAF_TEST(base64url accepts padding and refuses everything else) {
   auto padded_2 = jwt::base64url_decode("Zm8=");
   CAF_REQUIRE(padded_2.has_value());
   CAF_CHECK_EQUAL(*padded_2, "fo");
-  for (const char* bad : {"+_8", "/_8", "Zm 9v", "Zm9v.", "Z", "Zm9vY", "Zg=",
-                          "Z===", "Zg=a", "=", "Zm9v\n"})
+  for (const char* bad : {"+_8", "/_8", "Zm 9v", "Zm9v.", "Z", "Zm9vY",
+                          "Zg=", "Z===", "Zg=a", "=", "Zm9v\n"})
     CAF_CHECK(!jwt::base64url_decode(bad).has_value());
   // "Zh" decodes to "f" too if the unused low bits are ignored; a token
   // would then have several spellings of one signature.
@@ -157,7 +156,8 @@ CAF_TEST(base64url accepts padding and refuses everything else) {
 
 CAF_TEST(hmac sha256 matches python) {
   // base64url(hmac.new(b"key", b"The quick brown fox ...", sha256).digest())
-  auto mac = jwt::hmac_sha256("key", "The quick brown fox jumps over the lazy dog");
+  auto mac =
+    jwt::hmac_sha256("key", "The quick brown fox jumps over the lazy dog");
   CAF_CHECK_EQUAL(mac.size(), 32u);
   CAF_CHECK_EQUAL(jwt::base64url_encode(mac),
                   "97yD9DBThCSxMpjmqm-xQ-9NWaFJRhdZl0edvC0aPNg");
@@ -195,12 +195,9 @@ CAF_TEST(sign produces what python produces) {
 }
 
 CAF_TEST(sign and verify round trip) {
-  nlohmann::json payload{{"sub", "user-7"},
-                         {"aud", {"a", "shop"}},
-                         {"exp", exp_time},
-                         {"nbf", now - 5},
-                         {"iat", now - 10},
-                         {"extra", {{"role", "admin"}}}};
+  nlohmann::json payload{{"sub", "user-7"}, {"aud", {"a", "shop"}},
+                         {"exp", exp_time}, {"nbf", now - 5},
+                         {"iat", now - 10}, {"extra", {{"role", "admin"}}}};
   auto token = jwt::sign_hs256(payload, secret);
   CAF_CHECK_EQUAL(part(token, 0), "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
   auto c = claims_of(token);
@@ -251,8 +248,7 @@ CAF_TEST(a tampered signature fails) {
   CAF_REQUIRE_EQUAL(sig.back(), 'M');
   auto respelled = sig;
   respelled.back() = 'N';
-  CAF_CHECK_EQUAL(check(replace_part(python_token, 2, respelled)),
-                  "malformed");
+  CAF_CHECK_EQUAL(check(replace_part(python_token, 2, respelled)), "malformed");
   CAF_CHECK_EQUAL(check(replace_part(python_token, 2, sig + "AAAA")),
                   "bad_signature");
 }
@@ -305,17 +301,16 @@ CAF_TEST(malformed tokens) {
   const auto h = part(python_token, 0);
   const auto p = part(python_token, 1);
   const auto s = part(python_token, 2);
-  for (const auto& token : strings{"", ".", "..", "abc", h + "." + p,
-                                   h + "." + p + "." + s + ".",
-                                   h + "." + p + "." + s + "." + s})
+  for (const auto& token :
+       strings{"", ".", "..", "abc", h + "." + p, h + "." + p + "." + s + ".",
+               h + "." + p + "." + s + "." + s})
     CAF_CHECK_EQUAL(check(token), "malformed");
   // Bad base64url in the header or the signature.
   CAF_CHECK_EQUAL(check("e30*." + p + "." + s), "malformed");
   CAF_CHECK_EQUAL(check(h + "." + p + ".abc+def"), "malformed");
   CAF_CHECK_EQUAL(check(" " + std::string{python_token}), "malformed");
   // A header that is not a JSON object.
-  CAF_CHECK_EQUAL(check(make("not json", valid_payload().dump())),
-                  "malformed");
+  CAF_CHECK_EQUAL(check(make("not json", valid_payload().dump())), "malformed");
   CAF_CHECK_EQUAL(check(make(R"(["HS256"])", valid_payload().dump())),
                   "malformed");
   // Payloads that are signed but are not JSON objects.
@@ -346,8 +341,7 @@ CAF_TEST(claims of the wrong type are malformed) {
   CAF_CHECK_EQUAL(with("iat", "yesterday"), "malformed");
   CAF_CHECK_EQUAL(with("sub", 42), "malformed");
   CAF_CHECK_EQUAL(with("aud", 7), "malformed");
-  CAF_CHECK_EQUAL(with("aud", nlohmann::json::array({"shop", 7})),
-                  "malformed");
+  CAF_CHECK_EQUAL(with("aud", nlohmann::json::array({"shop", 7})), "malformed");
 }
 
 CAF_TEST(expiry) {
@@ -451,8 +445,7 @@ CAF_TEST(error names) {
                   "unsupported_alg");
   CAF_CHECK_EQUAL(std::string{jwt::to_string(jwt::error::bad_signature)},
                   "bad_signature");
-  CAF_CHECK_EQUAL(std::string{jwt::to_string(jwt::error::expired)},
-                  "expired");
+  CAF_CHECK_EQUAL(std::string{jwt::to_string(jwt::error::expired)}, "expired");
   CAF_CHECK_EQUAL(std::string{jwt::to_string(jwt::error::not_yet_valid)},
                   "not_yet_valid");
   CAF_CHECK_EQUAL(std::string{jwt::to_string(jwt::error::wrong_audience)},

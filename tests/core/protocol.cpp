@@ -107,7 +107,8 @@ CAF_TEST(ack auth and read frames) {
   CAF_CHECK_EQUAL(parse_as<ack>(R"({"type":"ack","seq":1})").seq, 1);
   CAF_CHECK_EQUAL(parse_as<auth>(R"({"type":"auth","token":"fresh"})").token,
                   "fresh");
-  CAF_CHECK_EQUAL(parse_as<protocol::read>(R"({"type":"read","id":17})").message_id, 17);
+  CAF_CHECK_EQUAL(
+    parse_as<protocol::read>(R"({"type":"read","id":17})").message_id, 17);
 }
 
 CAF_TEST(extra fields and whitespace are ignored) {
@@ -119,24 +120,24 @@ CAF_TEST(extra fields and whitespace are ignored) {
 }
 
 CAF_TEST(text that is not json) {
-  for (const char* text : {"", " ", "{", "not json", R"({"type":"ack",})",
-                           R"({'type':'ack'})", R"({"type":"ack"} x)",
-                           "{\"type\":\"\xff\"}"})
+  for (const char* text :
+       {"", " ", "{", "not json", R"({"type":"ack",})", R"({'type':'ack'})",
+        R"({"type":"ack"} x)", "{\"type\":\"\xff\"}"})
     CAF_CHECK_EQUAL(code_of(text), "bad_json");
 }
 
 CAF_TEST(json that is not a frame) {
-  for (const char* text : {"[]", R"([{"type":"ack","seq":1}])", "42",
-                           R"("hello")", "null", "{}", R"({"seq":1})",
-                           R"({"type":5})", R"({"type":null})",
-                           R"({"type":"bye"})", R"({"type":"HELLO"})",
-                           R"({"type":"msg"})", R"({"type":""})"})
+  for (const char* text :
+       {"[]", R"([{"type":"ack","seq":1}])", "42", R"("hello")", "null", "{}",
+        R"({"seq":1})", R"({"type":5})", R"({"type":null})",
+        R"({"type":"bye"})", R"({"type":"HELLO"})", R"({"type":"msg"})",
+        R"({"type":""})"})
     CAF_CHECK_EQUAL(code_of(text), "bad_frame");
   auto unknown = parse_error(R"({"type":"subscribe"})");
   CAF_CHECK(contains(unknown.message, "subscribe"));
   // A client's text is echoed, but not all of it.
-  auto long_type = parse_error(R"({"type":")" + std::string(1000, 'x') +
-                               R"("})");
+  auto long_type =
+    parse_error(R"({"type":")" + std::string(1000, 'x') + R"("})");
   CAF_CHECK_EQUAL(long_type.code, "bad_frame");
   CAF_CHECK_LESS(long_type.message.size(), 100u);
 }
@@ -217,8 +218,8 @@ CAF_TEST(to_json shape) {
 }
 
 CAF_TEST(data that is not a json object becomes an empty object) {
-  for (const char* data : {"", "not json", "{\"a\":", "[1,2]", "\"text\"",
-                           "42", "null"}) {
+  for (const char* data :
+       {"", "not json", "{\"a\":", "[1,2]", "\"text\"", "42", "null"}) {
     auto d = sample();
     d.data_json = data;
     auto j = to_json(d);
@@ -241,8 +242,9 @@ CAF_TEST(msg frames) {
 }
 
 CAF_TEST(sse events) {
-  CAF_CHECK_EQUAL(sse_event(sample()), std::string{"id: 12\nevent: msg\ndata: "} +
-                                         sample_json + "\n\n");
+  CAF_CHECK_EQUAL(sse_event(sample()),
+                  std::string{"id: 12\nevent: msg\ndata: "} + sample_json +
+                    "\n\n");
 }
 
 CAF_TEST(line breaks stay inside the sse data line) {
@@ -314,10 +316,10 @@ CAF_TEST(error frames) {
 }
 
 CAF_TEST(close codes) {
-  const close_code codes[] = {normal,         going_away,        protocol_error,
-                              message_too_big, unauthorized,      token_expired,
-                              hello_timeout,   too_many_sessions, slow_consumer,
-                              bad_frame};
+  const close_code codes[] = {
+    normal,        going_away,    protocol_error, message_too_big,
+    unauthorized,  token_expired, hello_timeout,  too_many_sessions,
+    slow_consumer, bad_frame};
   const uint16_t values[] = {1000, 1001, 1002, 1009, 4001,
                              4002, 4003, 4004, 4005, 4006};
   for (size_t i = 0; i < std::size(codes); ++i) {

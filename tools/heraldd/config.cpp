@@ -20,6 +20,11 @@ config::config() {
          "outbox poll when no NOTIFY arrives (the safety net)")
     .add(ingest_batch_size, "batch-size", "outbox rows per transaction")
     .add(ingest_expanders, "expanders", "expander actors claiming in parallel");
+  opt_group{custom_options_, "delivery"}
+    .add(user_shards, "user-shards", "user shard actors")
+    .add(ack_timeout, "ack-timeout", "first resend after this without an ack")
+    .add(max_unacked, "max-unacked", "messages in flight per session")
+    .add(max_sessions, "max-sessions", "live sessions per user");
   opt_group{custom_options_, "log"}.add(
     log_level, "level", "trace, debug, info, warn, error, critical or off");
   opt_group{custom_options_, "web"}.add(web_root, "root",
@@ -35,6 +40,10 @@ std::string config::finish() {
            "--database.url=URL or set HERALD_DATABASE_URL";
   if (http_threads == 0)
     return "http.threads must be at least 1";
+  if (user_shards == 0 || user_shards > 9999)
+    return "delivery.user-shards must be between 1 and 9999";
+  if (max_unacked == 0 || max_sessions == 0)
+    return "delivery.max-unacked and delivery.max-sessions must be positive";
   if (ingest_batch_size == 0)
     return "ingest.batch-size must be at least 1";
   if (ingest_expanders == 0)

@@ -28,6 +28,12 @@ public:
   size_t ingest_batch_size = 500;
   size_t ingest_expanders = 1;
 
+  // [delivery]
+  size_t user_shards = 4;
+  caf::timespan ack_timeout = std::chrono::seconds{5};
+  size_t max_unacked = 64;
+  size_t max_sessions = 16;
+
   // [log]
   std::string log_level = "info";
 

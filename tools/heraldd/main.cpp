@@ -5,7 +5,9 @@
 #include "actors/type_ids.hpp"
 #include "core/log.hpp"
 #include "core/readiness.hpp"
+#include "core/app_directory.hpp"
 #include "net/api/health_routes.hpp"
+#include "net/api/stream_routes.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
 #include "storage/error.hpp"
@@ -66,6 +68,7 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   auto logger = log::get("heraldd");
   caf::actor_system sys{cfg};
   auto board = std::make_shared<readiness_board>();
+  auto apps = std::make_shared<app_directory>();
 
   auto routes = std::make_shared<net::router>();
   net::api::add_health_routes(*routes, board);
@@ -75,6 +78,11 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   http.threads = static_cast<unsigned>(cfg.http_threads);
   http.body_limit = cfg.http_body_limit;
   net::server server{http, routes};
+  auto streams = std::make_shared<net::stream_context>();
+  streams->system = &sys;
+  streams->user_shards = cfg.user_shards;
+  streams->apps = apps;
+  net::api::add_stream_routes(server, *routes, streams);
   server.start();
   auto base_url =
     "http://" + cfg.http_address + ":" + std::to_string(server.port());
@@ -104,10 +112,14 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   engine_opts.expander.database_url = cfg.database_url;
   engine_opts.expander.batch_size = cfg.ingest_batch_size;
   engine_opts.expanders = cfg.ingest_expanders;
+  engine_opts.user_shards = cfg.user_shards;
+  engine_opts.users.ack_timeout = cfg.ack_timeout;
+  engine_opts.users.max_unacked = cfg.max_unacked;
+  engine_opts.users.max_sessions = cfg.max_sessions;
   engine_opts.health.node = {
     storage::random_uuid(), hostname(), static_cast<int>(getpid()),
     HERALD_VERSION, cfg.http_address + ":" + std::to_string(server.port())};
-  auto engine = actors::spawn_engine(sys, engine_opts, board);
+  auto engine = actors::spawn_engine(sys, engine_opts, board, apps);
   std::atomic<bool> engine_down{false};
   engine->attach_functor([&engine_down, &signal](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)

@@ -1,0 +1,65 @@
+#include "net/stream/poll_session.hpp"
+
+#include "core/protocol.hpp"
+#include "net/stream/stream_context.hpp"
+
+#include <caf/send.hpp>
+
+#include <boost/asio/strand.hpp>
+
+namespace herald::net {
+
+poll_session::poll_session(boost::asio::io_context& io, responder respond,
+                           std::string remote, int64_t after,
+                           actors::user_key key, caf::actor shard)
+  // On a strand of its own: the deliver and the timeout race from
+  // different threads, and only the strand makes cancel safe.
+  : timer_(boost::asio::make_strand(io)),
+    respond_(std::move(respond)),
+    remote_(std::move(remote)),
+    after_(after),
+    key_(std::move(key)),
+    shard_(std::move(shard)),
+    id_(next_session_id()) {
+}
+
+void poll_session::start(std::chrono::seconds wait) {
+  caf::anon_send(shard_,
+                 actors::attach_session{key_, shared_from_this(), after_,
+                                        true});
+  timer_.expires_after(wait);
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec)
+      return;
+    if (self->answer(
+          json_response(200, protocol::poll_body({}, self->after_))))
+      caf::anon_send(self->shard_,
+                     actors::detach_session{self->key_, self->id_});
+  });
+}
+
+void poll_session::deliver(std::vector<delivery> batch) {
+  auto last = batch.empty() ? after_ : batch.back().seq;
+  if (answer(json_response(200, protocol::poll_body(batch, last))))
+    boost::asio::post(timer_.get_executor(),
+                      [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+void poll_session::close(uint16_t code, const std::string& reason) {
+  if (answer(json_error(code == protocol::too_many_sessions ? 429 : 503,
+                        code == protocol::too_many_sessions
+                          ? "too_many_sessions"
+                          : "unavailable",
+                        reason)))
+    boost::asio::post(timer_.get_executor(),
+                      [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+bool poll_session::answer(http_response res) {
+  if (answered_.exchange(true))
+    return false;
+  respond_(std::move(res));
+  return true;
+}
+
+} // namespace herald::net

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "actors/user/messages.hpp"
+#include "net/http_types.hpp"
+
+#include <caf/actor.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace herald::net {
+
+/// One long-poll request (GET /v1/poll): attached to the user's actor as a
+/// session that is answered once, with what arrives first, or with nothing
+/// when the wait is over.
+class poll_session : public actors::session_sink,
+                     public std::enable_shared_from_this<poll_session> {
+public:
+  poll_session(boost::asio::io_context& io, responder respond,
+               std::string remote, int64_t after, actors::user_key key,
+               caf::actor shard);
+
+  /// Waits up to `wait` for deliveries after `after`.
+  void start(std::chrono::seconds wait);
+
+  void deliver(std::vector<delivery> batch) override;
+  void report(const std::string&, const std::string&) override {}
+  void close(uint16_t code, const std::string& reason) override;
+  const char* transport() const override { return "poll"; }
+  std::string remote_address() const override { return remote_; }
+  size_t queued_bytes() const override { return 0; }
+  int64_t acked_seq() const override { return after_; }
+  uint64_t id() const override { return id_; }
+
+private:
+  bool answer(http_response res);
+
+  boost::asio::steady_timer timer_;
+  responder respond_;
+  std::string remote_;
+  int64_t after_;
+  actors::user_key key_;
+  caf::actor shard_;
+  uint64_t id_;
+  std::atomic<bool> answered_{false};
+};
+
+} // namespace herald::net

@@ -1,0 +1,221 @@
+#include "net/stream/sse_session.hpp"
+
+#include "actors/user/routing.hpp"
+#include "core/log.hpp"
+#include "core/protocol.hpp"
+
+#include <caf/send.hpp>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace herald::net {
+
+namespace beast = detail::beast;
+namespace asio = detail::asio;
+
+sse_session::sse_session(beast::tcp_stream&& stream, const stream_context& ctx,
+                         identity who, std::string remote,
+                         detail::session_registry& registry)
+  : stream_(std::move(stream)),
+    ctx_(ctx),
+    who_(std::move(who)),
+    remote_(std::move(remote)),
+    registry_(registry),
+    id_(next_session_id()),
+    keepalive_timer_(stream_.get_executor()),
+    expiry_timer_(stream_.get_executor()) {
+}
+
+sse_session::~sse_session() {
+  registry_.remove(registry_id_);
+}
+
+void sse_session::start(int64_t last_seq, std::string origin) {
+  registry_id_ = registry_.add(weak_from_this());
+  acked_seq_ = last_seq;
+  std::string head = "HTTP/1.1 200 OK\r\n"
+                     "Server: herald\r\n"
+                     "Content-Type: text/event-stream; charset=utf-8\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "Connection: close\r\n"
+                     "X-Accel-Buffering: no\r\n";
+  if (!origin.empty())
+    head += "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
+  head += "\r\n";
+  nlohmann::json welcome{{"type", "welcome"},
+                         {"session", id_},
+                         {"user", who_.user},
+                         {"resume_from", last_seq},
+                         {"token_expires_at", who_.expires_at}};
+  // Ask the browser to wait a second before reconnecting after a drop.
+  head += "retry: 1000\nevent: welcome\ndata: " + welcome.dump() + "\n\n";
+  enqueue(std::move(head));
+  watch_peer();
+  keepalive();
+  expiry_timer_.expires_after(
+    std::chrono::seconds{std::max<int64_t>(0, who_.expires_at - unix_now())});
+  expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) {
+      self->enqueue("event: error\ndata: "
+                    + protocol::error_frame("token_expired",
+                                            "reconnect with a fresh token")
+                    + "\n\n");
+      self->close(protocol::token_expired, "token expired");
+    }
+  });
+  auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards);
+  if (!shard) {
+    close(protocol::going_away, "the engine is restarting");
+    return;
+  }
+  attached_ = true;
+  caf::anon_send(shard, actors::attach_session{key(), shared_from_this(),
+                                               last_seq, false});
+}
+
+void sse_session::watch_peer() {
+  // The client never sends anything: a completed read means it is gone.
+  stream_.async_read_some(
+    asio::buffer(&peer_byte_, 1),
+    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        detail::fail(ec, "sse peer");
+        self->finish();
+        return;
+      }
+      self->watch_peer();
+    });
+}
+
+void sse_session::keepalive() {
+  keepalive_timer_.expires_after(ctx_.sse_keepalive);
+  keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->finished_)
+      return;
+    self->enqueue(": keepalive\n\n");
+    self->keepalive();
+  });
+}
+
+void sse_session::deliver(std::vector<delivery> batch) {
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), batch = std::move(batch)] {
+               std::string chunk;
+               for (const auto& d : batch)
+                 chunk += protocol::sse_event(d);
+               self->enqueue(std::move(chunk));
+             });
+}
+
+void sse_session::report(const std::string& code, const std::string& message) {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), code,
+                                      message] {
+    self->enqueue("event: error\ndata: " + protocol::error_frame(code, message)
+                  + "\n\n");
+  });
+}
+
+void sse_session::close(uint16_t, const std::string&) {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    // Let what is queued go out first, then end the response.
+    if (!self->writing_ && self->queue_.empty()) {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(detail::tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+      self->finish();
+      return;
+    }
+    self->enqueue(""); // an empty chunk marks the end
+  });
+}
+
+void sse_session::close() {
+  close(protocol::going_away, "server shutting down");
+}
+
+void sse_session::note_ack(int64_t seq) {
+  auto current = acked_seq_.load();
+  while (seq > current && !acked_seq_.compare_exchange_weak(current, seq)) {
+  }
+}
+
+void sse_session::enqueue(std::string chunk) {
+  if (finished_)
+    return;
+  queued_bytes_ += chunk.size();
+  if (queued_bytes_ > ctx_.max_queued_bytes) {
+    log::get("net")->info("sse session {} of {}/{}: slow consumer, closing",
+                          id_, who_.app, who_.user);
+    queue_.clear();
+    queued_bytes_ = 0;
+    stream_.socket().close();
+    finish();
+    return;
+  }
+  queue_.push_back(std::make_shared<const std::string>(std::move(chunk)));
+  do_write();
+}
+
+void sse_session::do_write() {
+  if (writing_ || queue_.empty())
+    return;
+  if (queue_.front()->empty()) { // the end marker queued by close()
+    beast::error_code ec;
+    stream_.socket().shutdown(detail::tcp::socket::shutdown_both, ec);
+    stream_.close();
+    finish();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(stream_, asio::buffer(*queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec,
+                                                std::size_t) {
+                      self->writing_ = false;
+                      if (ec) {
+                        detail::fail(ec, "sse write");
+                        self->finish();
+                        return;
+                      }
+                      if (!self->queue_.empty()) {
+                        self->queued_bytes_ -= self->queue_.front()->size();
+                        self->queue_.pop_front();
+                      }
+                      self->do_write();
+                    });
+}
+
+void sse_session::finish() {
+  if (finished_)
+    return;
+  finished_ = true;
+  keepalive_timer_.cancel();
+  expiry_timer_.cancel();
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (attached_)
+    if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
+      caf::anon_send(shard, actors::detach_session{key(), id_});
+}
+
+void sse_directory::add(const std::shared_ptr<sse_session>& s) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  // Sweep the dead ones now and then so the map stays small.
+  if (sessions_.size() > 64 && sessions_.size() % 64 == 0)
+    for (auto it = sessions_.begin(); it != sessions_.end();)
+      it = it->second.expired() ? sessions_.erase(it) : std::next(it);
+  sessions_[s->id()] = s;
+}
+
+void sse_directory::remove(uint64_t id) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  sessions_.erase(id);
+}
+
+std::shared_ptr<sse_session> sse_directory::find(uint64_t id) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.lock();
+}
+
+} // namespace herald::net

@@ -1,0 +1,93 @@
+#pragma once
+
+#include "actors/user/messages.hpp"
+#include "net/auth.hpp"
+#include "net/detail/beast.hpp"
+#include "net/detail/session_registry.hpp"
+#include "net/stream/stream_context.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace herald::net {
+
+/// One Server-Sent Events stream (GET /v1/stream): the response headers,
+/// a `welcome` event naming the session (acks go to POST /v1/ack with it),
+/// then one `msg` event per delivery with the seq as its id, and a comment
+/// line now and then to keep it alive. Same queue discipline and byte cap
+/// as the WebSocket.
+class sse_session : public detail::closable,
+                    public actors::session_sink,
+                    public std::enable_shared_from_this<sse_session> {
+public:
+  sse_session(detail::beast::tcp_stream&& stream, const stream_context& ctx,
+              identity who, std::string remote,
+              detail::session_registry& registry);
+  ~sse_session() override;
+
+  /// Starts the stream for a client that has everything up to `last_seq`.
+  void start(int64_t last_seq, std::string origin);
+
+  void deliver(std::vector<delivery> batch) override;
+  void report(const std::string& code, const std::string& message) override;
+  void close(uint16_t code, const std::string& reason) override;
+  const char* transport() const override { return "sse"; }
+  std::string remote_address() const override { return remote_; }
+  size_t queued_bytes() const override { return queued_bytes_; }
+  int64_t acked_seq() const override { return acked_seq_; }
+  uint64_t id() const override { return id_; }
+  void close() override;
+
+  /// Whether this stream is the given user's.
+  bool belongs_to(int64_t app_id, const std::string& user) const {
+    return who_.app_id == app_id && who_.user == user;
+  }
+
+  /// Records an ack that came in over POST /v1/ack.
+  void note_ack(int64_t seq);
+
+private:
+  void watch_peer();
+  void keepalive();
+  void enqueue(std::string chunk);
+  void do_write();
+  void finish();
+  actors::user_key key() const { return {who_.app_id, who_.user}; }
+
+  detail::beast::tcp_stream stream_;
+  const stream_context& ctx_;
+  identity who_;
+  std::string remote_;
+  detail::session_registry& registry_;
+  uint64_t registry_id_ = 0;
+  uint64_t id_;
+  boost::asio::steady_timer keepalive_timer_;
+  boost::asio::steady_timer expiry_timer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::atomic<size_t> queued_bytes_{0};
+  std::atomic<int64_t> acked_seq_{0};
+  char peer_byte_ = 0;
+  bool writing_ = false;
+  bool finished_ = false;
+  bool attached_ = false;
+};
+
+/// The SSE sessions by id, so that POST /v1/ack finds the one it names.
+class sse_directory {
+public:
+  void add(const std::shared_ptr<sse_session>& s);
+  void remove(uint64_t id);
+  std::shared_ptr<sse_session> find(uint64_t id) const;
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<uint64_t, std::weak_ptr<sse_session>> sessions_;
+};
+
+} // namespace herald::net

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "core/fwd.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace herald::net {
+
+/// What the streaming transports (WebSocket, SSE, long-poll) share: where
+/// the user shards are, the apps to authenticate against, and the limits.
+struct stream_context {
+  caf::actor_system* system = nullptr;
+  size_t user_shards = 1;
+  std::shared_ptr<const app_directory> apps;
+  /// Largest client frame; bigger ones close the WebSocket with 1009.
+  size_t max_frame_bytes = 64 * 1024;
+  /// Bytes queued for one session before it is closed as a slow consumer.
+  size_t max_queued_bytes = 4 * 1024 * 1024;
+  /// A WebSocket that has not said hello by then is closed.
+  std::chrono::seconds hello_timeout{10};
+  /// The longest a long-poll waits, whatever the client asks for.
+  std::chrono::seconds max_poll_wait{60};
+  /// An SSE comment line keeps idle streams (and proxies) alive.
+  std::chrono::seconds sse_keepalive{15};
+};
+
+/// A new process-wide session id.
+uint64_t next_session_id();
+
+} // namespace herald::net

@@ -1,0 +1,290 @@
+#include "net/stream/websocket_session.hpp"
+
+#include "actors/user/routing.hpp"
+#include "core/log.hpp"
+#include "core/protocol.hpp"
+
+#include <caf/send.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace herald::net {
+
+namespace beast = detail::beast;
+namespace asio = detail::asio;
+namespace http = detail::http;
+namespace websocket = beast::websocket;
+
+websocket_session::websocket_session(beast::tcp_stream&& stream,
+                                     const stream_context& ctx, identity who,
+                                     std::string remote,
+                                     detail::session_registry& registry)
+  : ws_(std::move(stream)),
+    ctx_(ctx),
+    who_(std::move(who)),
+    remote_(std::move(remote)),
+    registry_(registry),
+    id_(next_session_id()),
+    hello_timer_(ws_.get_executor()),
+    expiry_timer_(ws_.get_executor()) {
+}
+
+websocket_session::~websocket_session() {
+  registry_.remove(registry_id_);
+}
+
+void websocket_session::start(http::request<http::string_body> req) {
+  registry_id_ = registry_.add(weak_from_this());
+  ws_.set_option(
+    websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(websocket::stream_base::decorator(
+    [](websocket::response_type& res) {
+      res.set(http::field::server, "herald");
+      res.set(http::field::sec_websocket_protocol, protocol::subprotocol);
+    }));
+  ws_.read_message_max(ctx_.max_frame_bytes);
+  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
+                                                  shared_from_this()));
+}
+
+void websocket_session::on_accept(beast::error_code ec) {
+  if (ec) {
+    detail::fail(ec, "websocket accept");
+    return finish();
+  }
+  hello_timer_.expires_after(ctx_.hello_timeout);
+  hello_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && !self->attached_)
+      self->do_close(protocol::hello_timeout,
+                     protocol::describe(protocol::hello_timeout));
+  });
+  arm_expiry();
+  do_read();
+}
+
+void websocket_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
+                                                    shared_from_this()));
+}
+
+void websocket_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    // Beast has already answered a too-big frame with close code 1009.
+    detail::fail(ec, "websocket read");
+    return finish();
+  }
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    do_close(protocol::bad_frame, "herald.v1 frames are text");
+    return;
+  }
+  auto text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  on_frame(text);
+  if (!closing_)
+    do_read();
+}
+
+void websocket_session::on_frame(const std::string& text) {
+  auto parsed = protocol::parse_client_frame(text);
+  if (auto err = std::get_if<protocol::frame_error>(&parsed)) {
+    do_close(protocol::bad_frame, err->code + ": " + err->message);
+    return;
+  }
+  auto& frame = std::get<protocol::client_frame>(parsed);
+  auto& sys = *ctx_.system;
+  if (auto hello = std::get_if<protocol::hello>(&frame)) {
+    on_hello(hello->token, hello->last_seq);
+    return;
+  }
+  if (!attached_) {
+    do_close(protocol::bad_frame, "the first frame must be hello");
+    return;
+  }
+  auto shard = actors::shard_for(sys, key(), ctx_.user_shards);
+  if (auto ack = std::get_if<protocol::ack>(&frame)) {
+    if (ack->seq > acked_seq_)
+      acked_seq_ = ack->seq;
+    if (shard)
+      caf::anon_send(shard, actors::client_ack{key(), id_, ack->seq});
+  } else if (auto auth = std::get_if<protocol::auth>(&frame)) {
+    if (refresh_identity(auth->token))
+      arm_expiry();
+  } else if (auto read = std::get_if<protocol::read>(&frame)) {
+    if (shard)
+      caf::anon_send(shard, actors::client_read{key(), id_, read->message_id});
+  }
+}
+
+void websocket_session::on_hello(std::optional<std::string> token,
+                                 int64_t last_seq) {
+  if (attached_) {
+    enqueue(protocol::error_frame("duplicate_hello", "hello was already said"));
+    return;
+  }
+  if (token && !refresh_identity(*token))
+    return;
+  auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards);
+  if (!shard) {
+    do_close(protocol::going_away, "the engine is restarting; reconnect");
+    return;
+  }
+  attached_ = true;
+  hello_timer_.cancel();
+  acked_seq_ = last_seq;
+  enqueue(
+    protocol::welcome_frame(who_.user, last_seq, last_seq, who_.expires_at));
+  caf::anon_send(shard, actors::attach_session{key(), shared_from_this(),
+                                               last_seq, false});
+}
+
+bool websocket_session::refresh_identity(const std::string& token) {
+  auto outcome = authenticate(*ctx_.apps, token, std::nullopt, unix_now());
+  if (!outcome.who) {
+    do_close(protocol::unauthorized, outcome.message);
+    return false;
+  }
+  if (outcome.who->app_id != who_.app_id || outcome.who->user != who_.user) {
+    do_close(protocol::unauthorized, "the token is for another user");
+    return false;
+  }
+  who_.expires_at = outcome.who->expires_at;
+  return true;
+}
+
+void websocket_session::arm_expiry() {
+  auto left = who_.expires_at - unix_now();
+  expiry_timer_.expires_after(std::chrono::seconds{std::max<int64_t>(0, left)});
+  expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec)
+      return; // re-armed by a fresh token, or the session ended
+    if (self->who_.expires_at <= unix_now())
+      self->do_close(protocol::token_expired,
+                     protocol::describe(protocol::token_expired));
+  });
+}
+
+void websocket_session::deliver(std::vector<delivery> batch) {
+  asio::post(ws_.get_executor(),
+             [self = shared_from_this(), batch = std::move(batch)] {
+               for (const auto& d : batch)
+                 self->enqueue(protocol::msg_frame(d));
+             });
+}
+
+void websocket_session::report(const std::string& code,
+                               const std::string& message) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), code, message] {
+    self->enqueue(protocol::error_frame(code, message));
+  });
+}
+
+void websocket_session::close(uint16_t code, const std::string& reason) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason] {
+    self->do_close(code, reason);
+  });
+}
+
+void websocket_session::close() {
+  close(protocol::going_away, protocol::describe(protocol::going_away));
+}
+
+void websocket_session::enqueue(std::string frame) {
+  if (closing_ || finished_)
+    return;
+  queued_bytes_ += frame.size();
+  if (queued_bytes_ > ctx_.max_queued_bytes) {
+    // The client reads slower than it is sent to: drop what is queued (it
+    // resumes from the database) and close.
+    log::get("net")->info("session {} of {}/{}: {} bytes queued, closing as "
+                          "a slow consumer",
+                          id_, who_.app, who_.user, queued_bytes_.load());
+    queue_.clear();
+    queued_bytes_ = 0;
+    do_close(protocol::slow_consumer,
+             protocol::describe(protocol::slow_consumer));
+    return;
+  }
+  queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
+  do_write();
+}
+
+void websocket_session::do_write() {
+  if (writing_)
+    return;
+  if (queue_.empty()) {
+    if (closing_ && close_code_ != 0) {
+      // The close is a write too: it goes after the queue has drained.
+      writing_ = true;
+      ws_.async_close(websocket::close_reason{static_cast<websocket::close_code>(close_code_),
+                                              close_reason_},
+                      [self = shared_from_this()](beast::error_code ec) {
+                        self->writing_ = false;
+                        detail::fail(ec, "websocket close");
+                        self->finish();
+                      });
+      close_code_ = 0;
+    }
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*queue_.front()),
+                  beast::bind_front_handler(&websocket_session::on_write,
+                                            shared_from_this()));
+}
+
+void websocket_session::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) {
+    detail::fail(ec, "websocket write");
+    return finish();
+  }
+  if (!queue_.empty()) {
+    queued_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+  }
+  do_write();
+}
+
+void websocket_session::do_close(uint16_t code, std::string reason) {
+  if (closing_ || finished_)
+    return;
+  closing_ = true;
+  close_code_ = code;
+  close_reason_ = reason.substr(0, 120); // close reasons are short
+  hello_timer_.cancel();
+  expiry_timer_.cancel();
+  if (!writing_) {
+    queue_.clear();
+    queued_bytes_ = 0;
+    do_write();
+    return;
+  }
+  // A write is stuck behind a client that does not read: give it a moment
+  // to drain, then drop the connection.
+  auto grace = std::make_shared<asio::steady_timer>(ws_.get_executor());
+  grace->expires_after(std::chrono::seconds{2});
+  grace->async_wait([self = shared_from_this(), grace](beast::error_code) {
+    if (!self->finished_) {
+      beast::get_lowest_layer(self->ws_).cancel();
+      beast::get_lowest_layer(self->ws_).close();
+      self->finish();
+    }
+  });
+}
+
+void websocket_session::finish() {
+  if (finished_)
+    return;
+  finished_ = true;
+  hello_timer_.cancel();
+  expiry_timer_.cancel();
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (attached_)
+    if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
+      caf::anon_send(shard, actors::detach_session{key(), id_});
+}
+
+} // namespace herald::net

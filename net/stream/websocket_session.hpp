@@ -1,0 +1,85 @@
+#pragma once
+
+#include "actors/user/messages.hpp"
+#include "net/auth.hpp"
+#include "net/detail/beast.hpp"
+#include "net/detail/session_registry.hpp"
+#include "net/stream/stream_context.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace herald::net {
+
+/// One herald.v1 WebSocket (docs/protocol.md): waits for hello, attaches to
+/// the user's actor, writes msg frames with exactly one write in flight and
+/// a byte cap on the queue, forwards acks, closes when the token expires.
+class websocket_session : public detail::closable,
+                          public actors::session_sink,
+                          public std::enable_shared_from_this<websocket_session> {
+public:
+  websocket_session(detail::beast::tcp_stream&& stream,
+                    const stream_context& ctx, identity who,
+                    std::string remote, detail::session_registry& registry);
+  ~websocket_session() override;
+
+  /// Completes the upgrade of `req` (already authenticated).
+  void start(detail::http::request<detail::http::string_body> req);
+
+  // session_sink
+  void deliver(std::vector<delivery> batch) override;
+  void report(const std::string& code, const std::string& message) override;
+  void close(uint16_t code, const std::string& reason) override;
+  const char* transport() const override { return "websocket"; }
+  std::string remote_address() const override { return remote_; }
+  size_t queued_bytes() const override { return queued_bytes_; }
+  int64_t acked_seq() const override { return acked_seq_; }
+  uint64_t id() const override { return id_; }
+
+  // closable: the server is shutting down.
+  void close() override;
+
+private:
+  using ws_stream = detail::beast::websocket::stream<detail::beast::tcp_stream>;
+
+  void on_accept(detail::beast::error_code ec);
+  void do_read();
+  void on_read(detail::beast::error_code ec, std::size_t bytes);
+  void on_frame(const std::string& text);
+  void on_hello(std::optional<std::string> token, int64_t last_seq);
+  bool refresh_identity(const std::string& token);
+  void arm_expiry();
+  void enqueue(std::string frame);
+  void do_write();
+  void on_write(detail::beast::error_code ec, std::size_t bytes);
+  void do_close(uint16_t code, std::string reason);
+  void finish();
+  actors::user_key key() const { return {who_.app_id, who_.user}; }
+
+  ws_stream ws_;
+  detail::beast::flat_buffer buffer_;
+  const stream_context& ctx_;
+  identity who_;
+  std::string remote_;
+  detail::session_registry& registry_;
+  uint64_t registry_id_ = 0;
+  uint64_t id_;
+  boost::asio::steady_timer hello_timer_;
+  boost::asio::steady_timer expiry_timer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::atomic<size_t> queued_bytes_{0};
+  std::atomic<int64_t> acked_seq_{0};
+  bool writing_ = false;
+  bool attached_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  uint16_t close_code_ = 0;
+  std::string close_reason_;
+};
+
+} // namespace herald::net
