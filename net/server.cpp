@@ -23,8 +23,8 @@ struct server::impl {
   std::optional<
     detail::asio::executor_work_guard<detail::asio::io_context::executor_type>>
     work;
-  std::shared_ptr<detail::takeover_list> takeovers
-    = std::make_shared<detail::takeover_list>();
+  std::shared_ptr<detail::takeover_list> takeovers =
+    std::make_shared<detail::takeover_list>();
   std::shared_ptr<detail::listener> listener;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -43,9 +43,8 @@ server::~server() {
 
 void server::start() {
   auto& i = *impl_;
-  i.listener =
-    std::make_shared<detail::listener>(i.ioc, i.routes, i.takeovers,
-                                       i.options, i.sessions);
+  i.listener = std::make_shared<detail::listener>(i.ioc, i.routes, i.takeovers,
+                                                  i.options, i.sessions);
   i.listener->open();
   i.listener->run();
   i.work.emplace(i.ioc.get_executor());

@@ -30,12 +30,14 @@ struct user_key {
 };
 
 /// A new session of a user. `last_seq` is what the client already has.
-/// A poll session is answered once and then forgotten.
+/// A poll session is answered once and then forgotten; an `immediate` poll
+/// is answered as soon as the user's state is known, even with nothing.
 struct attach_session {
   user_key user;
   session_ptr session;
   int64_t last_seq = 0;
   bool poll = false;
+  bool immediate = false;
 };
 
 /// The session closed.

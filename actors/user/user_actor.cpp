@@ -24,6 +24,7 @@ using time_point = caf::actor_clock::time_point;
 struct session_entry {
   weak_session_ptr sink;
   bool poll = false;
+  bool immediate = false;
   session_window window{0, 1};
   int64_t poll_after = 0;
   std::string transport;
@@ -50,11 +51,12 @@ struct user_state {
   bool tick_scheduled = false;
   bool idle_scheduled = false;
   time_point idle_since;
-  // What the last long-poll took, so that a concurrent poll of the same
-  // position does not take it too (until the taker's ack is overdue).
+  // What a long-poll took in the current pump pass, so that another poll
+  // waiting at the same position does not take the same batch.
   int64_t handout_from = 0;
   int64_t handout_to = 0;
-  time_point handout_expires;
+  uint64_t handout_pass = 0;
+  uint64_t pass = 0;
   size_t pushed = 0;
   size_t resent = 0;
   static inline const char* name = "user";
@@ -66,14 +68,22 @@ caf::actor inbox(user_actor* self) {
   return self->system().registry().get<caf::actor>(names::inbox);
 }
 
-void pump(user_actor* self, uint64_t session_id);
+void pump_one(user_actor* self, uint64_t session_id);
 
+// One pass over every session. Polls waiting side by side share a pass,
+// so a batch goes to only one of them.
 void pump_all(user_actor* self) {
+  ++self->state.pass;
   std::vector<uint64_t> ids;
   for (const auto& [id, entry] : self->state.sessions)
     ids.push_back(id);
   for (auto id : ids)
-    pump(self, id);
+    pump_one(self, id);
+}
+
+void pump(user_actor* self, uint64_t session_id) {
+  ++self->state.pass;
+  pump_one(self, session_id);
 }
 
 void schedule_flush(user_actor* self) {
@@ -213,17 +223,23 @@ bool pump_poll(user_actor* self, session_entry& entry,
                const session_ptr& sink) {
   auto& st = self->state;
   auto start = entry.poll_after;
-  if (st.handout_to > start && start >= st.handout_from &&
-      self->clock().now() < st.handout_expires)
-    start = st.handout_to;
-  if (st.last_seq <= start)
-    return false;
-  auto batch = collect(self, start + 1, st.opts.poll_batch);
-  if (batch.empty())
-    return false;
+  if (st.handout_pass == st.pass && start >= st.handout_from &&
+      start < st.handout_to)
+    return false; // a poll waiting alongside took it: this one waits on
+  auto batch = st.last_seq > start
+                 ? collect(self, start + 1, st.opts.poll_batch)
+                 : std::vector<delivery>{};
+  if (batch.empty()) {
+    // Nothing after its position: an immediate poll hears so now, unless
+    // a database read may still bring something.
+    if (!entry.immediate || st.fetching || st.last_seq > start)
+      return false;
+    sink->deliver({});
+    return true;
+  }
   st.handout_from = start;
   st.handout_to = batch.back().seq;
-  st.handout_expires = self->clock().now() + st.opts.ack_timeout;
+  st.handout_pass = st.pass;
   st.sent_high = std::max(st.sent_high, st.handout_to);
   st.pushed += batch.size();
   sink->deliver(std::move(batch));
@@ -231,7 +247,7 @@ bool pump_poll(user_actor* self, session_entry& entry,
   return true;
 }
 
-void pump(user_actor* self, uint64_t session_id) {
+void pump_one(user_actor* self, uint64_t session_id) {
   auto& st = self->state;
   auto it = st.sessions.find(session_id);
   if (it == st.sessions.end() || !st.loaded)
@@ -274,6 +290,7 @@ void on_attach(user_actor* self, attach_session& msg) {
   session_entry entry;
   entry.sink = sink;
   entry.poll = msg.poll;
+  entry.immediate = msg.immediate;
   entry.window = session_window{msg.last_seq, st.opts.max_unacked};
   entry.poll_after = msg.last_seq;
   entry.transport = sink->transport();

@@ -22,6 +22,7 @@ struct attached {
   weak_session_ptr session;
   int64_t last_seq = 0;
   bool poll = false;
+  bool immediate = false;
 };
 
 struct user_entry {
@@ -62,8 +63,9 @@ void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
     auto position = it->second.poll
                       ? it->second.last_seq
                       : std::max(it->second.last_seq, session->acked_seq());
-    self->send(entry.actor, attach_session{key, std::move(session), position,
-                                           it->second.poll});
+    self->send(entry.actor,
+               attach_session{key, std::move(session), position,
+                              it->second.poll, it->second.immediate});
     ++it;
   }
 }
@@ -142,7 +144,8 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
       if (!msg.session)
         return;
       auto& entry = self->state.users[msg.user];
-      entry.sessions[msg.session->id()] = {msg.session, msg.last_seq, msg.poll};
+      entry.sessions[msg.session->id()] = {msg.session, msg.last_seq, msg.poll,
+                                           msg.immediate};
       self->send(ensure_actor(self, msg.user), std::move(msg));
     },
     [self](const detach_session& msg) {

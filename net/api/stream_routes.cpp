@@ -37,8 +37,8 @@ std::optional<int64_t> int_param(const std::string& text, const char* name) {
     used = 0;
   }
   if (used != text.size() || value < 0)
-    throw std::invalid_argument(std::string{name}
-                                + " must be a non-negative integer");
+    throw std::invalid_argument(std::string{name} +
+                                " must be a non-negative integer");
   return value;
 }
 
@@ -50,8 +50,7 @@ std::string param(const http_request& req, const char* name) {
 class websocket_takeover : public detail::takeover {
 public:
   explicit websocket_takeover(std::shared_ptr<const stream_context> ctx)
-    : ctx_(std::move(ctx)) {
-  }
+    : ctx_(std::move(ctx)) {}
 
   bool matches(const http_request& req) const override {
     return req.path == "/v1/ws";
@@ -65,12 +64,12 @@ public:
       return json_error(426, "upgrade_required",
                         "/v1/ws is a WebSocket endpoint");
     auto offered = req.header("sec-websocket-protocol");
-    if (!offered
-        || offered->find(protocol::subprotocol) == std::string_view::npos)
+    if (!offered ||
+        offered->find(protocol::subprotocol) == std::string_view::npos)
       return json_error(400, "subprotocol_required",
                         "ask for the herald.v1 subprotocol");
-    auto outcome = authenticate(*ctx_->apps, token_of(req), origin_of(req),
-                                unix_now());
+    auto outcome =
+      authenticate(*ctx_->apps, token_of(req), origin_of(req), unix_now());
     if (!outcome.who)
       return outcome.error_response();
     auto session = std::make_shared<websocket_session>(
@@ -87,8 +86,7 @@ class sse_takeover : public detail::takeover {
 public:
   sse_takeover(std::shared_ptr<const stream_context> ctx,
                std::shared_ptr<sse_directory> directory)
-    : ctx_(std::move(ctx)), directory_(std::move(directory)) {
-  }
+    : ctx_(std::move(ctx)), directory_(std::move(directory)) {}
 
   bool matches(const http_request& req) const override {
     return req.path == "/v1/stream";
@@ -100,8 +98,8 @@ public:
        detail::session_registry& registry) override {
     if (req.method != "GET")
       return json_error(405, "method_not_allowed", "use GET for /v1/stream");
-    auto outcome = authenticate(*ctx_->apps, token_of(req), origin_of(req),
-                                unix_now());
+    auto outcome =
+      authenticate(*ctx_->apps, token_of(req), origin_of(req), unix_now());
     if (!outcome.who)
       return outcome.error_response();
     // Last-Event-ID: the header a browser resends, or a query parameter
@@ -137,8 +135,8 @@ void add_stream_routes(server& srv, router& routes,
 
   auto& io = srv.io();
   routes.add("GET", "/v1/poll", [ctx, &io](http_request& req, responder r) {
-    auto outcome = authenticate(*ctx->apps, token_of(req), origin_of(req),
-                                unix_now());
+    auto outcome =
+      authenticate(*ctx->apps, token_of(req), origin_of(req), unix_now());
     if (!outcome.who)
       return r(outcome.error_response());
     int64_t after = 0;
@@ -159,34 +157,34 @@ void add_stream_routes(server& srv, router& routes,
     session->start(std::chrono::seconds{wait});
   });
 
-  routes.add("POST", "/v1/ack", [ctx, sse_sessions](http_request& req,
-                                                    responder r) {
-    auto outcome = authenticate(*ctx->apps, token_of(req), origin_of(req),
-                                unix_now());
-    if (!outcome.who)
-      return r(outcome.error_response());
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (!body.is_object())
-      return r(json_error(400, "bad_json", "the body must be a JSON object"));
-    auto session_id = body.find("session");
-    auto seq = body.find("seq");
-    if (session_id == body.end() || !session_id->is_number_unsigned())
-      return r(json_error(400, "bad_field",
-                          "session: the id from the welcome event"));
-    if (seq == body.end() || !seq->is_number_integer() || *seq < 1)
-      return r(json_error(400, "bad_field", "seq: a positive integer"));
-    auto session = sse_sessions->find(session_id->get<uint64_t>());
-    // Another user's stream is as unknown as one that does not exist.
-    if (!session
-        || !session->belongs_to(outcome.who->app_id, outcome.who->user))
-      return r(json_error(404, "unknown_session", "no such stream"));
-    actors::user_key key{outcome.who->app_id, outcome.who->user};
-    session->note_ack(seq->get<int64_t>());
-    if (auto shard = actors::shard_for(*ctx->system, key, ctx->user_shards))
-      caf::anon_send(shard, actors::client_ack{key, session->id(),
-                                               seq->get<int64_t>()});
-    r(json_response(200, R"({"ok":true})"));
-  });
+  routes.add(
+    "POST", "/v1/ack", [ctx, sse_sessions](http_request& req, responder r) {
+      auto outcome =
+        authenticate(*ctx->apps, token_of(req), origin_of(req), unix_now());
+      if (!outcome.who)
+        return r(outcome.error_response());
+      auto body = nlohmann::json::parse(req.body, nullptr, false);
+      if (!body.is_object())
+        return r(json_error(400, "bad_json", "the body must be a JSON object"));
+      auto session_id = body.find("session");
+      auto seq = body.find("seq");
+      if (session_id == body.end() || !session_id->is_number_unsigned())
+        return r(json_error(400, "bad_field",
+                            "session: the id from the welcome event"));
+      if (seq == body.end() || !seq->is_number_integer() || *seq < 1)
+        return r(json_error(400, "bad_field", "seq: a positive integer"));
+      auto session = sse_sessions->find(session_id->get<uint64_t>());
+      // Another user's stream is as unknown as one that does not exist.
+      if (!session ||
+          !session->belongs_to(outcome.who->app_id, outcome.who->user))
+        return r(json_error(404, "unknown_session", "no such stream"));
+      actors::user_key key{outcome.who->app_id, outcome.who->user};
+      session->note_ack(seq->get<int64_t>());
+      if (auto shard = actors::shard_for(*ctx->system, key, ctx->user_shards))
+        caf::anon_send(
+          shard, actors::client_ack{key, session->id(), seq->get<int64_t>()});
+      r(json_response(200, R"({"ok":true})"));
+    });
 }
 
 } // namespace herald::net::api

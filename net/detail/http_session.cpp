@@ -31,11 +31,8 @@ http_session::http_session(tcp::socket&& socket,
                            std::shared_ptr<const takeover_list> takeovers,
                            const server_options& options,
                            session_registry& registry)
-  : stream_(std::move(socket)),
-    routes_(std::move(routes)),
-    takeovers_(std::move(takeovers)),
-    options_(options),
-    registry_(registry) {
+  : stream_(std::move(socket)), routes_(std::move(routes)),
+    takeovers_(std::move(takeovers)), options_(options), registry_(registry) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec)

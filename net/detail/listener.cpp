@@ -12,13 +12,8 @@ namespace herald::net::detail {
 listener::listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
                    std::shared_ptr<const takeover_list> takeovers,
                    const server_options& options, session_registry& registry)
-  : ioc_(ioc),
-    acceptor_(asio::make_strand(ioc)),
-    routes_(std::move(routes)),
-    takeovers_(std::move(takeovers)),
-    options_(options),
-    registry_(registry) {
-}
+  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), routes_(std::move(routes)),
+    takeovers_(std::move(takeovers)), options_(options), registry_(registry) {}
 
 void listener::open() {
   beast::error_code ec;

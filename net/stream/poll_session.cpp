@@ -14,25 +14,21 @@ poll_session::poll_session(boost::asio::io_context& io, responder respond,
                            actors::user_key key, caf::actor shard)
   // On a strand of its own: the deliver and the timeout race from
   // different threads, and only the strand makes cancel safe.
-  : timer_(boost::asio::make_strand(io)),
-    respond_(std::move(respond)),
-    remote_(std::move(remote)),
-    after_(after),
-    key_(std::move(key)),
-    shard_(std::move(shard)),
-    id_(next_session_id()) {
-}
+  : timer_(boost::asio::make_strand(io)), respond_(std::move(respond)),
+    remote_(std::move(remote)), after_(after), key_(std::move(key)),
+    shard_(std::move(shard)), id_(next_session_id()) {}
 
 void poll_session::start(std::chrono::seconds wait) {
   caf::anon_send(shard_,
-                 actors::attach_session{key_, shared_from_this(), after_,
-                                        true});
-  timer_.expires_after(wait);
+                 actors::attach_session{key_, shared_from_this(), after_, true,
+                                        wait.count() == 0});
+  // An immediate poll is answered by the user actor; the timer is only a
+  // safety net should that take too long.
+  timer_.expires_after(wait.count() == 0 ? std::chrono::seconds{5} : wait);
   timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec)
       return;
-    if (self->answer(
-          json_response(200, protocol::poll_body({}, self->after_))))
+    if (self->answer(json_response(200, protocol::poll_body({}, self->after_))))
       caf::anon_send(self->shard_,
                      actors::detach_session{self->key_, self->id_});
   });

@@ -17,15 +17,11 @@ namespace asio = detail::asio;
 sse_session::sse_session(beast::tcp_stream&& stream, const stream_context& ctx,
                          identity who, std::string remote,
                          detail::session_registry& registry)
-  : stream_(std::move(stream)),
-    ctx_(ctx),
-    who_(std::move(who)),
-    remote_(std::move(remote)),
-    registry_(registry),
-    id_(next_session_id()),
+  : stream_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
+    remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
     keepalive_timer_(stream_.get_executor()),
-    expiry_timer_(stream_.get_executor()) {
-}
+    expiry_timer_(stream_.get_executor()),
+    write_timer_(stream_.get_executor()) {}
 
 sse_session::~sse_session() {
   registry_.remove(registry_id_);
@@ -57,10 +53,10 @@ void sse_session::start(int64_t last_seq, std::string origin) {
     std::chrono::seconds{std::max<int64_t>(0, who_.expires_at - unix_now())});
   expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec) {
-      self->enqueue("event: error\ndata: "
-                    + protocol::error_frame("token_expired",
-                                            "reconnect with a fresh token")
-                    + "\n\n");
+      self->enqueue(
+        "event: error\ndata: " +
+        protocol::error_frame("token_expired", "reconnect with a fresh token") +
+        "\n\n");
       self->close(protocol::token_expired, "token expired");
     }
   });
@@ -70,8 +66,8 @@ void sse_session::start(int64_t last_seq, std::string origin) {
     return;
   }
   attached_ = true;
-  caf::anon_send(shard, actors::attach_session{key(), shared_from_this(),
-                                               last_seq, false});
+  caf::anon_send(
+    shard, actors::attach_session{key(), shared_from_this(), last_seq, false});
 }
 
 void sse_session::watch_peer() {
@@ -90,12 +86,13 @@ void sse_session::watch_peer() {
 
 void sse_session::keepalive() {
   keepalive_timer_.expires_after(ctx_.sse_keepalive);
-  keepalive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec || self->finished_)
-      return;
-    self->enqueue(": keepalive\n\n");
-    self->keepalive();
-  });
+  keepalive_timer_.async_wait(
+    [self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_)
+        return;
+      self->enqueue(": keepalive\n\n");
+      self->keepalive();
+    });
 }
 
 void sse_session::deliver(std::vector<delivery> batch) {
@@ -109,11 +106,11 @@ void sse_session::deliver(std::vector<delivery> batch) {
 }
 
 void sse_session::report(const std::string& code, const std::string& message) {
-  asio::post(stream_.get_executor(), [self = shared_from_this(), code,
-                                      message] {
-    self->enqueue("event: error\ndata: " + protocol::error_frame(code, message)
-                  + "\n\n");
-  });
+  asio::post(
+    stream_.get_executor(), [self = shared_from_this(), code, message] {
+      self->enqueue(
+        "event: error\ndata: " + protocol::error_frame(code, message) + "\n\n");
+    });
 }
 
 void sse_session::close(uint16_t, const std::string&) {
@@ -145,12 +142,7 @@ void sse_session::enqueue(std::string chunk) {
     return;
   queued_bytes_ += chunk.size();
   if (queued_bytes_ > ctx_.max_queued_bytes) {
-    log::get("net")->info("sse session {} of {}/{}: slow consumer, closing",
-                          id_, who_.app, who_.user);
-    queue_.clear();
-    queued_bytes_ = 0;
-    stream_.socket().close();
-    finish();
+    drop_slow_consumer("queue over the byte cap");
     return;
   }
   queue_.push_back(std::make_shared<const std::string>(std::move(chunk)));
@@ -168,21 +160,38 @@ void sse_session::do_write() {
     return;
   }
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(*queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec,
-                                                std::size_t) {
-                      self->writing_ = false;
-                      if (ec) {
-                        detail::fail(ec, "sse write");
-                        self->finish();
-                        return;
-                      }
-                      if (!self->queue_.empty()) {
-                        self->queued_bytes_ -= self->queue_.front()->size();
-                        self->queue_.pop_front();
-                      }
-                      self->do_write();
-                    });
+  asio::async_write(
+    stream_, asio::buffer(*queue_.front()),
+    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) {
+        detail::fail(ec, "sse write");
+        self->finish();
+        return;
+      }
+      if (!self->queue_.empty()) {
+        self->queued_bytes_ -= self->queue_.front()->size();
+        self->queue_.pop_front();
+      }
+      self->do_write();
+    });
+}
+
+void sse_session::drop_slow_consumer(const char* why) {
+  // SSE has no close code: the stream just ends; the browser reconnects
+  // with Last-Event-ID and resumes from the database.
+  log::get("net")->info("sse session {} of {}/{}: {}, closing as a slow "
+                        "consumer",
+                        id_, who_.app, who_.user, why);
+  if (writing_ && !queue_.empty())
+    queue_.erase(std::next(queue_.begin()), queue_.end());
+  else
+    queue_.clear();
+  queued_bytes_ = queue_.empty() ? 0 : queue_.front()->size();
+  beast::error_code ec;
+  stream_.socket().cancel(ec);
+  stream_.socket().close(ec);
+  finish();
 }
 
 void sse_session::finish() {
@@ -191,8 +200,11 @@ void sse_session::finish() {
   finished_ = true;
   keepalive_timer_.cancel();
   expiry_timer_.cancel();
-  queue_.clear();
-  queued_bytes_ = 0;
+  write_timer_.cancel();
+  if (!writing_) {
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
   if (attached_)
     if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
       caf::anon_send(shard, actors::detach_session{key(), id_});

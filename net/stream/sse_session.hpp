@@ -57,6 +57,7 @@ private:
   void keepalive();
   void enqueue(std::string chunk);
   void do_write();
+  void drop_slow_consumer(const char* why);
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
@@ -69,6 +70,7 @@ private:
   uint64_t id_;
   boost::asio::steady_timer keepalive_timer_;
   boost::asio::steady_timer expiry_timer_;
+  boost::asio::steady_timer write_timer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::atomic<size_t> queued_bytes_{0};
   std::atomic<int64_t> acked_seq_{0};

@@ -23,6 +23,9 @@ struct stream_context {
   size_t max_frame_bytes = 64 * 1024;
   /// Bytes queued for one session before it is closed as a slow consumer.
   size_t max_queued_bytes = 4 * 1024 * 1024;
+  /// A write the client does not take within this long marks it a slow
+  /// consumer: the session is closed (it resumes later from the database).
+  std::chrono::seconds write_timeout{10};
   /// A WebSocket that has not said hello by then is closed.
   std::chrono::seconds hello_timeout{10};
   /// The longest a long-poll waits, whatever the client asks for.

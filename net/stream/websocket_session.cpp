@@ -19,15 +19,10 @@ websocket_session::websocket_session(beast::tcp_stream&& stream,
                                      const stream_context& ctx, identity who,
                                      std::string remote,
                                      detail::session_registry& registry)
-  : ws_(std::move(stream)),
-    ctx_(ctx),
-    who_(std::move(who)),
-    remote_(std::move(remote)),
-    registry_(registry),
-    id_(next_session_id()),
-    hello_timer_(ws_.get_executor()),
-    expiry_timer_(ws_.get_executor()) {
-}
+  : ws_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
+    remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
+    hello_timer_(ws_.get_executor()), expiry_timer_(ws_.get_executor()),
+    write_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
@@ -37,8 +32,8 @@ void websocket_session::start(http::request<http::string_body> req) {
   registry_id_ = registry_.add(weak_from_this());
   ws_.set_option(
     websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.set_option(websocket::stream_base::decorator(
-    [](websocket::response_type& res) {
+  ws_.set_option(
+    websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "herald");
       res.set(http::field::sec_websocket_protocol, protocol::subprotocol);
     }));
@@ -134,8 +129,8 @@ void websocket_session::on_hello(std::optional<std::string> token,
   acked_seq_ = last_seq;
   enqueue(
     protocol::welcome_frame(who_.user, last_seq, last_seq, who_.expires_at));
-  caf::anon_send(shard, actors::attach_session{key(), shared_from_this(),
-                                               last_seq, false});
+  caf::anon_send(
+    shard, actors::attach_session{key(), shared_from_this(), last_seq, false});
 }
 
 bool websocket_session::refresh_identity(const std::string& token) {
@@ -194,15 +189,7 @@ void websocket_session::enqueue(std::string frame) {
     return;
   queued_bytes_ += frame.size();
   if (queued_bytes_ > ctx_.max_queued_bytes) {
-    // The client reads slower than it is sent to: drop what is queued (it
-    // resumes from the database) and close.
-    log::get("net")->info("session {} of {}/{}: {} bytes queued, closing as "
-                          "a slow consumer",
-                          id_, who_.app, who_.user, queued_bytes_.load());
-    queue_.clear();
-    queued_bytes_ = 0;
-    do_close(protocol::slow_consumer,
-             protocol::describe(protocol::slow_consumer));
+    drop_slow_consumer("queue over the byte cap");
     return;
   }
   queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
@@ -216,18 +203,24 @@ void websocket_session::do_write() {
     if (closing_ && close_code_ != 0) {
       // The close is a write too: it goes after the queue has drained.
       writing_ = true;
-      ws_.async_close(websocket::close_reason{static_cast<websocket::close_code>(close_code_),
-                                              close_reason_},
-                      [self = shared_from_this()](beast::error_code ec) {
-                        self->writing_ = false;
-                        detail::fail(ec, "websocket close");
-                        self->finish();
-                      });
+      ws_.async_close(
+        websocket::close_reason{static_cast<websocket::close_code>(close_code_),
+                                close_reason_},
+        [self = shared_from_this()](beast::error_code ec) {
+          self->writing_ = false;
+          detail::fail(ec, "websocket close");
+          self->finish();
+        });
       close_code_ = 0;
     }
     return;
   }
   writing_ = true;
+  write_timer_.expires_after(ctx_.write_timeout);
+  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && self->writing_)
+      self->drop_slow_consumer("a write stalled");
+  });
   ws_.text(true);
   ws_.async_write(asio::buffer(*queue_.front()),
                   beast::bind_front_handler(&websocket_session::on_write,
@@ -236,6 +229,7 @@ void websocket_session::do_write() {
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
+  write_timer_.cancel();
   if (ec) {
     detail::fail(ec, "websocket write");
     return finish();
@@ -255,6 +249,7 @@ void websocket_session::do_close(uint16_t code, std::string reason) {
   close_reason_ = reason.substr(0, 120); // close reasons are short
   hello_timer_.cancel();
   expiry_timer_.cancel();
+  write_timer_.cancel();
   if (!writing_) {
     queue_.clear();
     queued_bytes_ = 0;
@@ -274,14 +269,33 @@ void websocket_session::do_close(uint16_t code, std::string reason) {
   });
 }
 
+void websocket_session::drop_slow_consumer(const char* why) {
+  // The client takes frames slower than they come: drop what is queued (it
+  // resumes from the database with last_seq) and close. Only the frame
+  // being written stays: its buffer must outlive the write.
+  log::get("net")->info("session {} of {}/{}: {} ({} bytes queued), closing "
+                        "as a slow consumer",
+                        id_, who_.app, who_.user, why, queued_bytes_.load());
+  if (writing_ && !queue_.empty())
+    queue_.erase(std::next(queue_.begin()), queue_.end());
+  else
+    queue_.clear();
+  queued_bytes_ = queue_.empty() ? 0 : queue_.front()->size();
+  do_close(protocol::slow_consumer,
+           protocol::describe(protocol::slow_consumer));
+}
+
 void websocket_session::finish() {
   if (finished_)
     return;
   finished_ = true;
   hello_timer_.cancel();
   expiry_timer_.cancel();
-  queue_.clear();
-  queued_bytes_ = 0;
+  write_timer_.cancel();
+  if (!writing_) {
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
   if (attached_)
     if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
       caf::anon_send(shard, actors::detach_session{key(), id_});

@@ -19,13 +19,14 @@ namespace herald::net {
 /// One herald.v1 WebSocket (docs/protocol.md): waits for hello, attaches to
 /// the user's actor, writes msg frames with exactly one write in flight and
 /// a byte cap on the queue, forwards acks, closes when the token expires.
-class websocket_session : public detail::closable,
-                          public actors::session_sink,
-                          public std::enable_shared_from_this<websocket_session> {
+class websocket_session
+  : public detail::closable,
+    public actors::session_sink,
+    public std::enable_shared_from_this<websocket_session> {
 public:
   websocket_session(detail::beast::tcp_stream&& stream,
-                    const stream_context& ctx, identity who,
-                    std::string remote, detail::session_registry& registry);
+                    const stream_context& ctx, identity who, std::string remote,
+                    detail::session_registry& registry);
   ~websocket_session() override;
 
   /// Completes the upgrade of `req` (already authenticated).
@@ -58,6 +59,7 @@ private:
   void do_write();
   void on_write(detail::beast::error_code ec, std::size_t bytes);
   void do_close(uint16_t code, std::string reason);
+  void drop_slow_consumer(const char* why);
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
@@ -71,6 +73,7 @@ private:
   uint64_t id_;
   boost::asio::steady_timer hello_timer_;
   boost::asio::steady_timer expiry_timer_;
+  boost::asio::steady_timer write_timer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::atomic<size_t> queued_bytes_{0};
   std::atomic<int64_t> acked_seq_{0};

@@ -24,7 +24,13 @@ config::config() {
     .add(user_shards, "user-shards", "user shard actors")
     .add(ack_timeout, "ack-timeout", "first resend after this without an ack")
     .add(max_unacked, "max-unacked", "messages in flight per session")
-    .add(max_sessions, "max-sessions", "live sessions per user");
+    .add(max_sessions, "max-sessions", "live sessions per user")
+    .add(max_queued_bytes, "max-queued-bytes",
+         "bytes queued for one session before it is closed (slow consumer)")
+    .add(write_timeout, "write-timeout",
+         "a write stalled this long closes the session (slow consumer)")
+    .add(max_frame_bytes, "max-frame-bytes",
+         "largest client frame (bigger: close 1009)");
   opt_group{custom_options_, "log"}.add(
     log_level, "level", "trace, debug, info, warn, error, critical or off");
   opt_group{custom_options_, "web"}.add(web_root, "root",

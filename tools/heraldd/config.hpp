@@ -33,6 +33,9 @@ public:
   caf::timespan ack_timeout = std::chrono::seconds{5};
   size_t max_unacked = 64;
   size_t max_sessions = 16;
+  size_t max_queued_bytes = 4 * 1024 * 1024;
+  size_t max_frame_bytes = 64 * 1024;
+  caf::timespan write_timeout = std::chrono::seconds{10};
 
   // [log]
   std::string log_level = "info";

@@ -3,9 +3,9 @@
 
 #include "actors/engine.hpp"
 #include "actors/type_ids.hpp"
+#include "core/app_directory.hpp"
 #include "core/log.hpp"
 #include "core/readiness.hpp"
-#include "core/app_directory.hpp"
 #include "net/api/health_routes.hpp"
 #include "net/api/stream_routes.hpp"
 #include "net/router.hpp"
@@ -82,6 +82,11 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   streams->system = &sys;
   streams->user_shards = cfg.user_shards;
   streams->apps = apps;
+  streams->max_queued_bytes = cfg.max_queued_bytes;
+  streams->max_frame_bytes = cfg.max_frame_bytes;
+  streams->write_timeout = std::max(
+    std::chrono::seconds{1},
+    std::chrono::duration_cast<std::chrono::seconds>(cfg.write_timeout));
   net::api::add_stream_routes(server, *routes, streams);
   server.start();
   auto base_url =

@@ -1,0 +1,298 @@
+"""Delivery through a running heraldd over real sockets: WebSocket, SSE and
+long-poll receive what is published, resume exactly where they stopped,
+refuse bad tokens and foreign origins before any upgrade, and a client that
+never reads is closed without the engine's memory growing."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import unittest
+import uuid
+
+import websockets
+
+sys.path.insert(0, os.path.dirname(__file__))
+from clients import SEED, SseReader, http_call, mint  # noqa: E402
+from harness import Cluster, Engine, wait_until  # noqa: E402
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 120))
+
+
+class DeliveryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster()
+        cls.cluster.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.remove()
+
+    def setUp(self):
+        self.db = "t_" + uuid.uuid4().hex[:12]
+        self.cluster.create_database(self.db)
+        self.engine = Engine(self.cluster.database_url(self.db),
+                             "--delivery.ack-timeout=2s",
+                             "--delivery.max-unacked=16",
+                             "--delivery.max-queued-bytes=8388608",
+                             "--delivery.write-timeout=3s",
+                             *os.environ.get("HERALD_TEST_ENGINE_ARGS", "").split()).start()
+        self.assertTrue(self.engine.wait_ready(), self.engine.log())
+        self.sql(SEED)
+        self.secret = self.sql("SELECT token_secret FROM herald.apps")
+        self.port = self.engine.port
+        # The engine reloads apps every 2 s; wait until it knows "shop".
+        self.assertTrue(wait_until(
+            lambda: self.poll("ada", after=0, wait=0)[0] == 200, 10))
+
+    def tearDown(self):
+        self.engine.kill()
+
+    def sql(self, query):
+        return self.cluster.psql(self.db, query)
+
+    def token(self, user="ada", **kwargs):
+        return mint(self.secret, "shop", user, **kwargs)
+
+    def publish(self, count, user="ada", pad=0):
+        script = "".join(
+            "SELECT herald.publish('shop', 'note', 'user:" + user + "',"
+            f" jsonb_build_object('n', {i}, 'pad', repeat('x', {pad})));\n"
+            for i in range(1, count + 1))
+        subprocess.run(["psql", self.cluster.database_url(self.db), "-q",
+                        "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"],
+                       input=script, text=True, check=True)
+
+    def ws_url(self, token):
+        return f"ws://127.0.0.1:{self.port}/v1/ws?token={token}"
+
+    def poll(self, user, after, wait, token=None, headers=None):
+        token = self.token(user) if token is None else token
+        return http_call(self.port, "GET",
+                         f"/v1/poll?token={token}&after={after}&wait={wait}",
+                         headers=headers)
+
+    async def read_msgs(self, ws, until_seq, ack_every=0):
+        """The seqs received up to until_seq, dropping resends of seqs
+        already seen, as herald.js does."""
+        seqs = []
+        while not seqs or seqs[-1] < until_seq:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            if frame["type"] != "msg" or (seqs and frame["seq"] <= seqs[-1]):
+                continue
+            seqs.append(frame["seq"])
+            if ack_every and frame["seq"] % ack_every == 0:
+                await ws.send(json.dumps({"type": "ack",
+                                          "seq": frame["seq"]}))
+        return seqs
+
+    def test_websocket_receives_a_publish_and_acks_it(self):
+        async def scenario():
+            async with websockets.connect(
+                    self.ws_url(self.token()),
+                    subprotocols=["herald.v1"]) as ws:
+                self.assertEqual(ws.subprotocol, "herald.v1")
+                await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+                welcome = json.loads(await ws.recv())
+                self.assertEqual(welcome["type"], "welcome")
+                self.assertEqual(welcome["user"], "ada")
+                self.publish(1)
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                self.assertEqual((msg["type"], msg["seq"], msg["title"],
+                                  msg["body"], msg["data"]["n"]),
+                                 ("msg", 1, "Note 1", "Body 1", 1))
+                await ws.send(json.dumps({"type": "ack", "seq": 1}))
+                acked = wait_until(lambda: self.sql(
+                    "SELECT state FROM herald.deliveries") == "acked", 5)
+                self.assertTrue(acked)
+        run(scenario())
+
+    def test_websocket_resumes_exactly_after_a_drop_mid_burst(self):
+        total = 1000
+        async def first_half():
+            ws = await websockets.connect(self.ws_url(self.token()),
+                                          subprotocols=["herald.v1"])
+            await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+            burst = threading.Thread(target=self.publish, args=(total,))
+            burst.start()
+            seqs = await self.read_msgs(ws, 300, ack_every=10)
+            ws.transport.abort()  # drop, no close handshake
+            burst.join()
+            return seqs
+        first = run(first_half())
+        self.assertEqual(first, list(range(1, len(first) + 1)))
+        last = first[-1]
+
+        async def second_half():
+            async with websockets.connect(self.ws_url(self.token()),
+                                          subprotocols=["herald.v1"]) as ws:
+                await ws.send(json.dumps({"type": "hello", "last_seq": last}))
+                return await self.read_msgs(ws, total, ack_every=10)
+        second = run(second_half())
+        self.assertEqual(second, list(range(last + 1, total + 1)))
+
+    def test_sse_resumes_from_last_event_id_and_acks(self):
+        self.publish(5)
+        wait_until(lambda: self.sql(
+            "SELECT count(*) FROM herald.deliveries") == "5", 10)
+        stream = SseReader(self.port, self.token(), last_event_id=2)
+        try:
+            self.assertEqual(stream.status, 200)
+            self.assertIn("text/event-stream", stream.head)
+            event, _, welcome = stream.next_event()
+            self.assertEqual(event, "welcome")
+            got = [stream.next_event() for _ in range(3)]
+            self.assertEqual([(e, i, d["seq"]) for e, i, d in got],
+                             [("msg", "3", 3), ("msg", "4", 4),
+                              ("msg", "5", 5)])
+            token = self.token()
+            status, _, _ = http_call(
+                self.port, "POST", f"/v1/ack?token={token}",
+                body=json.dumps({"session": welcome["session"], "seq": 5}))
+            self.assertEqual(status, 200)
+            self.assertTrue(wait_until(lambda: self.sql(
+                "SELECT count(*) FROM herald.deliveries"
+                " WHERE state = 'acked'") == "5", 5))
+            status, _, body = http_call(
+                self.port, "POST", f"/v1/ack?token={self.token('bob')}",
+                body=json.dumps({"session": welcome["session"], "seq": 5}))
+            self.assertEqual((status, body["error"]["code"]),
+                             (404, "unknown_session"))
+        finally:
+            stream.close()
+
+    def test_long_poll_answers_waits_and_does_not_double_hand_out(self):
+        self.publish(3)
+        self.assertTrue(wait_until(
+            lambda: len(self.poll("ada", 0, 0)[2]["messages"]) == 3, 10))
+        status, _, body = self.poll("ada", 0, 5)
+        self.assertEqual([m["seq"] for m in body["messages"]], [1, 2, 3])
+        self.assertEqual(body["last_seq"], 3)
+        # Two polls wait at the same position; one message arrives.
+        answers = []
+        def poll_after_3():
+            answers.append(self.poll("ada", 3, 4)[2])
+        threads = [threading.Thread(target=poll_after_3) for _ in range(2)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: False, 0.5)
+        self.publish(1)
+        for t in threads:
+            t.join()
+        taken = sorted(len(a["messages"]) for a in answers)
+        self.assertEqual(taken, [0, 1])
+        # The next poll acks; the state shows it.
+        self.poll("ada", 4, 0)
+        self.assertTrue(wait_until(lambda: self.sql(
+            "SELECT count(*) FROM herald.deliveries"
+            " WHERE state = 'acked'") == "4", 5))
+
+    def test_bad_tokens_and_foreign_origins_are_refused_before_upgrade(self):
+        cases = {
+            "expired": (self.token(expires_in=-10), 401),
+            "not yet valid": (self.token(nbf=int(__import__("time").time())
+                                         + 600), 401),
+            "wrong audience": (mint(self.secret, "elsewhere", "ada"), 401),
+            "wrong secret": (mint("not-the-secret", "shop", "ada"), 401),
+            "alg none": (self.token(alg="none"), 401),
+            "tampered": (self.token()[:-3] + "abc", 401),
+            "missing": ("", 401),
+        }
+        async def upgrade(token, origin=None):
+            async with websockets.connect(self.ws_url(token),
+                                          subprotocols=["herald.v1"],
+                                          origin=origin):
+                pass
+
+        for name, (token, status) in cases.items():
+            with self.subTest(transport="ws", case=name):
+                with self.assertRaises(
+                        websockets.exceptions.InvalidStatusCode) as caught:
+                    run(upgrade(token))
+                self.assertEqual(caught.exception.status_code, status)
+            with self.subTest(transport="sse", case=name):
+                stream = SseReader(self.port, token)
+                self.assertEqual(stream.status, status)
+                stream.close()
+            with self.subTest(transport="poll", case=name):
+                self.assertEqual(self.poll("ada", 0, 0, token=token)[0],
+                                 status)
+        foreign = {"Origin": "https://evil.example"}
+        with self.assertRaises(
+                websockets.exceptions.InvalidStatusCode) as caught:
+            run(upgrade(self.token(), origin="https://evil.example"))
+        self.assertEqual(caught.exception.status_code, 403)
+        stream = SseReader(self.port, self.token(),
+                           origin="https://evil.example")
+        self.assertEqual(stream.status, 403)
+        stream.close()
+        self.assertEqual(self.poll("ada", 0, 0, headers=foreign)[0], 403)
+        # The app's own origin is welcome.
+        self.assertEqual(self.poll(
+            "ada", 0, 0, headers={"Origin": "https://shop.example"})[0], 200)
+
+    def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
+            self):
+        # A hand-made WebSocket client that says hello and never reads.
+        raw = socket.create_connection(("127.0.0.1", self.port))
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.sendall((
+            f"GET /v1/ws?token={self.token('bob')} HTTP/1.1\r\n"
+            "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: herald.v1\r\n\r\n").encode())
+        # RFC 6455: no frame before the server's answer to the handshake.
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += raw.recv(1)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 101"), answer)
+        hello = json.dumps({"type": "hello", "last_seq": 0}).encode()
+        mask = b"\x01\x02\x03\x04"
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(hello))
+        raw.sendall(bytes([0x81, 0x80 | len(hello)]) + mask + masked)
+
+        async def reader():
+            async with websockets.connect(
+                    self.ws_url(self.token("ada")), subprotocols=["herald.v1"],
+                    max_size=2 ** 22) as ws:
+                await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+                return await self.read_msgs(ws, 250, ack_every=10)
+        results = {}
+        reading = threading.Thread(
+            target=lambda: results.setdefault("ada", run(reader())))
+        reading.start()
+        # 50 MB for the slow client, the same for a client that reads.
+        self.publish(250, user="bob", pad=200_000)
+        self.publish(250, user="ada", pad=200_000)
+        reading.join()
+        self.assertEqual(results["ada"], list(range(1, 251)))
+        rss_kb = int(open(f"/proc/{self.engine.proc.pid}/status").read()
+                     .split("VmRSS:")[1].split()[0])
+        self.assertLess(rss_kb, 300 * 1024, "engine memory grew unbounded")
+        # Its writes stall behind the unread socket (or its resends pile
+        # up past the byte cap): either way the session is closed.
+        self.assertTrue(wait_until(lambda: any(
+            "slow consumer" in line for line in self.engine.stderr_lines),
+            60), self.engine.log()[-3000:])
+        # Reading now ends in EOF or a reset: the connection is gone.
+        raw.settimeout(10)
+        closed = False
+        try:
+            while raw.recv(1 << 20):
+                pass
+            closed = True
+        except (ConnectionResetError, socket.timeout):
+            closed = True
+        self.assertTrue(closed)
+        raw.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
