@@ -1,0 +1,315 @@
+#define CAF_SUITE actors.user
+
+#include "actors/user/user_actor.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/type_ids.hpp"
+#include "actors/user/routing.hpp"
+#include "actors/user/user_shard.hpp"
+#include "core/protocol.hpp"
+#include "fixtures/actor_system.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+using namespace herald;
+using namespace herald::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The user's deliveries as the inbox workers would read them from the
+// database, kept in memory so that the scheduler stays deterministic (the
+// real workers are detached actors with their own threads; the system tests
+// run them against PostgreSQL).
+struct inbox_state {
+  std::map<int64_t, delivery> rows;
+  int64_t acked = 0;
+  int64_t sent = 0;
+  static inline const char* name = "test_inbox";
+};
+
+caf::behavior test_inbox(caf::stateful_actor<inbox_state>* self) {
+  return {
+    [self](const load_user& req) -> caf::result<int64_t, int64_t> {
+      if (req.user.external_id != "ada")
+        return {int64_t{0}, int64_t{0}};
+      auto& rows = self->state.rows;
+      return {int64_t{7}, rows.empty() ? 0 : rows.rbegin()->first};
+    },
+    [self](const load_after& req) {
+      std::vector<delivery> out;
+      for (auto it = self->state.rows.upper_bound(req.after);
+           it != self->state.rows.end() && out.size() < req.limit; ++it)
+        out.push_back(it->second);
+      return out;
+    },
+    [self](const persist_progress& req) {
+      self->state.sent = std::max(self->state.sent, req.sent_seq);
+      self->state.acked = std::max(self->state.acked, req.acked_seq);
+    },
+    [](const persist_read&) { return true; },
+  };
+}
+
+// A session that records what the user actor sends it.
+class recording_session : public session_sink {
+public:
+  explicit recording_session(uint64_t id) : id_(id) {}
+
+  void deliver(std::vector<delivery> batch) override {
+    for (auto& d : batch)
+      seqs.push_back(d.seq);
+  }
+  void report(const std::string& code, const std::string&) override {
+    reports.push_back(code);
+  }
+  void close(uint16_t code, const std::string&) override { closed_with = code; }
+  const char* transport() const override { return "websocket"; }
+  std::string remote_address() const override { return "127.0.0.1"; }
+  size_t queued_bytes() const override { return 0; }
+  int64_t acked_seq() const override { return acked; }
+  uint64_t id() const override { return id_; }
+
+  std::vector<int64_t> seqs;
+  std::vector<std::string> reports;
+  uint16_t closed_with = 0;
+  int64_t acked = 0;
+
+private:
+  uint64_t id_;
+};
+
+delivery make_delivery(int64_t seq) {
+  delivery d;
+  d.seq = seq;
+  d.message_id = 100 + seq;
+  d.title = "t" + std::to_string(seq);
+  return d;
+}
+
+struct fixture : test::actor_fixture {
+  caf::actor inbox;
+  caf::actor users; // the supervisor of the shard
+  user_key ada{1, "ada"};
+  user_options opts;
+
+  fixture() {
+    inbox = sys.spawn(test_inbox);
+    sys.registry().put(names::inbox, inbox);
+    opts.max_unacked = 4;
+    opts.ack_timeout = 1s;
+    opts.max_resend_backoff = 8s;
+    opts.idle_timeout = 30s;
+    std::vector<child_spec> shards{
+      {"shard-0",
+       [o = opts](caf::event_based_actor* parent) {
+         return spawn_user_shard(parent, 0, o);
+       },
+       restart_policy::permanent},
+    };
+    users = sys.spawn(supervisor, std::string{"users"}, supervisor_options{},
+                      std::move(shards));
+    run();
+  }
+
+  ~fixture() override {
+    self->send_exit(users, caf::exit_reason::user_shutdown);
+    self->send_exit(inbox, caf::exit_reason::user_shutdown);
+    run();
+    sys.registry().erase(names::inbox);
+  }
+
+  inbox_state& db() {
+    return deref<caf::stateful_actor<inbox_state>>(inbox).state;
+  }
+
+  caf::actor shard() { return sys.registry().get<caf::actor>(shard_name(0)); }
+
+  void store(int64_t from, int64_t to) {
+    for (auto seq = from; seq <= to; ++seq)
+      db().rows[seq] = make_delivery(seq);
+  }
+
+  // New deliveries as the expander announces them after a commit.
+  void announce(int64_t from, int64_t to) {
+    store(from, to);
+    user_deliveries msg;
+    for (auto seq = from; seq <= to; ++seq) {
+      storage::new_delivery d;
+      d.message_id = 100 + seq;
+      d.user_id = 7;
+      d.app_id = 1;
+      d.external_id = "ada";
+      d.channel = "web";
+      d.seq = seq;
+      d.state = "pending";
+      auto content = std::make_shared<storage::message_content>();
+      content->id = d.message_id;
+      d.message = content;
+      msg.deliveries.push_back(std::move(d));
+    }
+    self->send(shard(), std::move(msg));
+    run_once_all();
+  }
+
+  std::shared_ptr<recording_session> attach(uint64_t id, int64_t last_seq) {
+    auto s = std::make_shared<recording_session>(id);
+    s->acked = last_seq;
+    self->send(shard(), attach_session{ada, s, last_seq, false, false});
+    run_once_all();
+    return s;
+  }
+
+  void ack(const std::shared_ptr<recording_session>& s, int64_t seq) {
+    s->acked = std::max(s->acked, seq);
+    self->send(shard(), client_ack{ada, s->id(), seq});
+    run_once_all();
+  }
+
+  // Runs every message now, without letting the clock move (run() would
+  // fire every pending timeout, jumping the clock to each).
+  void run_once_all() {
+    while (consume_message()) {
+    }
+  }
+
+  static std::vector<int64_t> range(int64_t from, int64_t to) {
+    std::vector<int64_t> out;
+    for (auto seq = from; seq <= to; ++seq)
+      out.push_back(seq);
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(user_actor_tests, fixture)
+
+CAF_TEST(a session receives new deliveries up to its window) {
+  auto s = attach(1, 0);
+  announce(1, 6);
+  // max_unacked is 4: the rest waits for acks.
+  CAF_CHECK_EQUAL(s->seqs, range(1, 4));
+  ack(s, 2);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 6));
+}
+
+CAF_TEST(an ack before the timeout prevents a resend) {
+  auto s = attach(1, 0);
+  announce(1, 2);
+  ack(s, 2);
+  advance_time(5s);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->seqs, range(1, 2));
+  advance_time(1s);
+  run_once_all();
+  CAF_CHECK_EQUAL(db().acked, 2);
+  CAF_CHECK_EQUAL(db().sent, 2);
+}
+
+CAF_TEST(no ack within the timeout means a resend with backoff) {
+  auto s = attach(1, 0);
+  announce(1, 2);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 2));
+  advance_time(1100ms);
+  run_once_all();
+  // Resent once: 1, 2 again.
+  CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 2, 1, 2}));
+  // The next resend waits twice as long: not after one more second...
+  advance_time(1s);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->seqs.size(), 4u);
+  // ...but after two.
+  advance_time(1100ms);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->seqs.size(), 6u);
+  // An ack after the timeout still ends the resends.
+  ack(s, 2);
+  advance_time(20s);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->seqs.size(), 6u);
+  CAF_CHECK_EQUAL(db().acked, 2);
+}
+
+CAF_TEST(duplicate acks are harmless and unknown seqs are reported) {
+  auto s = attach(1, 0);
+  announce(1, 3);
+  ack(s, 2);
+  ack(s, 2);
+  ack(s, 1);
+  CAF_CHECK(s->reports.empty());
+  ack(s, 9);
+  CAF_REQUIRE_EQUAL(s->reports.size(), 1u);
+  CAF_CHECK_EQUAL(s->reports[0], "unknown_seq");
+  ack(s, 3);
+  advance_time(1s);
+  run_once_all();
+  CAF_CHECK_EQUAL(db().acked, 3);
+}
+
+CAF_TEST(a reconnect inside the unacked window resumes after last_seq) {
+  store(1, 6);
+  auto first = attach(1, 0);
+  CAF_CHECK_EQUAL(first->seqs, range(1, 4));
+  ack(first, 2);
+  self->send(shard(), detach_session{ada, 1});
+  run_once_all();
+  // The client kept 1..3 (it acked only 2) and says so.
+  auto again = attach(2, 3);
+  CAF_CHECK_EQUAL(again->seqs, range(4, 6));
+}
+
+CAF_TEST(two sessions at different positions each get what they miss) {
+  store(1, 5);
+  auto behind = attach(1, 0);
+  auto ahead = attach(2, 4);
+  CAF_CHECK_EQUAL(behind->seqs, range(1, 4));
+  CAF_CHECK_EQUAL(ahead->seqs, range(5, 5));
+  announce(6, 6);
+  CAF_CHECK_EQUAL(ahead->seqs, range(5, 6));
+  CAF_CHECK_EQUAL(behind->seqs, range(1, 4)); // its window is full
+  ack(behind, 4);
+  CAF_CHECK_EQUAL(behind->seqs, range(1, 6));
+}
+
+CAF_TEST(a crashed user actor is restarted and its sessions keep receiving) {
+  auto s = attach(1, 0);
+  announce(1, 2);
+  ack(s, 2);
+  self->send(shard(), crash_atom_v, ada);
+  run_once_all();
+  auto state =
+    nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
+  CAF_CHECK_EQUAL(state["restarts"].get<int>(), 1);
+  CAF_REQUIRE_EQUAL(state["children"].size(), 1u);
+  CAF_CHECK_EQUAL(state["children"][0]["sessions"].get<int>(), 1);
+  // The new actor resumes the session where its client acked.
+  announce(3, 4);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 4));
+}
+
+CAF_TEST(too many sessions are refused with the documented code) {
+  // The shard's user actors take 16 sessions (user_options' default).
+  std::vector<std::shared_ptr<recording_session>> sessions;
+  for (uint64_t id = 1; id <= 17; ++id)
+    sessions.push_back(attach(id, 0));
+  CAF_CHECK_EQUAL(sessions.back()->closed_with,
+                  static_cast<uint16_t>(protocol::too_many_sessions));
+  CAF_CHECK_EQUAL(sessions.front()->closed_with, 0);
+}
+
+CAF_TEST(a user with no sessions stops after the idle timeout) {
+  auto s = attach(1, 0);
+  self->send(shard(), detach_session{ada, 1});
+  run_once_all();
+  advance_time(31s);
+  run_once_all();
+  auto state =
+    nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
+  CAF_CHECK_EQUAL(state["users"].get<int>(), 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
