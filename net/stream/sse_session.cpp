@@ -140,19 +140,18 @@ void sse_session::note_ack(int64_t seq) {
 void sse_session::enqueue(std::string chunk) {
   if (finished_)
     return;
-  queued_bytes_ += chunk.size();
-  if (queued_bytes_ > ctx_.max_queued_bytes) {
+  if (queue_.bytes() + chunk.size() > ctx_.max_queued_bytes) {
     drop_slow_consumer("queue over the byte cap");
     return;
   }
-  queue_.push_back(std::make_shared<const std::string>(std::move(chunk)));
+  queue_.push(std::move(chunk));
   do_write();
 }
 
 void sse_session::do_write() {
   if (writing_ || queue_.empty())
     return;
-  if (queue_.front()->empty()) { // the end marker queued by close()
+  if (queue_.front().empty()) { // the end marker queued by close()
     beast::error_code ec;
     stream_.socket().shutdown(detail::tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -161,7 +160,7 @@ void sse_session::do_write() {
   }
   writing_ = true;
   asio::async_write(
-    stream_, asio::buffer(*queue_.front()),
+    stream_, asio::buffer(queue_.front()),
     [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) {
@@ -169,10 +168,8 @@ void sse_session::do_write() {
         self->finish();
         return;
       }
-      if (!self->queue_.empty()) {
-        self->queued_bytes_ -= self->queue_.front()->size();
-        self->queue_.pop_front();
-      }
+      if (!self->queue_.empty())
+        self->queue_.pop();
       self->do_write();
     });
 }
@@ -183,11 +180,7 @@ void sse_session::drop_slow_consumer(const char* why) {
   log::get("net")->info("sse session {} of {}/{}: {}, closing as a slow "
                         "consumer",
                         id_, who_.app, who_.user, why);
-  if (writing_ && !queue_.empty())
-    queue_.erase(std::next(queue_.begin()), queue_.end());
-  else
-    queue_.clear();
-  queued_bytes_ = queue_.empty() ? 0 : queue_.front()->size();
+  queue_.drop_waiting(writing_);
   beast::error_code ec;
   stream_.socket().cancel(ec);
   stream_.socket().close(ec);
@@ -201,10 +194,7 @@ void sse_session::finish() {
   keepalive_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();
-  if (!writing_) {
-    queue_.clear();
-    queued_bytes_ = 0;
-  }
+  queue_.drop_waiting(writing_);
   if (attached_)
     if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
       caf::anon_send(shard, actors::detach_session{key(), id_});

@@ -4,12 +4,12 @@
 #include "net/auth.hpp"
 #include "net/detail/beast.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/stream/frame_queue.hpp"
 #include "net/stream/stream_context.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,7 +39,7 @@ public:
   void close(uint16_t code, const std::string& reason) override;
   const char* transport() const override { return "sse"; }
   std::string remote_address() const override { return remote_; }
-  size_t queued_bytes() const override { return queued_bytes_; }
+  size_t queued_bytes() const override { return queue_.bytes(); }
   int64_t acked_seq() const override { return acked_seq_; }
   uint64_t id() const override { return id_; }
   void close() override;
@@ -71,8 +71,7 @@ private:
   boost::asio::steady_timer keepalive_timer_;
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer write_timer_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  std::atomic<size_t> queued_bytes_{0};
+  frame_queue queue_;
   std::atomic<int64_t> acked_seq_{0};
   char peer_byte_ = 0;
   bool writing_ = false;

@@ -187,12 +187,11 @@ void websocket_session::close() {
 void websocket_session::enqueue(std::string frame) {
   if (closing_ || finished_)
     return;
-  queued_bytes_ += frame.size();
-  if (queued_bytes_ > ctx_.max_queued_bytes) {
+  if (queue_.bytes() + frame.size() > ctx_.max_queued_bytes) {
     drop_slow_consumer("queue over the byte cap");
     return;
   }
-  queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
+  queue_.push(std::move(frame));
   do_write();
 }
 
@@ -222,7 +221,7 @@ void websocket_session::do_write() {
       self->drop_slow_consumer("a write stalled");
   });
   ws_.text(true);
-  ws_.async_write(asio::buffer(*queue_.front()),
+  ws_.async_write(asio::buffer(queue_.front()),
                   beast::bind_front_handler(&websocket_session::on_write,
                                             shared_from_this()));
 }
@@ -234,10 +233,8 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
     detail::fail(ec, "websocket write");
     return finish();
   }
-  if (!queue_.empty()) {
-    queued_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
-  }
+  if (!queue_.empty())
+    queue_.pop();
   do_write();
 }
 
@@ -251,8 +248,7 @@ void websocket_session::do_close(uint16_t code, std::string reason) {
   expiry_timer_.cancel();
   write_timer_.cancel();
   if (!writing_) {
-    queue_.clear();
-    queued_bytes_ = 0;
+    queue_.drop_waiting(false);
     do_write();
     return;
   }
@@ -275,12 +271,8 @@ void websocket_session::drop_slow_consumer(const char* why) {
   // being written stays: its buffer must outlive the write.
   log::get("net")->info("session {} of {}/{}: {} ({} bytes queued), closing "
                         "as a slow consumer",
-                        id_, who_.app, who_.user, why, queued_bytes_.load());
-  if (writing_ && !queue_.empty())
-    queue_.erase(std::next(queue_.begin()), queue_.end());
-  else
-    queue_.clear();
-  queued_bytes_ = queue_.empty() ? 0 : queue_.front()->size();
+                        id_, who_.app, who_.user, why, queue_.bytes());
+  queue_.drop_waiting(writing_);
   do_close(protocol::slow_consumer,
            protocol::describe(protocol::slow_consumer));
 }
@@ -292,10 +284,7 @@ void websocket_session::finish() {
   hello_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();
-  if (!writing_) {
-    queue_.clear();
-    queued_bytes_ = 0;
-  }
+  queue_.drop_waiting(writing_);
   if (attached_)
     if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
       caf::anon_send(shard, actors::detach_session{key(), id_});

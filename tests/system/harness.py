@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
+import uuid
 
 REPO = os.environ.get("HERALD_REPO") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -154,3 +156,30 @@ class Engine:
 
     def log(self):
         return "\n".join(self.stderr_lines)
+
+
+class ClusterTestCase(unittest.TestCase):
+    """One throwaway cluster per test class, a fresh database per test
+    (self.db, self.url), and engines stopped after each test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster()
+        cls.cluster.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.remove()
+
+    def setUp(self):
+        self.cluster.start()  # a test may have stopped it
+        self.db = "t_" + uuid.uuid4().hex[:12]
+        self.url = self.cluster.create_database(self.db)
+        self.engines = []
+
+    def tearDown(self):
+        for engine in self.engines:
+            engine.kill()
+
+    def sql(self, query):
+        return self.cluster.psql(self.db, query)

@@ -11,38 +11,30 @@ import subprocess
 import sys
 import threading
 import unittest
-import uuid
 
 import websockets
 
 sys.path.insert(0, os.path.dirname(__file__))
 from clients import SEED, SseReader, http_call, mint  # noqa: E402
-from harness import Cluster, Engine, wait_until  # noqa: E402
+from harness import ClusterTestCase, Engine, wait_until  # noqa: E402
 
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 120))
 
 
-class DeliveryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster()
-        cls.cluster.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.remove()
-
+class DeliveryTest(ClusterTestCase):
     def setUp(self):
-        self.db = "t_" + uuid.uuid4().hex[:12]
-        self.cluster.create_database(self.db)
+        super().setUp()
         self.engine = Engine(self.cluster.database_url(self.db),
                              "--delivery.ack-timeout=2s",
                              "--delivery.max-unacked=16",
                              "--delivery.max-queued-bytes=8388608",
                              "--delivery.write-timeout=3s",
+                             "--delivery.hello-timeout=2s",
+                             "--delivery.max-frame-bytes=4096",
                              *os.environ.get("HERALD_TEST_ENGINE_ARGS", "").split()).start()
+        self.engines.append(self.engine)
         self.assertTrue(self.engine.wait_ready(), self.engine.log())
         self.sql(SEED)
         self.secret = self.sql("SELECT token_secret FROM herald.apps")
@@ -50,12 +42,6 @@ class DeliveryTest(unittest.TestCase):
         # The engine reloads apps every 2 s; wait until it knows "shop".
         self.assertTrue(wait_until(
             lambda: self.poll("ada", after=0, wait=0)[0] == 200, 10))
-
-    def tearDown(self):
-        self.engine.kill()
-
-    def sql(self, query):
-        return self.cluster.psql(self.db, query)
 
     def token(self, user="ada", **kwargs):
         return mint(self.secret, "shop", user, **kwargs)
@@ -236,6 +222,33 @@ class DeliveryTest(unittest.TestCase):
         # The app's own origin is welcome.
         self.assertEqual(self.poll(
             "ada", 0, 0, headers={"Origin": "https://shop.example"})[0], 200)
+
+    def test_websocket_limits_close_with_the_documented_codes(self):
+        async def closed_with(frames, token=None, wait=10):
+            async with websockets.connect(
+                    self.ws_url(token or self.token()),
+                    subprotocols=["herald.v1"]) as ws:
+                for frame in frames:
+                    await ws.send(frame)
+                try:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), wait)
+                except websockets.exceptions.ConnectionClosed as closed:
+                    return closed.code
+        hello = json.dumps({"type": "hello", "last_seq": 0})
+        self.assertEqual(run(closed_with([])), 4003)  # no hello
+        self.assertEqual(run(closed_with(["{nope"])), 4006)
+        self.assertEqual(run(closed_with(
+            [json.dumps({"type": "ack", "seq": 1})])), 4006)  # before hello
+        self.assertEqual(run(closed_with(
+            [hello, json.dumps({"type": "hello", "pad": "x" * 5000})])), 1009)
+        self.assertEqual(run(closed_with(
+            [hello, json.dumps({"type": "auth",
+                                "token": self.token("bob")})])), 4001)
+        # A token that expires on a live connection closes it.
+        self.assertEqual(run(closed_with([hello],
+                                         token=self.token(expires_in=2))),
+                         4002)
 
     def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
             self):

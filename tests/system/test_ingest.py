@@ -7,10 +7,9 @@ import subprocess
 import sys
 import threading
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Cluster, Engine, wait_until  # noqa: E402
+from harness import ClusterTestCase, Engine, wait_until  # noqa: E402
 
 SEED = """
 INSERT INTO herald.apps (name) VALUES ('shop');
@@ -30,33 +29,12 @@ INSERT INTO herald.store_members (store_id, user_id)
 RECIPIENTS = 3
 
 
-class IngestTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster()
-        cls.cluster.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.remove()
-
-    def setUp(self):
-        self.db = "t_" + uuid.uuid4().hex[:12]
-        self.url = self.cluster.create_database(self.db)
-        self.engines = []
-
-    def tearDown(self):
-        for engine in self.engines:
-            engine.kill()
-
+class IngestTest(ClusterTestCase):
     def start_engine(self, *args):
         engine = Engine(self.url, *args).start()
         self.engines.append(engine)
         self.assertTrue(engine.wait_ready(), engine.log())
         return engine
-
-    def sql(self, query):
-        return self.cluster.psql(self.db, query)
 
     def publish_burst(self, count, prefix):
         """count publishes, each committed on its own, from one psql."""

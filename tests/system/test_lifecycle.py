@@ -7,36 +7,16 @@ import os
 import signal
 import sys
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import REPO, Cluster, Engine, wait_until  # noqa: E402
+from harness import REPO, ClusterTestCase, Engine, wait_until  # noqa: E402
 
 MIGRATION_FILES = sorted(
     os.path.basename(p) for p in glob.glob(os.path.join(REPO, "schema",
                                                         "[0-9]*.sql")))
 
 
-class LifecycleTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster()
-        cls.cluster.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.remove()
-
-    def setUp(self):
-        self.cluster.start()  # a test may have stopped it
-        self.db = "t_" + uuid.uuid4().hex[:12]
-        self.url = self.cluster.create_database(self.db)
-        self.engines = []
-
-    def tearDown(self):
-        for engine in self.engines:
-            engine.kill()
-
+class LifecycleTest(ClusterTestCase):
     def engine(self, *args):
         engine = Engine(self.url, *args)
         self.engines.append(engine)
@@ -91,9 +71,10 @@ class LifecycleTest(unittest.TestCase):
         self.cluster.stop()
         engine = self.engine().start()
         self.assertEqual(engine.get("/healthz")[0], 200)
-        status, body = engine.get("/readyz")
-        self.assertEqual(status, 503)
-        self.assertIn("unreachable", body["reason"])
+        # "starting" first, then the failed attempt's reason.
+        self.assertTrue(wait_until(
+            lambda: "unreachable" in engine.get("/readyz")[1]["reason"], 10))
+        self.assertEqual(engine.get("/readyz")[0], 503)
         self.cluster.start()
         self.assertTrue(engine.wait_ready(15), engine.log())
 

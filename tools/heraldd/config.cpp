@@ -29,6 +29,8 @@ config::config() {
          "bytes queued for one session before it is closed (slow consumer)")
     .add(write_timeout, "write-timeout",
          "a write stalled this long closes the session (slow consumer)")
+    .add(hello_timeout, "hello-timeout",
+         "a WebSocket without hello by then is closed (4003)")
     .add(max_frame_bytes, "max-frame-bytes",
          "largest client frame (bigger: close 1009)");
   opt_group{custom_options_, "log"}.add(

@@ -36,6 +36,7 @@ public:
   size_t max_queued_bytes = 4 * 1024 * 1024;
   size_t max_frame_bytes = 64 * 1024;
   caf::timespan write_timeout = std::chrono::seconds{10};
+  caf::timespan hello_timeout = std::chrono::seconds{10};
 
   // [log]
   std::string log_level = "info";

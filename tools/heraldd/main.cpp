@@ -84,6 +84,9 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   streams->apps = apps;
   streams->max_queued_bytes = cfg.max_queued_bytes;
   streams->max_frame_bytes = cfg.max_frame_bytes;
+  streams->hello_timeout = std::max(
+    std::chrono::seconds{1},
+    std::chrono::duration_cast<std::chrono::seconds>(cfg.hello_timeout));
   streams->write_timeout = std::max(
     std::chrono::seconds{1},
     std::chrono::duration_cast<std::chrono::seconds>(cfg.write_timeout));
