@@ -19,22 +19,19 @@ std::vector<std::string> strings(const std::string& json_text) {
 } // namespace
 
 struct app_catalog::impl {
-  std::string url;
-  std::unique_ptr<pqxx::connection> conn;
+  explicit impl(std::string url) : conn(std::move(url)) {}
+
+  detail::lazy_connection conn;
 };
 
 app_catalog::app_catalog(std::string database_url)
-  : impl_(std::make_unique<impl>()) {
-  impl_->url = std::move(database_url);
-}
+  : impl_(std::make_unique<impl>(std::move(database_url))) {}
 
 app_catalog::~app_catalog() = default;
 
 app_directory::snapshot app_catalog::load() {
   try {
-    if (!impl_->conn || !impl_->conn->is_open())
-      impl_->conn = detail::open(impl_->url);
-    pqxx::read_transaction tx{*impl_->conn};
+    pqxx::read_transaction tx{impl_->conn.get()};
     app_directory::snapshot apps;
     for (const auto& row : tx.exec(
            "SELECT id, name, token_secret, array_to_json(allowed_origins),"

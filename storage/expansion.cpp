@@ -95,18 +95,13 @@ claimed_message to_claimed(const pqxx::row& row) {
 } // namespace
 
 struct outbox_expander::impl {
-  std::string url;
-  std::unique_ptr<pqxx::connection> conn;
+  explicit impl(std::string url) : conn(std::move(url)) {}
 
-  pqxx::connection& connection() {
-    if (!conn || !conn->is_open())
-      conn = detail::open(url);
-    return *conn;
-  }
+  detail::lazy_connection conn;
 
   batch_result run_once(size_t limit, const render_fn& render) {
     batch_result result;
-    pqxx::work tx{connection()};
+    pqxx::work tx{conn.get()};
     auto rows = tx.exec_params(claim_sql, static_cast<int64_t>(limit));
     result.claimed = rows.size();
     if (rows.empty())
@@ -159,9 +154,7 @@ struct outbox_expander::impl {
 };
 
 outbox_expander::outbox_expander(std::string database_url)
-  : impl_(std::make_unique<impl>()) {
-  impl_->url = std::move(database_url);
-}
+  : impl_(std::make_unique<impl>(std::move(database_url))) {}
 
 outbox_expander::~outbox_expander() = default;
 

@@ -22,14 +22,9 @@ constexpr const char* load_after_sql = R"sql(
 } // namespace
 
 struct inbox_store::impl {
-  std::string url;
-  std::unique_ptr<pqxx::connection> conn;
+  explicit impl(std::string url) : conn(std::move(url)) {}
 
-  pqxx::connection& connection() {
-    if (!conn || !conn->is_open())
-      conn = detail::open(url);
-    return *conn;
-  }
+  detail::lazy_connection conn;
 
   // Runs `fn` in a transaction; a broken connection is dropped so that the
   // next call reconnects, and every error leaves as storage::error.
@@ -37,7 +32,7 @@ struct inbox_store::impl {
   auto run(const char* what, F&& fn)
     -> decltype(fn(std::declval<pqxx::work&>())) {
     try {
-      pqxx::work tx{connection()};
+      pqxx::work tx{conn.get()};
       auto result = fn(tx);
       tx.commit();
       return result;
@@ -51,9 +46,7 @@ struct inbox_store::impl {
 };
 
 inbox_store::inbox_store(std::string database_url)
-  : impl_(std::make_unique<impl>()) {
-  impl_->url = std::move(database_url);
-}
+  : impl_(std::make_unique<impl>(std::move(database_url))) {}
 
 inbox_store::~inbox_store() = default;
 

@@ -11,29 +11,22 @@
 namespace herald::storage {
 
 struct node_registry::impl {
-  std::string url;
-  node_info self;
-  std::unique_ptr<pqxx::connection> conn;
+  impl(std::string url, node_info who)
+    : conn(std::move(url)), self(std::move(who)) {}
 
-  pqxx::connection& connection() {
-    if (!conn || !conn->is_open())
-      conn = detail::open(url);
-    return *conn;
-  }
+  detail::lazy_connection conn;
+  node_info self;
 };
 
 node_registry::node_registry(std::string database_url, node_info self)
-  : impl_(std::make_unique<impl>()) {
-  impl_->url = std::move(database_url);
-  impl_->self = std::move(self);
-}
+  : impl_(std::make_unique<impl>(std::move(database_url), std::move(self))) {}
 
 node_registry::~node_registry() = default;
 
 void node_registry::heartbeat() {
   const auto& n = impl_->self;
   try {
-    pqxx::work tx{impl_->connection()};
+    pqxx::work tx{impl_->conn.get()};
     tx.exec_params(
       "INSERT INTO herald.nodes (id, hostname, pid, version, listen)"
       " VALUES ($1, $2, $3, $4, $5)"
@@ -49,10 +42,10 @@ void node_registry::heartbeat() {
 void node_registry::unregister() noexcept {
   // Only over a live connection: a shutdown must not wait for a connect
   // timeout when the database is down.
-  if (!impl_->conn || !impl_->conn->is_open())
+  if (!impl_->conn.is_open())
     return;
   try {
-    pqxx::work tx{*impl_->conn};
+    pqxx::work tx{impl_->conn.get()};
     tx.exec_params("DELETE FROM herald.nodes WHERE id = $1", impl_->self.id);
     tx.commit();
   } catch (...) {

@@ -7,25 +7,23 @@
 namespace herald::storage {
 
 struct readiness_probe::impl {
-  std::string url;
+  impl(std::string url, std::vector<migration> all)
+    : conn(std::move(url)), migrations(std::move(all)) {}
+
+  detail::lazy_connection conn;
   std::vector<migration> migrations;
-  std::unique_ptr<pqxx::connection> conn;
 };
 
 readiness_probe::readiness_probe(std::string database_url,
                                  std::vector<migration> migrations)
-  : impl_(std::make_unique<impl>()) {
-  impl_->url = std::move(database_url);
-  impl_->migrations = std::move(migrations);
-}
+  : impl_(
+      std::make_unique<impl>(std::move(database_url), std::move(migrations))) {}
 
 readiness_probe::~readiness_probe() = default;
 
 readiness_probe::result readiness_probe::check() {
   try {
-    if (!impl_->conn || !impl_->conn->is_open())
-      impl_->conn = detail::open(impl_->url);
-    auto reason = detail::pending_reason(*impl_->conn, impl_->migrations);
+    auto reason = detail::pending_reason(impl_->conn.get(), impl_->migrations);
     if (!reason.empty())
       return {false, reason};
     return {true, "ok"};

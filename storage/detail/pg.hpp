@@ -22,6 +22,30 @@ std::string with_connect_timeout(const std::string& url, int seconds);
 /// Opens a connection, turning connection failures into storage::error.
 std::unique_ptr<pqxx::connection> open(const std::string& url);
 
+/// A connection opened on first use and reopened after it broke or was
+/// dropped: what every long-lived storage object keeps.
+class lazy_connection {
+public:
+  explicit lazy_connection(std::string url) : url_(std::move(url)) {}
+
+  /// The open connection, (re)connecting first if needed.
+  pqxx::connection& get() {
+    if (!conn_ || !conn_->is_open())
+      conn_ = open(url_);
+    return *conn_;
+  }
+
+  /// Whether a connection is open right now (no connection attempt).
+  bool is_open() const { return conn_ && conn_->is_open(); }
+
+  /// Forgets the connection; the next get() opens a new one.
+  void reset() { conn_.reset(); }
+
+private:
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
 /// Runs `fn`, translating pqxx exceptions into storage::error.
 template <class F>
 auto translate(F&& fn) -> decltype(fn());
