@@ -99,6 +99,30 @@ class DeliveryTest(ClusterTestCase):
                 self.assertTrue(acked)
         run(scenario())
 
+    def test_read_frames_mark_messages_read(self):
+        async def scenario():
+            async with websockets.connect(
+                    self.ws_url(self.token()),
+                    subprotocols=["herald.v1"]) as ws:
+                await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+                self.publish(2)
+                seqs, ids = [], []
+                while len(seqs) < 2:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if frame["type"] == "msg":
+                        seqs.append(frame["seq"])
+                        ids.append(frame["id"])
+                await ws.send(json.dumps({"type": "read", "id": ids[0]}))
+                self.assertTrue(wait_until(lambda: self.sql(
+                    "SELECT state FROM herald.deliveries WHERE message_id = "
+                    + str(ids[0])) == "read", 5))
+                # A message this user does not have is reported, not fatal.
+                await ws.send(json.dumps({"type": "read", "id": 999999}))
+                error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                self.assertEqual((error["type"], error["code"]),
+                                 ("error", "unknown_message"))
+        run(scenario())
+
     def test_websocket_resumes_exactly_after_a_drop_mid_burst(self):
         total = 1000
         async def first_half():
