@@ -274,6 +274,26 @@ class DeliveryTest(ClusterTestCase):
                                          token=self.token(expires_in=2))),
                          4002)
 
+    def test_shutdown_closes_sessions_with_going_away(self):
+        async def scenario():
+            sockets = []
+            for user in ("ada", "bob"):
+                ws = await websockets.connect(self.ws_url(self.token(user)),
+                                              subprotocols=["herald.v1"])
+                await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+                await ws.recv()
+                sockets.append(ws)
+            code, seconds = await asyncio.get_running_loop().run_in_executor(
+                None, self.engine.stop)
+            self.assertEqual(code, 0, self.engine.log())
+            self.assertLess(seconds, 5.0)
+            for ws in sockets:
+                with self.assertRaises(
+                        websockets.exceptions.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                self.assertEqual(closed.exception.code, 1001)
+        run(scenario())
+
     def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
             self):
         # A hand-made WebSocket client that says hello and never reads.
