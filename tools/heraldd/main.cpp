@@ -64,6 +64,45 @@ bool migrate(const std::string& url, readiness_board& board,
   }
 }
 
+std::shared_ptr<net::stream_context>
+make_stream_context(const tools::config& cfg, caf::actor_system& sys,
+                    std::shared_ptr<const app_directory> apps) {
+  using std::chrono::seconds;
+  auto at_least_a_second = [](caf::timespan t) {
+    return std::max(seconds{1}, std::chrono::duration_cast<seconds>(t));
+  };
+  auto streams = std::make_shared<net::stream_context>();
+  streams->system = &sys;
+  streams->user_shards = cfg.user_shards;
+  streams->apps = std::move(apps);
+  streams->max_queued_bytes = cfg.max_queued_bytes;
+  streams->max_frame_bytes = cfg.max_frame_bytes;
+  streams->hello_timeout = at_least_a_second(cfg.hello_timeout);
+  streams->write_timeout = at_least_a_second(cfg.write_timeout);
+  return streams;
+}
+
+actors::engine_options make_engine_options(const tools::config& cfg,
+                                           uint16_t port) {
+  actors::engine_options opts;
+  opts.health.database_url = cfg.database_url;
+  opts.health.migrations = storage::bundled_migrations();
+  opts.health.interval = cfg.readiness_interval;
+  opts.health.node = {storage::random_uuid(), hostname(),
+                      static_cast<int>(getpid()), HERALD_VERSION,
+                      cfg.http_address + ":" + std::to_string(port)};
+  opts.listener.database_url = cfg.database_url;
+  opts.listener.poll_interval = cfg.ingest_poll_interval;
+  opts.expander.database_url = cfg.database_url;
+  opts.expander.batch_size = cfg.ingest_batch_size;
+  opts.expanders = cfg.ingest_expanders;
+  opts.user_shards = cfg.user_shards;
+  opts.users.ack_timeout = cfg.ack_timeout;
+  opts.users.max_unacked = cfg.max_unacked;
+  opts.users.max_sessions = cfg.max_sessions;
+  return opts;
+}
+
 int run(tools::config& cfg, tools::shutdown_signal& signal) {
   auto logger = log::get("heraldd");
   caf::actor_system sys{cfg};
@@ -78,19 +117,8 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   http.threads = static_cast<unsigned>(cfg.http_threads);
   http.body_limit = cfg.http_body_limit;
   net::server server{http, routes};
-  auto streams = std::make_shared<net::stream_context>();
-  streams->system = &sys;
-  streams->user_shards = cfg.user_shards;
-  streams->apps = apps;
-  streams->max_queued_bytes = cfg.max_queued_bytes;
-  streams->max_frame_bytes = cfg.max_frame_bytes;
-  streams->hello_timeout = std::max(
-    std::chrono::seconds{1},
-    std::chrono::duration_cast<std::chrono::seconds>(cfg.hello_timeout));
-  streams->write_timeout = std::max(
-    std::chrono::seconds{1},
-    std::chrono::duration_cast<std::chrono::seconds>(cfg.write_timeout));
-  net::api::add_stream_routes(server, *routes, streams);
+  net::api::add_stream_routes(server, *routes,
+                              make_stream_context(cfg, sys, apps));
   server.start();
   auto base_url =
     "http://" + cfg.http_address + ":" + std::to_string(server.port());
@@ -111,23 +139,8 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
     return 0;
   }
 
-  actors::engine_options engine_opts;
-  engine_opts.health.database_url = cfg.database_url;
-  engine_opts.health.migrations = storage::bundled_migrations();
-  engine_opts.health.interval = cfg.readiness_interval;
-  engine_opts.listener.database_url = cfg.database_url;
-  engine_opts.listener.poll_interval = cfg.ingest_poll_interval;
-  engine_opts.expander.database_url = cfg.database_url;
-  engine_opts.expander.batch_size = cfg.ingest_batch_size;
-  engine_opts.expanders = cfg.ingest_expanders;
-  engine_opts.user_shards = cfg.user_shards;
-  engine_opts.users.ack_timeout = cfg.ack_timeout;
-  engine_opts.users.max_unacked = cfg.max_unacked;
-  engine_opts.users.max_sessions = cfg.max_sessions;
-  engine_opts.health.node = {
-    storage::random_uuid(), hostname(), static_cast<int>(getpid()),
-    HERALD_VERSION, cfg.http_address + ":" + std::to_string(server.port())};
-  auto engine = actors::spawn_engine(sys, engine_opts, board, apps);
+  auto engine = actors::spawn_engine(
+    sys, make_engine_options(cfg, server.port()), board, apps);
   std::atomic<bool> engine_down{false};
   engine->attach_functor([&engine_down, &signal](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)
@@ -140,10 +153,12 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   signal.wait();
   logger->info("shutting down");
   // The order of CONVENTIONS.md: stop accepting and close sessions, stop the
-  // io_context, then the actor tree; the actor system waits for the rest.
+  // io_context, then the actor tree. Wait for it here, while the functor
+  // above can still reach engine_down.
   server.stop();
   caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
   engine = nullptr;
+  sys.await_all_actors_done();
   return engine_down && !signal.received() ? 1 : 0;
 }
 
