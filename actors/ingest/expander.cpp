@@ -41,7 +41,10 @@ struct expander_state {
 
 using expander_actor = caf::stateful_actor<expander_state>;
 
+// `blocking` is this thread's handle for blocking requests, one per batch
+// (making one is not free).
 storage::render_outcome render(expander_actor* self,
+                               caf::scoped_actor& blocking,
                                const storage::claimed_message& msg) {
   if (!msg.approved)
     return storage::render_outcome::rejected("template_not_approved",
@@ -58,7 +61,6 @@ storage::render_outcome render(expander_actor* self,
   req.vars_json = msg.vars_json;
   req.channels = msg.channels;
   // Detached actor: a blocking request on its own thread starves no one.
-  caf::scoped_actor blocking{self->system()};
   std::optional<render_result> result;
   std::string failure;
   blocking->request(registry, self->state.options.render_timeout, req)
@@ -86,8 +88,9 @@ void announce(expander_actor* self, std::vector<storage::new_delivery> all) {
 bool expand_some(expander_actor* self) {
   auto& st = self->state;
   auto logger = log::get("ingest");
-  auto render_fn = [self](const storage::claimed_message& m) {
-    return render(self, m);
+  caf::scoped_actor blocking{self->system()};
+  auto render_fn = [self, &blocking](const storage::claimed_message& m) {
+    return render(self, blocking, m);
   };
   for (size_t i = 0; i < st.options.batches_per_turn; ++i) {
     auto result = st.db->expand_batch(st.options.batch_size, render_fn);
