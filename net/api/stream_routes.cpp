@@ -1,6 +1,5 @@
 #include "net/api/stream_routes.hpp"
 
-#include "actors/user/routing.hpp"
 #include "core/protocol.hpp"
 #include "net/auth.hpp"
 #include "net/detail/takeover.hpp"
@@ -149,7 +148,7 @@ void add_stream_routes(server& srv, router& routes,
     }
     wait = std::min<int64_t>(wait, ctx->max_poll_wait.count());
     actors::user_key key{outcome.who->app_id, outcome.who->user};
-    auto shard = actors::shard_for(*ctx->system, key, ctx->user_shards);
+    auto shard = ctx->shard_of(key);
     if (!shard)
       return r(json_error(503, "unavailable", "the engine is restarting"));
     auto session = std::make_shared<poll_session>(
@@ -180,7 +179,7 @@ void add_stream_routes(server& srv, router& routes,
         return r(json_error(404, "unknown_session", "no such stream"));
       actors::user_key key{outcome.who->app_id, outcome.who->user};
       session->note_ack(seq->get<int64_t>());
-      if (auto shard = actors::shard_for(*ctx->system, key, ctx->user_shards))
+      if (auto shard = ctx->shard_of(key))
         caf::anon_send(
           shard, actors::client_ack{key, session->id(), seq->get<int64_t>()});
       r(json_response(200, R"({"ok":true})"));

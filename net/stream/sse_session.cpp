@@ -1,6 +1,5 @@
 #include "net/stream/sse_session.hpp"
 
-#include "actors/user/routing.hpp"
 #include "core/log.hpp"
 #include "core/protocol.hpp"
 
@@ -60,7 +59,7 @@ void sse_session::start(int64_t last_seq, std::string origin) {
       self->close(protocol::token_expired, "token expired");
     }
   });
-  auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards);
+  auto shard = ctx_.shard_of(key());
   if (!shard) {
     close(protocol::going_away, "the engine is restarting");
     return;
@@ -196,7 +195,7 @@ void sse_session::finish() {
   write_timer_.cancel();
   queue_.drop_waiting(writing_);
   if (attached_)
-    if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
+    if (auto shard = ctx_.shard_of(key()))
       caf::anon_send(shard, actors::detach_session{key(), id_});
 }
 

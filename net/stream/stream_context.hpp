@@ -7,9 +7,15 @@
 #include <cstdint>
 #include <memory>
 
+#include <caf/actor.hpp>
+
 namespace caf {
 class actor_system;
 } // namespace caf
+
+namespace herald::actors {
+struct user_key;
+} // namespace herald::actors
 
 namespace herald::net {
 
@@ -32,6 +38,9 @@ struct stream_context {
   std::chrono::seconds max_poll_wait{60};
   /// An SSE comment line keeps idle streams (and proxies) alive.
   std::chrono::seconds sse_keepalive{15};
+
+  /// The running user shard that owns `user` (invalid while it restarts).
+  caf::actor shard_of(const actors::user_key& user) const;
 };
 
 /// A new process-wide session id.

@@ -1,6 +1,5 @@
 #include "net/stream/websocket_session.hpp"
 
-#include "actors/user/routing.hpp"
 #include "core/log.hpp"
 #include "core/protocol.hpp"
 
@@ -87,7 +86,6 @@ void websocket_session::on_frame(const std::string& text) {
     return;
   }
   auto& frame = std::get<protocol::client_frame>(parsed);
-  auto& sys = *ctx_.system;
   if (auto hello = std::get_if<protocol::hello>(&frame)) {
     on_hello(hello->token, hello->last_seq);
     return;
@@ -96,7 +94,7 @@ void websocket_session::on_frame(const std::string& text) {
     do_close(protocol::bad_frame, "the first frame must be hello");
     return;
   }
-  auto shard = actors::shard_for(sys, key(), ctx_.user_shards);
+  auto shard = ctx_.shard_of(key());
   if (auto ack = std::get_if<protocol::ack>(&frame)) {
     if (ack->seq > acked_seq_)
       acked_seq_ = ack->seq;
@@ -119,7 +117,7 @@ void websocket_session::on_hello(std::optional<std::string> token,
   }
   if (token && !refresh_identity(*token))
     return;
-  auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards);
+  auto shard = ctx_.shard_of(key());
   if (!shard) {
     do_close(protocol::going_away, "the engine is restarting; reconnect");
     return;
@@ -286,7 +284,7 @@ void websocket_session::finish() {
   write_timer_.cancel();
   queue_.drop_waiting(writing_);
   if (attached_)
-    if (auto shard = actors::shard_for(*ctx_.system, key(), ctx_.user_shards))
+    if (auto shard = ctx_.shard_of(key()))
       caf::anon_send(shard, actors::detach_session{key(), id_});
 }
 
