@@ -50,7 +50,8 @@ void server::start() {
   i.work.emplace(i.ioc.get_executor());
   for (unsigned n = 0; n < std::max(1u, i.options.threads); ++n)
     i.threads.emplace_back([&ioc = i.ioc] { ioc.run(); });
-  log::get("net")->info("listening on http://{}:{}", i.options.address,
+  log::get("net")->info("listening on {}://{}:{}",
+                        i.options.tls ? "https" : "http", i.options.address,
                         i.listener->port());
 }
 

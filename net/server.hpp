@@ -9,6 +9,9 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
+} // namespace ssl
 } // namespace boost::asio
 
 namespace herald::net {
@@ -23,7 +26,18 @@ struct server_options {
   unsigned threads = 2; ///< io_context threads.
   size_t body_limit = 1 << 20;
   std::chrono::seconds idle_timeout{30}; ///< Between keep-alive requests.
+  /// When set, the port speaks TLS too: a connection whose first bytes are
+  /// a TLS ClientHello gets a handshake, any other is plain HTTP. See
+  /// make_tls_context().
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
+
+/// A server TLS context from PEM files: the certificate chain and its
+/// private key. Throws std::runtime_error naming the file that is missing
+/// or does not fit.
+std::shared_ptr<boost::asio::ssl::context>
+make_tls_context(const std::string& certificate_chain_file,
+                 const std::string& private_key_file);
 
 /// The public HTTP listener: owns the io_context, its threads, the acceptor
 /// and every session. Routes each request through `router`.

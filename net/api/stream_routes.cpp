@@ -57,7 +57,7 @@ public:
 
   std::optional<http_response>
   take(http_request& req, http::request<http::string_body>& raw,
-       beast::tcp_stream& stream, beast::flat_buffer&,
+       detail::connection_stream& stream, beast::flat_buffer&,
        detail::session_registry& registry) override {
     if (!beast::websocket::is_upgrade(raw))
       return json_error(426, "upgrade_required",
@@ -93,7 +93,7 @@ public:
 
   std::optional<http_response>
   take(http_request& req, http::request<http::string_body>&,
-       beast::tcp_stream& stream, beast::flat_buffer&,
+       detail::connection_stream& stream, beast::flat_buffer&,
        detail::session_registry& registry) override {
     if (req.method != "GET")
       return json_error(405, "method_not_allowed", "use GET for /v1/stream");

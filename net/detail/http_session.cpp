@@ -2,6 +2,8 @@
 
 #include "core/log.hpp"
 
+#include <boost/beast/core/detect_ssl.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace herald::net::detail {
@@ -21,7 +23,7 @@ void fail(beast::error_code ec, const char* what) {
   // Normal ends of a connection, not worth a line in the log.
   if (ec == asio::error::operation_aborted || ec == beast::error::timeout ||
       ec == asio::error::eof || ec == http::error::end_of_stream ||
-      ec == asio::error::connection_reset)
+      ec == asio::error::connection_reset || ec == ssl::error::stream_truncated)
     return;
   log::get("net")->debug("{}: {}", what, ec.message());
 }
@@ -45,9 +47,35 @@ http_session::~http_session() {
 
 void http_session::run() {
   registry_id_ = registry_.add(weak_from_this());
-  asio::dispatch(
-    stream_.get_executor(),
-    beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->options_.tls)
+      return self->do_read();
+    // A TLS ClientHello or the first bytes of an HTTP request: the bytes
+    // read to tell stay in buffer_ for whichever comes next.
+    self->stream_.next_layer().expires_after(self->options_.idle_timeout);
+    beast::async_detect_ssl(
+      self->stream_.next_layer(), self->buffer_,
+      beast::bind_front_handler(&http_session::on_detect, self));
+  });
+}
+
+void http_session::on_detect(beast::error_code ec, bool is_tls) {
+  if (ec)
+    return fail(ec, "detect tls");
+  if (!is_tls)
+    return do_read();
+  stream_.start_tls(*options_.tls);
+  stream_.next_layer().expires_after(options_.idle_timeout);
+  stream_.tls().async_handshake(
+    ssl::stream_base::server, buffer_.data(),
+    beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+}
+
+void http_session::on_handshake(beast::error_code ec, std::size_t used) {
+  if (ec)
+    return fail(ec, "tls handshake");
+  buffer_.consume(used);
+  do_read();
 }
 
 void http_session::close() {
@@ -59,7 +87,7 @@ void http_session::close() {
 void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(options_.body_limit);
-  stream_.expires_after(options_.idle_timeout);
+  stream_.next_layer().expires_after(options_.idle_timeout);
   http::async_read(
     stream_, buffer_, *parser_,
     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
@@ -97,7 +125,7 @@ void http_session::handle(http::request<http::string_body>&& raw) {
   for (const auto& handler : *takeovers_) {
     if (!handler->matches(req))
       continue;
-    stream_.expires_never();
+    stream_.next_layer().expires_never();
     auto refusal = handler->take(req, raw, stream_, buffer_, registry_);
     if (refusal) {
       keep_alive_ = false;
@@ -143,7 +171,7 @@ void http_session::write(http_response res) {
     msg->prepare_payload();
   }
   response_in_flight_ = msg;
-  stream_.expires_after(options_.idle_timeout);
+  stream_.next_layer().expires_after(options_.idle_timeout);
   http::async_write(stream_, *msg,
                     beast::bind_front_handler(&http_session::on_write,
                                               shared_from_this(), keep_alive_));
@@ -167,9 +195,10 @@ void http_session::write_error_and_close(unsigned status, const char* code,
 }
 
 void http_session::do_close() {
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
+  if (closed_)
+    return;
+  closed_ = true;
+  stream_.async_close(std::chrono::seconds{5}, [self = shared_from_this()] {});
 }
 
 } // namespace herald::net::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/detail/beast.hpp"
+#include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
 #include "net/detail/takeover.hpp"
 #include "net/router.hpp"
@@ -11,8 +12,9 @@
 
 namespace herald::net::detail {
 
-/// One plain HTTP/1.1 connection: reads a request, routes it, writes the
-/// response (possibly later, for handlers that wait), repeats while the
+/// One HTTP/1.1 connection, plain or TLS (told apart by its first bytes
+/// when the server has a certificate): reads a request, routes it, writes
+/// the response (possibly later, for handlers that wait), repeats while the
 /// client keeps the connection alive. All I/O runs on the socket's strand.
 class http_session : public closable,
                      public std::enable_shared_from_this<http_session> {
@@ -26,6 +28,8 @@ public:
   void close() override;
 
 private:
+  void on_detect(beast::error_code ec, bool is_tls);
+  void on_handshake(beast::error_code ec, std::size_t used);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
@@ -35,7 +39,7 @@ private:
                              const char* message);
   void do_close();
 
-  beast::tcp_stream stream_;
+  connection_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const router> routes_;
@@ -46,6 +50,7 @@ private:
   std::string remote_address_;
   bool keep_alive_ = false;
   bool head_request_ = false;
+  bool closed_ = false;
   std::shared_ptr<void> response_in_flight_;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/detail/beast.hpp"
+#include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
 #include "net/http_types.hpp"
 
@@ -23,7 +24,7 @@ public:
   /// and goes on), or takes `stream` (moved from) and returns nullopt.
   virtual std::optional<http_response>
   take(http_request& req, http::request<http::string_body>& raw,
-       beast::tcp_stream& stream, beast::flat_buffer& buffer,
+       connection_stream& stream, beast::flat_buffer& buffer,
        session_registry& registry) = 0;
 };
 

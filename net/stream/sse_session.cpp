@@ -13,9 +13,9 @@ namespace herald::net {
 namespace beast = detail::beast;
 namespace asio = detail::asio;
 
-sse_session::sse_session(beast::tcp_stream&& stream, const stream_context& ctx,
-                         identity who, std::string remote,
-                         detail::session_registry& registry)
+sse_session::sse_session(detail::connection_stream&& stream,
+                         const stream_context& ctx, identity who,
+                         std::string remote, detail::session_registry& registry)
   : stream_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
     keepalive_timer_(stream_.get_executor()),
@@ -116,9 +116,7 @@ void sse_session::close(uint16_t, const std::string&) {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     // Let what is queued go out first, then end the response.
     if (!self->writing_ && self->queue_.empty()) {
-      beast::error_code ec;
-      self->stream_.socket().shutdown(detail::tcp::socket::shutdown_both, ec);
-      self->stream_.close();
+      self->stream_.close_now();
       self->finish();
       return;
     }
@@ -151,9 +149,7 @@ void sse_session::do_write() {
   if (writing_ || queue_.empty())
     return;
   if (queue_.front().empty()) { // the end marker queued by close()
-    beast::error_code ec;
-    stream_.socket().shutdown(detail::tcp::socket::shutdown_both, ec);
-    stream_.close();
+    stream_.close_now();
     finish();
     return;
   }
@@ -180,9 +176,7 @@ void sse_session::drop_slow_consumer(const char* why) {
                         "consumer",
                         id_, who_.app, who_.user, why);
   queue_.drop_waiting(writing_);
-  beast::error_code ec;
-  stream_.socket().cancel(ec);
-  stream_.socket().close(ec);
+  stream_.close_now();
   finish();
 }
 

@@ -3,6 +3,7 @@
 #include "actors/user/messages.hpp"
 #include "net/auth.hpp"
 #include "net/detail/beast.hpp"
+#include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/stream_context.hpp"
@@ -26,7 +27,7 @@ class sse_session : public detail::closable,
                     public actors::session_sink,
                     public std::enable_shared_from_this<sse_session> {
 public:
-  sse_session(detail::beast::tcp_stream&& stream, const stream_context& ctx,
+  sse_session(detail::connection_stream&& stream, const stream_context& ctx,
               identity who, std::string remote,
               detail::session_registry& registry);
   ~sse_session() override;
@@ -61,7 +62,7 @@ private:
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
-  detail::beast::tcp_stream stream_;
+  detail::connection_stream stream_;
   const stream_context& ctx_;
   identity who_;
   std::string remote_;

@@ -14,7 +14,7 @@ namespace asio = detail::asio;
 namespace http = detail::http;
 namespace websocket = beast::websocket;
 
-websocket_session::websocket_session(beast::tcp_stream&& stream,
+websocket_session::websocket_session(detail::connection_stream&& stream,
                                      const stream_context& ctx, identity who,
                                      std::string remote,
                                      detail::session_registry& registry)

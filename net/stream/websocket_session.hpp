@@ -3,6 +3,7 @@
 #include "actors/user/messages.hpp"
 #include "net/auth.hpp"
 #include "net/detail/beast.hpp"
+#include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/stream_context.hpp"
@@ -24,7 +25,7 @@ class websocket_session
     public actors::session_sink,
     public std::enable_shared_from_this<websocket_session> {
 public:
-  websocket_session(detail::beast::tcp_stream&& stream,
+  websocket_session(detail::connection_stream&& stream,
                     const stream_context& ctx, identity who, std::string remote,
                     detail::session_registry& registry);
   ~websocket_session() override;
@@ -46,7 +47,7 @@ public:
   void close() override;
 
 private:
-  using ws_stream = detail::beast::websocket::stream<detail::beast::tcp_stream>;
+  using ws_stream = detail::beast::websocket::stream<detail::connection_stream>;
 
   void on_accept(detail::beast::error_code ec);
   void do_read();

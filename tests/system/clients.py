@@ -36,9 +36,15 @@ def mint(secret, app, user, expires_in=3600, alg="HS256", **extra):
     return f"{header}.{payload}.{b64url(signature)}"
 
 
-def http_call(port, method, path, body=None, headers=None, timeout=70):
-    """(status, headers dict, parsed JSON or None)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def http_call(port, method, path, body=None, headers=None, timeout=70,
+              tls=None):
+    """(status, headers dict, parsed JSON or None); over TLS when tls is an
+    ssl.SSLContext."""
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=tls)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         res = conn.getresponse()
@@ -55,8 +61,11 @@ def http_call(port, method, path, body=None, headers=None, timeout=70):
 class SseReader:
     """A raw SSE stream: yields (event, id, data) as they arrive."""
 
-    def __init__(self, port, token, last_event_id=None, origin=None):
+    def __init__(self, port, token, last_event_id=None, origin=None,
+                 tls=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if tls:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         headers = f"GET /v1/stream?token={token} HTTP/1.1\r\nHost: x\r\n"
         if last_event_id is not None:
             headers += f"Last-Event-ID: {last_event_id}\r\n"

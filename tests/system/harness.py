@@ -98,7 +98,7 @@ class Engine:
         def pump(stream, sink, watch_port):
             for line in stream:
                 sink.append(line.rstrip("\n"))
-                m = watch_port and re.search(r"listening on http://[^:]+:(\d+)",
+                m = watch_port and re.search(r"listening on https?://[^:]+:(\d+)",
                                              line)
                 if m:
                     self.port = int(m.group(1))

@@ -330,8 +330,8 @@ class DeliveryTest(ClusterTestCase):
         self.publish(250, user="ada", pad=200_000)
         reading.join()
         self.assertEqual(results["ada"], list(range(1, 251)))
-        rss_kb = int(open(f"/proc/{self.engine.proc.pid}/status").read()
-                     .split("VmRSS:")[1].split()[0])
+        with open(f"/proc/{self.engine.proc.pid}/status") as status:
+            rss_kb = int(status.read().split("VmRSS:")[1].split()[0])
         self.assertLess(rss_kb, 300 * 1024, "engine memory grew unbounded")
         # Its writes stall behind the unread socket (or its resends pile
         # up past the byte cap): either way the session is closed.

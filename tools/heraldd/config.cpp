@@ -9,7 +9,11 @@ config::config() {
     .add(http_address, "address", "address of the public listener")
     .add(http_port, "port", "port of the public listener (0: any free port)")
     .add(http_threads, "threads", "I/O threads serving connections")
-    .add(http_body_limit, "body-limit", "largest request body in bytes");
+    .add(http_body_limit, "body-limit", "largest request body in bytes")
+    .add(http_tls_cert, "tls-cert",
+         "PEM certificate chain: the port then speaks TLS as well as plain "
+         "HTTP")
+    .add(http_tls_key, "tls-key", "PEM private key of tls-cert");
   opt_group{custom_options_, "database"}
     .add(database_url, "url",
          "PostgreSQL URL (default: the HERALD_DATABASE_URL variable)")
@@ -46,6 +50,8 @@ std::string config::finish() {
   if (database_url.empty())
     return "no database: set database.url in the config file, pass "
            "--database.url=URL or set HERALD_DATABASE_URL";
+  if (http_tls_cert.empty() != http_tls_key.empty())
+    return "http.tls-cert and http.tls-key go together: set both or neither";
   if (http_threads == 0)
     return "http.threads must be at least 1";
   if (user_shards == 0 || user_shards > 9999)

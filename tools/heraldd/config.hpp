@@ -18,6 +18,8 @@ public:
   uint16_t http_port = 8080;
   size_t http_threads = 2;
   size_t http_body_limit = 1 << 20;
+  std::string http_tls_cert;
+  std::string http_tls_key;
 
   // [database]
   std::string database_url;

@@ -116,12 +116,20 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   http.port = cfg.http_port;
   http.threads = static_cast<unsigned>(cfg.http_threads);
   http.body_limit = cfg.http_body_limit;
+  if (!cfg.http_tls_cert.empty()) {
+    try {
+      http.tls = net::make_tls_context(cfg.http_tls_cert, cfg.http_tls_key);
+    } catch (const std::exception& e) {
+      logger->critical("{}", e.what());
+      return 1;
+    }
+  }
   net::server server{http, routes};
   net::api::add_stream_routes(server, *routes,
                               make_stream_context(cfg, sys, apps));
   server.start();
-  auto base_url =
-    "http://" + cfg.http_address + ":" + std::to_string(server.port());
+  auto base_url = std::string{http.tls ? "https://" : "http://"} +
+                  cfg.http_address + ":" + std::to_string(server.port());
   std::cout << "Herald " << HERALD_VERSION << " listening on " << base_url
             << "\n  health:    " << base_url << "/healthz"
             << "\n  readiness: " << base_url << "/readyz" << std::endl;

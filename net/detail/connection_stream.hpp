@@ -1,0 +1,113 @@
+#pragma once
+
+// Internal to net/: the byte stream of one client connection.
+
+#include "net/detail/beast.hpp"
+
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace herald::net::detail {
+
+namespace ssl = boost::asio::ssl;
+
+/// Plain TCP, or TLS over it once start_tls() was called (the listener does
+/// that when a client's first bytes are a TLS ClientHello). One type for
+/// both, so that the HTTP, WebSocket and SSE sessions are not templates;
+/// the branch per operation is nothing next to the I/O it picks.
+///
+/// Timeouts live on the TCP layer below TLS (beast::get_lowest_layer finds
+/// it through next_layer()), as with beast::ssl_stream.
+class connection_stream {
+public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using tls_stream = ssl::stream<beast::tcp_stream>;
+
+  explicit connection_stream(tcp::socket&& socket)
+    : plain_(std::move(socket)) {}
+  connection_stream(connection_stream&&) = default;
+  connection_stream& operator=(connection_stream&&) = delete;
+
+  /// Wraps the TCP stream in TLS; the handshake is the caller's next step.
+  void start_tls(ssl::context& context) {
+    tls_ = std::make_unique<tls_stream>(std::move(plain_), context);
+  }
+  bool is_tls() const { return tls_ != nullptr; }
+  tls_stream& tls() { return *tls_; }
+
+  executor_type get_executor() { return next_layer().get_executor(); }
+  beast::tcp_stream& next_layer() { return tls_ ? tls_->next_layer() : plain_; }
+  tcp::socket& socket() { return next_layer().socket(); }
+
+  template <class MutableBuffers, class Handler>
+  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    if (tls_)
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    else
+      plain_.async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <class ConstBuffers, class Handler>
+  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    if (tls_)
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    else
+      plain_.async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+  /// Ends the connection politely: TLS close_notify first (bounded by
+  /// `timeout`), then the TCP shutdown. `done` runs when the socket is
+  /// closed; it should keep the owner of this stream alive.
+  template <class Done>
+  void async_close(std::chrono::steady_clock::duration timeout, Done done) {
+    if (!tls_) {
+      close_now();
+      asio::post(get_executor(), std::move(done));
+      return;
+    }
+    next_layer().expires_after(timeout);
+    tls_->async_shutdown(
+      [this, done = std::move(done)](beast::error_code) mutable {
+        close_now();
+        done();
+      });
+  }
+
+  /// Drops the connection at once (errors, slow consumers).
+  void close_now() {
+    beast::error_code ec;
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().close(ec);
+  }
+
+  // Beast's WebSocket close ends with a teardown found by argument-dependent
+  // lookup: these pick the TLS or the TCP one.
+  friend void teardown(beast::role_type role, connection_stream& s,
+                       beast::error_code& ec) {
+    if (s.tls_)
+      boost::beast::teardown(role, *s.tls_, ec);
+    else
+      boost::beast::teardown(role, s.plain_, ec);
+  }
+
+  template <class Handler>
+  friend void async_teardown(beast::role_type role, connection_stream& s,
+                             Handler&& handler) {
+    if (s.tls_)
+      boost::beast::async_teardown(role, *s.tls_,
+                                   std::forward<Handler>(handler));
+    else
+      boost::beast::async_teardown(role, s.plain_,
+                                   std::forward<Handler>(handler));
+  }
+
+private:
+  beast::tcp_stream plain_; ///< moved from (and unused) once TLS starts
+  std::unique_ptr<tls_stream> tls_;
+};
+
+} // namespace herald::net::detail
