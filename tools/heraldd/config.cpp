@@ -37,6 +37,16 @@ config::config() {
          "a WebSocket without hello by then is closed (4003)")
     .add(max_frame_bytes, "max-frame-bytes",
          "largest client frame (bigger: close 1009)");
+  opt_group{custom_options_, "api"}
+    .add(api_threads, "threads",
+         "threads and database connections running HTTP API calls")
+    .add(api_rate_limit, "rate-limit", "requests per second per API key")
+    .add(api_rate_burst, "rate-burst", "requests per API key at once")
+    .add(api_token_ttl, "token-ttl",
+         "lifetime of user tokens minted by POST /v1/tokens");
+  opt_group{custom_options_, "admin"}.add(
+    admin_token, "token",
+    "bearer token of the operator's admin API (empty: admin API off)");
   opt_group{custom_options_, "log"}.add(
     log_level, "level", "trace, debug, info, warn, error, critical or off");
   opt_group{custom_options_, "web"}.add(web_root, "root",
@@ -60,6 +70,10 @@ std::string config::finish() {
     return "delivery.max-unacked and delivery.max-sessions must be positive";
   if (ingest_batch_size == 0)
     return "ingest.batch-size must be at least 1";
+  if (api_threads == 0)
+    return "api.threads must be at least 1";
+  if (api_rate_limit <= 0 || api_rate_burst < 1)
+    return "api.rate-limit must be positive and api.rate-burst at least 1";
   if (ingest_expanders == 0)
     return "ingest.expanders must be at least 1";
   return {};

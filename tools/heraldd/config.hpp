@@ -40,6 +40,15 @@ public:
   caf::timespan write_timeout = std::chrono::seconds{10};
   caf::timespan hello_timeout = std::chrono::seconds{10};
 
+  // [api]
+  size_t api_threads = 4;
+  double api_rate_limit = 50;
+  double api_rate_burst = 100;
+  caf::timespan api_token_ttl = std::chrono::hours{1};
+
+  // [admin]
+  std::string admin_token;
+
   // [log]
   std::string log_level = "info";
 

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/readiness.hpp"
 #include "net/api/health_routes.hpp"
+#include "net/api/http_api.hpp"
 #include "net/api/stream_routes.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
@@ -103,6 +104,21 @@ actors::engine_options make_engine_options(const tools::config& cfg,
   return opts;
 }
 
+net::api::http_api_options
+make_api_options(const tools::config& cfg,
+                 std::shared_ptr<app_directory> apps) {
+  net::api::http_api_options opts;
+  opts.database_url = cfg.database_url;
+  opts.threads = cfg.api_threads;
+  opts.admin_token = cfg.admin_token;
+  opts.rate_limit = cfg.api_rate_limit;
+  opts.rate_burst = cfg.api_rate_burst;
+  opts.token_ttl =
+    std::chrono::duration_cast<std::chrono::seconds>(cfg.api_token_ttl);
+  opts.apps = std::move(apps);
+  return opts;
+}
+
 int run(tools::config& cfg, tools::shutdown_signal& signal) {
   auto logger = log::get("heraldd");
   caf::actor_system sys{cfg};
@@ -124,6 +140,8 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
       return 1;
     }
   }
+  net::api::http_api api{make_api_options(cfg, apps)};
+  api.add_routes(*routes);
   net::server server{http, routes};
   net::api::add_stream_routes(server, *routes,
                               make_stream_context(cfg, sys, apps));
@@ -147,6 +165,7 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
     return 0;
   }
 
+  api.open();
   auto engine = actors::spawn_engine(
     sys, make_engine_options(cfg, server.port()), board, apps);
   std::atomic<bool> engine_down{false};
@@ -164,6 +183,7 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   // io_context, then the actor tree. Wait for it here, while the functor
   // above can still reach engine_down.
   server.stop();
+  api.stop();
   caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
   engine = nullptr;
   sys.await_all_actors_done();

@@ -1,0 +1,236 @@
+#include "net/api/http_api.hpp"
+
+#include "core/api_error.hpp"
+#include "core/app_directory.hpp"
+#include "core/jwt.hpp"
+#include "core/log.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/sha256.hpp"
+#include "net/api/api_route.hpp"
+#include "net/auth.hpp"
+#include "storage/api_gateway.hpp"
+#include "storage/app_catalog.hpp"
+#include "storage/error.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace herald::net::api {
+
+namespace {
+
+using nlohmann::json;
+
+http_response error_response(const api_error& e) {
+  json error{{"code", e.code()}, {"message", e.what()}};
+  if (!e.hint().empty())
+    error["hint"] = e.hint();
+  return json_response(e.status(), json{{"error", error}}.dump());
+}
+
+std::string bearer_of(const http_request& req) {
+  auto header = req.header("authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (!header || header->substr(0, scheme.size()) != scheme)
+    return {};
+  return std::string{header->substr(scheme.size())};
+}
+
+// Compares digests without an early exit, so that timing tells nothing of
+// the admin token.
+bool same_secret(const std::string& given, const std::string& expected) {
+  if (expected.empty())
+    return false;
+  auto a = sha256_hex(given);
+  auto b = sha256_hex(expected);
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+/// 429, with when to try again.
+struct rate_limited : api_error {
+  explicit rate_limited(int64_t seconds)
+    : api_error{429, "rate_limited",
+                "too many requests for this API key; retry in " +
+                  std::to_string(seconds) + " s"},
+      retry_after(seconds) {}
+  int64_t retry_after;
+};
+
+} // namespace
+
+struct http_api::impl {
+  explicit impl(http_api_options opts)
+    : options(std::move(opts)),
+      gateway(options.database_url, std::max<size_t>(1, options.threads)),
+      catalog(options.database_url),
+      limits(options.rate_limit, options.rate_burst),
+      pool(std::max<size_t>(1, options.threads)) {}
+
+  http_api_options options;
+  storage::api_gateway gateway;
+  std::mutex catalog_mutex;
+  storage::app_catalog catalog;
+  rate_limiter limits;
+  boost::asio::thread_pool pool;
+  std::atomic<bool> accepting{false};
+  std::atomic<bool> stopped{false};
+
+  /// Who calls, as the database call needs it.
+  struct credentials {
+    std::optional<int64_t> app_id; ///< user calls: from the token
+    std::string key_hash;          ///< app calls
+  };
+
+  credentials check_caller(const api_route& route, const http_request& req,
+                           json& args) {
+    credentials who;
+    switch (route.who) {
+      case caller::admin:
+        if (options.admin_token.empty())
+          throw api_error{403, "admin_disabled",
+                          "the admin API is off: set admin.token"};
+        if (!same_secret(bearer_of(req), options.admin_token))
+          throw api_error{401, "invalid_admin_token",
+                          "send Authorization: Bearer <admin.token>"};
+        break;
+      case caller::app: {
+        auto key = bearer_of(req);
+        if (key.empty())
+          throw api_error{401, "missing_api_key",
+                          "send Authorization: Bearer <API key>"};
+        who.key_hash = sha256_hex(key);
+        auto wait = limits.acquire(who.key_hash, rate_limiter::clock::now());
+        if (wait > rate_limiter::clock::duration::zero()) {
+          throw rate_limited{
+            std::chrono::duration_cast<std::chrono::seconds>(wait).count() + 1};
+        }
+        break;
+      }
+      case caller::user: {
+        auto outcome = authenticate(*options.apps, token_of(req),
+                                    req.header("origin"), unix_now());
+        if (!outcome.who)
+          throw api_error{outcome.status, outcome.code, outcome.message};
+        who.app_id = outcome.who->app_id;
+        args["user"] = outcome.who->user;
+        break;
+      }
+    }
+    return who;
+  }
+
+  json call(const api_route& route, const credentials& who, const json& args) {
+    auto text =
+      route.who == caller::app
+        ? gateway.call_as_app(who.key_hash, route.function, args.dump())
+        : gateway.call(route.function, who.app_id, args.dump());
+    auto result = json::parse(text);
+    if (route.changes_apps) {
+      std::lock_guard<std::mutex> guard{catalog_mutex};
+      options.apps->replace(catalog.load());
+    }
+    return route.finish ? route.finish(std::move(result), args) : result;
+  }
+
+  void handle(const std::shared_ptr<impl>& self, const api_route& route,
+              http_request& req, responder respond) {
+    credentials who;
+    json args;
+    try {
+      args = request_args(route, req.params, req.query,
+                          req.header("content-type"), req.body);
+      who = check_caller(route, req, args);
+      if (route.idempotency_header)
+        if (auto key = req.header("idempotency-key"))
+          args["idempotency_key"] = std::string{*key};
+    } catch (const rate_limited& e) {
+      auto res = error_response(e);
+      res.headers.emplace_back("Retry-After", std::to_string(e.retry_after));
+      return respond(std::move(res));
+    } catch (const api_error& e) {
+      return respond(error_response(e));
+    }
+    if (!accepting)
+      return respond(json_error(503, "unavailable",
+                                stopped ? "the engine is stopping"
+                                        : "the engine is starting"));
+    boost::asio::post(pool, [self, &route, who = std::move(who),
+                             args = std::move(args),
+                             respond = std::move(respond)] {
+      try {
+        respond(
+          json_response(route.status, self->call(route, who, args).dump()));
+      } catch (const api_error& e) {
+        respond(error_response(e));
+      } catch (const storage::error& e) {
+        log::get("api")->error("{} {}: {}", route.method, route.pattern,
+                               e.what());
+        if (e.code() == storage::errc::unreachable)
+          respond(json_error(503, "database_unavailable",
+                             "the database cannot be reached; retry"));
+        else
+          respond(json_error(500, "internal", "internal error"));
+      } catch (const std::exception& e) {
+        log::get("api")->error("{} {}: {}", route.method, route.pattern,
+                               e.what());
+        respond(json_error(500, "internal", "internal error"));
+      }
+    });
+  }
+
+  json mint_token(json secret, const json& args) const {
+    auto ttl = args.contains("ttl_seconds")
+                 ? args["ttl_seconds"].get<int64_t>()
+                 : static_cast<int64_t>(options.token_ttl.count());
+    auto now = unix_now();
+    json claims{{"sub", args["user"]},
+                {"aud", secret["app"]},
+                {"iat", now},
+                {"exp", now + ttl}};
+    return {{"token", jwt::sign_hs256(
+                        claims, secret["token_secret"].get<std::string>())},
+            {"user", args["user"]},
+            {"expires_at", now + ttl}};
+  }
+};
+
+http_api::http_api(http_api_options options)
+  : impl_(std::make_shared<impl>(std::move(options))) {}
+
+http_api::~http_api() {
+  stop();
+}
+
+void http_api::add_routes(router& routes) {
+  // The table lives as long as the handlers that point into it.
+  auto table = std::make_shared<std::vector<api_route>>(
+    api_routes([self = impl_.get()](json secret, const json& args) {
+      return self->mint_token(std::move(secret), args);
+    }));
+  for (const auto& route : *table)
+    routes.add(route.method, route.pattern,
+               [self = impl_, table, &route](http_request& req, responder r) {
+                 self->handle(self, route, req, std::move(r));
+               });
+}
+
+void http_api::open() {
+  impl_->accepting = true;
+}
+
+void http_api::stop() {
+  impl_->accepting = false;
+  if (impl_->stopped.exchange(true))
+    return;
+  impl_->pool.join();
+}
+
+} // namespace herald::net::api

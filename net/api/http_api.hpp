@@ -1,0 +1,55 @@
+#pragma once
+
+#include "core/fwd.hpp"
+#include "net/router.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace herald::net::api {
+
+struct http_api_options {
+  std::string database_url;
+  /// Threads (and database connections) running API calls: the calls
+  /// block on PostgreSQL, so they never run on the I/O threads.
+  size_t threads = 4;
+  /// The operator's bearer token for /v1/admin; empty turns the admin API
+  /// off (403).
+  std::string admin_token;
+  /// Requests per second per API key, and the burst allowed above that.
+  double rate_limit = 50;
+  double rate_burst = 100;
+  /// Lifetime of tokens minted by POST /v1/tokens unless asked otherwise.
+  std::chrono::seconds token_ttl{3600};
+  /// The apps user tokens are checked against; reloaded at once when an
+  /// admin call changes an app.
+  std::shared_ptr<app_directory> apps;
+};
+
+/// The JSON API of docs/api.md: admin, app and user routes, each checked
+/// and then run as one database function call on a small pool of threads.
+class http_api {
+public:
+  explicit http_api(http_api_options options);
+  ~http_api();
+
+  http_api(const http_api&) = delete;
+  http_api& operator=(const http_api&) = delete;
+
+  /// Adds every route; `routes` must not outlive this object's stop().
+  void add_routes(router& routes);
+
+  /// Starts taking calls (until then they get 503): once the schema the
+  /// calls need is migrated.
+  void open();
+
+  /// Finishes the calls in progress; later requests get 503.
+  void stop();
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace herald::net::api
