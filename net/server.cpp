@@ -4,6 +4,7 @@
 #include "net/detail/beast.hpp"
 #include "net/detail/listener.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/detail/takeover.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -85,6 +86,13 @@ boost::asio::io_context& server::io() {
 
 uint16_t server::port() const {
   return impl_->listener ? impl_->listener->port() : 0;
+}
+
+std::vector<std::string> server::routes() const {
+  auto all = impl_->routes->routes();
+  for (const auto& handler : *impl_->takeovers)
+    all.push_back(handler->route());
+  return all;
 }
 
 size_t server::session_count() const {

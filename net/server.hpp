@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -66,6 +67,10 @@ public:
 
   /// The bound port (useful after binding port 0).
   uint16_t port() const;
+
+  /// "METHOD pattern" of everything served: the router's routes and the
+  /// takeovers.
+  std::vector<std::string> routes() const;
 
   /// Open sessions right now.
   size_t session_count() const;

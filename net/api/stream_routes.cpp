@@ -51,6 +51,8 @@ public:
   explicit websocket_takeover(std::shared_ptr<const stream_context> ctx)
     : ctx_(std::move(ctx)) {}
 
+  std::string route() const override { return "GET /v1/ws"; }
+
   bool matches(const http_request& req) const override {
     return req.path == "/v1/ws";
   }
@@ -86,6 +88,8 @@ public:
   sse_takeover(std::shared_ptr<const stream_context> ctx,
                std::shared_ptr<sse_directory> directory)
     : ctx_(std::move(ctx)), directory_(std::move(directory)) {}
+
+  std::string route() const override { return "GET /v1/stream"; }
 
   bool matches(const http_request& req) const override {
     return req.path == "/v1/stream";

@@ -8,6 +8,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <array>
+#include <chrono>
 #include <memory>
 #include <utility>
 
@@ -59,22 +61,27 @@ public:
       plain_.async_write_some(buffers, std::forward<Handler>(handler));
   }
 
-  /// Ends the connection politely: TLS close_notify first (bounded by
-  /// `timeout`), then the TCP shutdown. `done` runs when the socket is
-  /// closed; it should keep the owner of this stream alive.
+  /// Ends the connection politely, within `timeout`: over TLS with a
+  /// close_notify; over TCP by shutting down the sending side and reading
+  /// whatever the client still sends until it closes (a lingering close:
+  /// closing with unread bytes would reset the connection and could destroy
+  /// the response, e.g. a 413 sent before a big body was read). `done` runs
+  /// when the socket is closed; it should keep the owner of this stream
+  /// alive.
   template <class Done>
   void async_close(std::chrono::steady_clock::duration timeout, Done done) {
-    if (!tls_) {
-      close_now();
-      asio::post(get_executor(), std::move(done));
+    next_layer().expires_after(timeout);
+    if (tls_) {
+      tls_->async_shutdown(
+        [this, done = std::move(done)](beast::error_code) mutable {
+          close_now();
+          done();
+        });
       return;
     }
-    next_layer().expires_after(timeout);
-    tls_->async_shutdown(
-      [this, done = std::move(done)](beast::error_code) mutable {
-        close_now();
-        done();
-      });
+    beast::error_code ec;
+    socket().shutdown(tcp::socket::shutdown_send, ec);
+    drain(std::make_shared<std::array<char, 4096>>(), std::move(done));
   }
 
   /// Drops the connection at once (errors, slow consumers).
@@ -106,6 +113,21 @@ public:
   }
 
 private:
+  template <class Done>
+  void drain(std::shared_ptr<std::array<char, 4096>> scratch, Done done) {
+    auto buffer = asio::buffer(*scratch);
+    plain_.async_read_some(
+      buffer, [this, scratch = std::move(scratch), done = std::move(done)](
+                beast::error_code ec, std::size_t) mutable {
+        if (ec) { // end of stream, timeout or reset: done either way
+          close_now();
+          done();
+          return;
+        }
+        drain(std::move(scratch), std::move(done));
+      });
+  }
+
   beast::tcp_stream plain_; ///< moved from (and unused) once TLS starts
   std::unique_ptr<tls_stream> tls_;
 };

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace herald::net::detail {
@@ -16,6 +17,9 @@ namespace herald::net::detail {
 class takeover {
 public:
   virtual ~takeover() = default;
+
+  /// "METHOD /path" of what it serves (for the route list).
+  virtual std::string route() const = 0;
 
   /// Whether this handler is for `req`.
   virtual bool matches(const http_request& req) const = 0;
