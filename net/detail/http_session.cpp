@@ -79,9 +79,12 @@ void http_session::on_handshake(beast::error_code ec, std::size_t used) {
 }
 
 void http_session::close() {
-  asio::post(
-    stream_.get_executor(),
-    beast::bind_front_handler(&http_session::do_close, shared_from_this()));
+  // The server is stopping: no lingering, and a read may be pending, which
+  // closing the socket cancels.
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->closed_ = true;
+    self->stream_.close_now();
+  });
 }
 
 void http_session::do_read() {
@@ -195,6 +198,7 @@ void http_session::write_error_and_close(unsigned status, const char* code,
 }
 
 void http_session::do_close() {
+  // Only after a write, with no read pending: the lingering close reads.
   if (closed_)
     return;
   closed_ = true;
