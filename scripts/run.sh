@@ -13,4 +13,13 @@ cmake --build build/dev --target heraldd
 url=$(scripts/pg.sh start)
 echo "PostgreSQL: $url"
 echo "            (psql \"$url\"; scripts/pg.sh stop to stop it)"
-exec build/dev/tools/heraldd --database.url="$url" --web.root="$repo/web" "$@"
+
+# The operator's token for the admin API, made once and kept.
+token_file=.herald/admin-token
+if [[ ! -s "$token_file" ]]; then
+  mkdir -p .herald
+  (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$token_file")
+fi
+echo "Admin API: Authorization: Bearer $(cat "$token_file")  (kept in $token_file)"
+exec build/dev/tools/heraldd --database.url="$url" --web.root="$repo/web" \
+  --admin.token="$(cat "$token_file")" "$@"
