@@ -71,6 +71,10 @@ void router::dispatch(http_request& req, responder respond) const {
     respond(std::move(res));
     return;
   }
+  if (fallback_ && (req.method == "GET" || req.method == "HEAD")) {
+    fallback_(req, std::move(respond));
+    return;
+  }
   respond(json_error(404, "not_found", "no route for " + req.path));
 }
 

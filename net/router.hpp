@@ -19,6 +19,10 @@ class router {
 public:
   void add(std::string method, std::string pattern, http_handler handler);
 
+  /// Handles GET and HEAD requests that match no route (static files);
+  /// without one they get 404.
+  void set_fallback(http_handler handler) { fallback_ = std::move(handler); }
+
   /// Routes `req`, or answers the 404/405 itself.
   void dispatch(http_request& req, responder respond) const;
 
@@ -37,6 +41,7 @@ private:
                     std::map<std::string, std::string>& params);
 
   std::vector<route> routes_;
+  http_handler fallback_;
 };
 
 } // namespace herald::net

@@ -572,6 +572,15 @@ BEGIN
   RETURN jsonb_build_object('id', new_id, 'duplicate', false);
 END $$;
 
+-- The operator publishing as an app (the console's test message).
+CREATE FUNCTION herald.api_admin_publish(app bigint, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN herald.api_publish((herald.api_app_named(args->>'app')).id,
+                            args - 'app');
+END $$;
+
 CREATE FUNCTION herald.api_message(app bigint, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE

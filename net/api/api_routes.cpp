@@ -22,6 +22,12 @@ field cursor(std::string name) {
   return {std::move(name), ft::integer, false, 1};
 }
 
+std::vector<field> publish_body() {
+  return {required("template"), required("targets", ft::string_list),
+          optional("data", ft::object), optional("channels", ft::string_list),
+          optional("priority")};
+}
+
 } // namespace
 
 std::vector<api_route>
@@ -71,6 +77,10 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
                      "api_decide_template");
   reject.body = {required("reason")};
   reject.fixed = {{"decision", "rejected"}};
+  auto& test_message = add("POST", "/v1/admin/apps/{app}/messages",
+                           caller::admin, "api_admin_publish");
+  test_message.status = 202;
+  test_message.body = publish_body();
   add("GET", "/v1/admin/messages", caller::admin, "api_admin_messages").query =
     {optional("app"), optional("state"), cursor("before"), page_limit()};
 
@@ -106,9 +116,7 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
       "api_delete_subscription");
   auto& publish = add("POST", "/v1/messages", caller::app, "api_publish");
   publish.status = 202;
-  publish.body = {required("template"), required("targets", ft::string_list),
-                  optional("data", ft::object),
-                  optional("channels", ft::string_list), optional("priority")};
+  publish.body = publish_body();
   publish.idempotency_header = true;
   add("GET", "/v1/messages/{id}", caller::app, "api_message");
   auto& token = add("POST", "/v1/tokens", caller::app, "api_token_secret");

@@ -2,6 +2,7 @@
 
 #include "core/app_directory.hpp"
 #include "core/readiness.hpp"
+#include "net/api/demo_routes.hpp"
 #include "net/api/health_routes.hpp"
 #include "net/api/http_api.hpp"
 #include "net/api/stream_routes.hpp"
@@ -41,6 +42,8 @@ std::set<std::string> served_routes() {
   opts.apps = std::make_shared<app_directory>();
   net::api::http_api api{opts};
   api.add_routes(*routes);
+  net::api::add_demo_routes(*routes, opts.apps, "demo",
+                            std::chrono::seconds{60});
   net::server srv{net::server_options{}, routes};
   auto ctx = std::make_shared<net::stream_context>();
   ctx->apps = opts.apps;

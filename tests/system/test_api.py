@@ -185,6 +185,16 @@ class OnboardingTest(ApiTestCase):
         self.ok(200, "POST", "/v1/admin/apps/shop/token-secret", auth=ADMIN)
         self.assertEqual(self.call("GET", "/v1/me/messages", auth=token)[0],
                          401)
+        # The operator can publish as the app (the console's test message).
+        template = self.ok(201, "POST", "/v1/templates",
+                           {"code": "note", "web_body": "{{n}}"}, rotated)
+        self.ok(200, "POST", f"/v1/admin/templates/{template['id']}/approve",
+                auth=ADMIN)
+        sent = self.ok(202, "POST", "/v1/admin/apps/shop/messages",
+                       {"template": "note", "targets": ["user:ada"],
+                        "data": {"n": 1}}, ADMIN)
+        self.assertEqual(self.ok(200, "GET", f"/v1/messages/{sent['id']}",
+                                 auth=rotated)["template"], "note")
         # A disabled app is refused.
         self.ok(200, "PATCH", "/v1/admin/apps/shop", {"disabled": True},
                 ADMIN)

@@ -49,8 +49,11 @@ config::config() {
     "bearer token of the operator's admin API (empty: admin API off)");
   opt_group{custom_options_, "log"}.add(
     log_level, "level", "trace, debug, info, warn, error, critical or off");
-  opt_group{custom_options_, "web"}.add(web_root, "root",
-                                        "folder of the static web files");
+  opt_group{custom_options_, "web"}
+    .add(web_root, "root", "folder of the static web files (empty: none)")
+    .add(web_demo_app, "demo-app",
+         "development only: POST /v1/demo/token mints tokens of this app "
+         "for anyone");
 }
 
 std::string config::finish() {

@@ -54,6 +54,7 @@ public:
 
   // [web]
   std::string web_root = "web";
+  std::string web_demo_app;
 
   /// Fills what neither file nor command line gave from the environment
   /// (HERALD_DATABASE_URL) and returns an error text for what is still

@@ -6,8 +6,10 @@
 #include "core/app_directory.hpp"
 #include "core/log.hpp"
 #include "core/readiness.hpp"
+#include "net/api/demo_routes.hpp"
 #include "net/api/health_routes.hpp"
 #include "net/api/http_api.hpp"
+#include "net/api/static_files.hpp"
 #include "net/api/stream_routes.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
@@ -142,6 +144,16 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   }
   net::api::http_api api{make_api_options(cfg, apps)};
   api.add_routes(*routes);
+  if (!cfg.web_demo_app.empty()) {
+    logger->warn("web.demo-app: POST /v1/demo/token mints tokens of app "
+                 "'{}' for anyone; for development only",
+                 cfg.web_demo_app);
+    net::api::add_demo_routes(
+      *routes, apps, cfg.web_demo_app,
+      std::chrono::duration_cast<std::chrono::seconds>(cfg.api_token_ttl));
+  }
+  if (!cfg.web_root.empty())
+    net::api::add_static_files(*routes, cfg.web_root, "/demo/");
   net::server server{http, routes};
   net::api::add_stream_routes(server, *routes,
                               make_stream_context(cfg, sys, apps));
