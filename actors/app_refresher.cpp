@@ -53,6 +53,7 @@ caf::behavior refresher(refresher_actor* self, std::string url,
       auto& st = self->state;
       return nlohmann::json{{"kind", "app_refresher"},
                             {"id", self->id()},
+                            {"mailbox", self->mailbox().size()},
                             {"apps", st.directory->size()},
                             {"loads", st.loads},
                             {"last_error", st.last_error}}

@@ -73,11 +73,10 @@ caf::behavior health_monitor(health_actor* self, health_monitor_options options,
     },
     [self](inspect_atom) {
       auto& st = self->state;
-      return nlohmann::json{{"kind", "health_monitor"},
-                            {"id", self->id()},
-                            {"ready", st.last_ready},
-                            {"reason", st.last_reason},
-                            {"checks", st.checks}}
+      return nlohmann::json{
+        {"kind", "health_monitor"},          {"id", self->id()},
+        {"mailbox", self->mailbox().size()}, {"ready", st.last_ready},
+        {"reason", st.last_reason},          {"checks", st.checks}}
         .dump();
     },
   };

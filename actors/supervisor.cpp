@@ -87,27 +87,75 @@ void on_child_down(supervisor_actor* self, const caf::down_msg& msg) {
   start_child(self, *it);
 }
 
-std::string describe(supervisor_actor* self) {
+// How long a child may take to describe itself before the tree shows it as
+// busy (a detached actor in the middle of a database call, say).
+constexpr auto inspect_timeout = std::chrono::seconds{1};
+
+// The node of one child as this supervisor knows it; the child's own
+// description is merged in when it answers.
+nlohmann::json child_node(supervisor_actor* self, const supervised_child& c) {
+  using namespace std::chrono;
+  auto uptime =
+    duration_cast<milliseconds>(self->clock().now() - c.started).count();
+  return {{"name", c.spec.name},
+          {"id", c.handle ? c.handle.id() : 0},
+          {"alive", static_cast<bool>(c.handle)},
+          {"state", c.handle ? "running" : "down"},
+          {"restarts", c.restarts},
+          {"uptime_ms", uptime}};
+}
+
+// The whole subtree: this supervisor, and each child's own description
+// (recursively, for supervisors below).
+caf::result<std::string> describe(supervisor_actor* self) {
   using namespace std::chrono;
   auto& st = self->state;
-  auto now = self->clock().now();
-  auto uptime_ms = [&](caf::actor_clock::time_point since) {
-    return duration_cast<milliseconds>(now - since).count();
-  };
-  nlohmann::json children = nlohmann::json::array();
-  for (const auto& c : st.children)
-    children.push_back({{"name", c.spec.name},
-                        {"id", c.handle ? c.handle.id() : 0},
-                        {"alive", static_cast<bool>(c.handle)},
-                        {"restarts", c.restarts},
-                        {"uptime_ms", uptime_ms(c.started)}});
-  nlohmann::json j{{"kind", "supervisor"},
-                   {"name", st.label},
-                   {"id", self->id()},
-                   {"restarts", st.total_restarts},
-                   {"uptime_ms", uptime_ms(st.started)},
-                   {"children", std::move(children)}};
-  return j.dump();
+  auto node = std::make_shared<nlohmann::json>(nlohmann::json{
+    {"kind", "supervisor"},
+    {"name", st.label},
+    {"id", self->id()},
+    {"state", "running"},
+    {"child_restarts", st.total_restarts},
+    {"mailbox", self->mailbox().size()},
+    {"uptime_ms",
+     duration_cast<milliseconds>(self->clock().now() - st.started).count()},
+    {"children", nlohmann::json::array()}});
+  std::vector<caf::actor> alive;
+  for (const auto& c : st.children) {
+    (*node)["children"].push_back(child_node(self, c));
+    alive.push_back(c.handle);
+  }
+  auto waiting = std::make_shared<size_t>(0);
+  for (const auto& handle : alive)
+    if (handle)
+      ++*waiting;
+  if (*waiting == 0)
+    return node->dump();
+  auto rp = self->make_response_promise<std::string>();
+  for (size_t i = 0; i < alive.size(); ++i) {
+    if (!alive[i])
+      continue;
+    auto done = [node, waiting, rp]() mutable {
+      if (--*waiting == 0)
+        rp.deliver(node->dump());
+    };
+    self->request(alive[i], inspect_timeout, inspect_atom_v)
+      .then(
+        [node, i, done](const std::string& text) mutable {
+          auto own = nlohmann::json::parse(text, nullptr, false);
+          auto& entry = (*node)["children"][i];
+          if (own.is_object())
+            for (auto& [key, value] : own.items())
+              if (key != "name" && key != "restarts")
+                entry[key] = value;
+          done();
+        },
+        [node, i, done](caf::error&) mutable {
+          (*node)["children"][i]["state"] = "unresponsive";
+          done();
+        });
+  }
+  return rp;
 }
 
 } // namespace
@@ -135,7 +183,7 @@ caf::behavior supervisor(supervisor_actor* self, std::string label,
     start_child(self, st.children.back());
   }
   return {
-    [self](inspect_atom) { return describe(self); },
+    [self](inspect_atom) -> caf::result<std::string> { return describe(self); },
   };
 }
 

@@ -26,6 +26,10 @@ CAF_ADD_ATOM(herald, herald::actors, flush_atom, "flush")
 /// Check whether an actor with nothing to do may stop.
 CAF_ADD_ATOM(herald, herald::actors, idle_atom, "idle")
 
+/// Ask a user actor where a message went: which sessions it was pushed to,
+/// when (answers a JSON array).
+CAF_ADD_ATOM(herald, herald::actors, trace_atom, "trace")
+
 CAF_END_TYPE_ID_BLOCK(herald)
 
 namespace caf {

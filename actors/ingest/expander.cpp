@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "storage/error.hpp"
 #include "storage/expansion.hpp"
 
@@ -100,11 +101,18 @@ bool expand_some(expander_actor* self) {
     st.messages += result.claimed;
     st.rejected += result.rejected;
     st.deliveries += result.deliveries.size();
+    size_t suppressed = 0;
+    for (const auto& d : result.deliveries)
+      suppressed += d.state == "suppressed" ? 1 : 0;
+    metrics::messages_expanded(result.claimed - result.rejected,
+                               result.rejected, result.deliveries.size(),
+                               suppressed);
     logger->debug("expanded {} message(s) ({} rejected) into {} deliveries",
                   result.claimed, result.rejected, result.deliveries.size());
     for (const auto& d : result.deliveries)
-      logger->trace("delivery message={} user={} channel={} seq={} state={}",
-                    d.message_id, d.user_id, d.channel,
+      logger->debug("recorded message={} user={}/{} channel={} seq={} "
+                    "state={}",
+                    d.message_id, d.app_id, d.external_id, d.channel,
                     d.seq ? std::to_string(*d.seq) : "-", d.state);
     announce(self, std::move(result.deliveries));
     if (result.claimed < st.options.batch_size)

@@ -89,6 +89,7 @@ caf::behavior listener_behavior(listener_actor* self,
       return nlohmann::json{
         {"kind", "listener"},
         {"id", self->id()},
+        {"mailbox", self->mailbox().size()},
         {"listening", st.listening},
         {"backend_pid", st.conn->backend_pid()},
         {"reconnects", st.connects > 0 ? st.connects - 1 : 0},

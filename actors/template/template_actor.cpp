@@ -61,6 +61,7 @@ caf::behavior template_behavior(template_actor* self, int64_t app_id,
       auto& st = self->state;
       return nlohmann::json{{"kind", "template"},
                             {"id", self->id()},
+                            {"mailbox", self->mailbox().size()},
                             {"app_id", st.app_id},
                             {"code", st.code},
                             {"version_id", st.compiled_id},

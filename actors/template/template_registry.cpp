@@ -72,6 +72,7 @@ caf::behavior registry_behavior(registry_actor* self) {
            {"id", actor.id()}});
       return nlohmann::json{{"kind", "template_registry"},
                             {"id", self->id()},
+                            {"mailbox", self->mailbox().size()},
                             {"started", self->state.started},
                             {"children", std::move(children)}}
         .dump();

@@ -2,14 +2,17 @@
 
 #include "actors/errc.hpp"
 #include "actors/messages.hpp"
+#include "actors/type_ids.hpp"
 #include "actors/user/messages.hpp"
 #include "core/log.hpp"
 #include "storage/error.hpp"
 #include "storage/inbox_store.hpp"
 
 #include <caf/actor_pool.hpp>
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -67,6 +70,13 @@ caf::behavior worker(worker_actor* self, std::string url) {
       } catch (const storage::error& e) {
         return failed(e);
       }
+    },
+    // The pool hands this to one worker: it speaks for the pool.
+    [self](inspect_atom) {
+      return nlohmann::json{{"kind", "inbox_pool"},
+                            {"id", self->id()},
+                            {"mailbox", self->mailbox().size()}}
+        .dump();
     },
   };
 }

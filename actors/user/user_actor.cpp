@@ -4,7 +4,9 @@
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/session_window.hpp"
+#include "core/iso_time.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/protocol.hpp"
 
 #include <caf/actor_system.hpp>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <map>
 
 namespace herald::actors {
@@ -30,6 +33,16 @@ struct session_entry {
   std::string transport;
   std::string remote;
   time_point since;
+};
+
+/// One push of a message to a session, kept for traces.
+struct send_record {
+  int64_t seq = 0;
+  int64_t message_id = 0;
+  uint64_t session = 0;
+  std::string transport;
+  double at = 0; ///< unix seconds
+  bool resend = false;
 };
 
 struct user_state {
@@ -59,6 +72,10 @@ struct user_state {
   uint64_t pass = 0;
   size_t pushed = 0;
   size_t resent = 0;
+  // The newest seq pushed anywhere: what is above it is a first push, the
+  // one the commit-to-send latency measures.
+  int64_t first_push_high = 0;
+  std::deque<send_record> sends; ///< the last `send_log` pushes
   static inline const char* name = "user";
 };
 
@@ -69,6 +86,52 @@ caf::actor inbox(user_actor* self) {
 }
 
 void pump_one(user_actor* self, uint64_t session_id);
+
+constexpr size_t send_log = 1024;
+
+// Remembers pushes for traces and counts first pushes in the metrics.
+void note_pushes(user_actor* self, const std::vector<delivery>& batch,
+                 const session_ptr& sink, bool resend) {
+  auto& st = self->state;
+  auto now = unix_seconds_now();
+  auto logger = log::get("actors");
+  auto debug = logger->should_log(spdlog::level::debug);
+  for (const auto& d : batch) {
+    if (!resend && d.seq > st.first_push_high) {
+      st.first_push_high = d.seq;
+      auto committed = parse_iso_utc(d.created_at);
+      metrics::delivery_sent(committed ? now - *committed : -1.0);
+    }
+    st.sends.push_back(
+      {d.seq, d.message_id, sink->id(), sink->transport(), now, resend});
+    if (st.sends.size() > send_log)
+      st.sends.pop_front();
+    if (debug)
+      logger->debug("{} message={} user={}/{} seq={} session={} ({})",
+                    resend ? "resend" : "push", d.message_id, st.key.app_id,
+                    st.key.external_id, d.seq, sink->id(), sink->transport());
+  }
+}
+
+std::string trace_of(user_actor* self, int64_t message_id) {
+  auto& st = self->state;
+  auto sends = nlohmann::json::array();
+  for (const auto& r : st.sends)
+    if (r.message_id == message_id) {
+      auto it = st.sessions.find(r.session);
+      int64_t acked = 0;
+      if (it != st.sessions.end() && !it->second.poll)
+        acked = it->second.window.acked();
+      sends.push_back({{"seq", r.seq},
+                       {"session", r.session},
+                       {"transport", r.transport},
+                       {"at", r.at},
+                       {"resend", r.resend},
+                       {"session_open", it != st.sessions.end()},
+                       {"acked_by_session", acked >= r.seq}});
+    }
+  return sends.dump();
+}
 
 // One pass over every session. Polls waiting side by side share a pass,
 // so a batch goes to only one of them.
@@ -206,12 +269,7 @@ void pump_stream(user_actor* self, session_entry& entry,
     window.on_sent(d.seq, now, st.opts.ack_timeout);
   st.sent_high = std::max(st.sent_high, window.sent());
   st.pushed += batch.size();
-  auto logger = log::get("actors");
-  if (logger->should_log(spdlog::level::debug))
-    for (const auto& d : batch)
-      logger->debug("push message={} user={}/{} seq={} session={}",
-                    d.message_id, st.key.app_id, st.key.external_id, d.seq,
-                    sink->id());
+  note_pushes(self, batch, sink, false);
   sink->deliver(std::move(batch));
   schedule_tick(self);
   schedule_flush(self);
@@ -242,6 +300,7 @@ bool pump_poll(user_actor* self, session_entry& entry,
   st.handout_pass = st.pass;
   st.sent_high = std::max(st.sent_high, st.handout_to);
   st.pushed += batch.size();
+  note_pushes(self, batch, sink, false);
   sink->deliver(std::move(batch));
   schedule_flush(self);
   return true;
@@ -268,10 +327,14 @@ void pump_one(user_actor* self, uint64_t session_id) {
   }
 }
 
-void record_ack(user_actor* self, int64_t seq) {
+// `from_client`: an ack frame (counted in the metrics), not a position a
+// reconnecting client states.
+void record_ack(user_actor* self, int64_t seq, bool from_client) {
   auto& st = self->state;
   auto bounded = std::min(seq, st.last_seq);
   if (bounded > st.acked_high) {
+    if (from_client)
+      metrics::deliveries_acked(static_cast<size_t>(bounded - st.acked_high));
     st.acked_high = bounded;
     schedule_flush(self);
   }
@@ -300,7 +363,7 @@ void on_attach(user_actor* self, attach_session& msg) {
   st.sessions[id] = std::move(entry);
   // The client's position acknowledges everything up to it.
   if (st.loaded)
-    record_ack(self, msg.last_seq);
+    record_ack(self, msg.last_seq, msg.poll);
   ensure_loaded(self);
   pump(self, id);
 }
@@ -321,7 +384,7 @@ void on_ack(user_actor* self, const client_ack& msg) {
     return;
   switch (entry.window.on_ack(msg.seq)) {
     case session_window::ack_result::advanced:
-      record_ack(self, msg.seq);
+      record_ack(self, msg.seq, true);
       pump(self, msg.session_id);
       break;
     case session_window::ack_result::duplicate:
@@ -386,8 +449,11 @@ void on_tick(user_actor* self) {
       batch.push_back(it->second);
     }
     st.resent += batch.size();
-    if (!batch.empty())
+    if (!batch.empty()) {
+      metrics::deliveries_redelivered(batch.size());
+      note_pushes(self, batch, sink, true);
       sink->deliver(std::move(batch));
+    }
     inflight = inflight || entry.window.unacked() > 0;
   }
   pump_all(self);
@@ -494,6 +560,9 @@ caf::behavior user_behavior(user_actor* self, user_key key,
       self->quit();
     },
     [self](inspect_atom) { return describe(self); },
+    [self](trace_atom, int64_t message_id) {
+      return trace_of(self, message_id);
+    },
     [self](crash_atom) { self->quit(caf::make_error(errc::injected_crash)); },
   };
 }

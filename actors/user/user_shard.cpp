@@ -100,21 +100,43 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
   }
 }
 
+// A shard can hold many thousands of users: the tree shows the first ones.
+constexpr size_t described_users = 200;
+
+// Forwards a question to the user's actor; `otherwise` when it has none
+// (the user is not active on this node).
+caf::result<std::string> ask_user(shard_actor* self, const user_key& key,
+                                  caf::message question,
+                                  std::string otherwise) {
+  auto it = self->state.users.find(key);
+  if (it == self->state.users.end() || !it->second.actor)
+    return otherwise;
+  auto rp = self->make_response_promise<std::string>();
+  self->request(it->second.actor, std::chrono::seconds{2}, std::move(question))
+    .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 std::string describe(shard_actor* self) {
   nlohmann::json children = nlohmann::json::array();
-  for (const auto& [key, entry] : self->state.users)
+  for (const auto& [key, entry] : self->state.users) {
+    if (children.size() == described_users)
+      break;
     children.push_back(
       {{"kind", "user"},
        {"name", std::to_string(key.app_id) + "/" + key.external_id},
        {"id", entry.actor ? entry.actor.id() : 0},
+       {"state", entry.actor ? "running" : "restarting"},
        {"sessions", entry.sessions.size()},
        {"restarts", entry.restarts}});
+  }
   return nlohmann::json{{"kind", "user_shard"},
                         {"id", self->id()},
                         {"index", self->state.index},
                         {"users", self->state.users.size()},
                         {"started", self->state.started},
-                        {"restarts", self->state.restarts},
+                        {"user_restarts", self->state.restarts},
                         {"mailbox", self->mailbox().size()},
                         {"children", std::move(children)}}
     .dump();
@@ -181,6 +203,15 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
         self->send(it->second.actor, crash_atom_v);
     },
     [self](inspect_atom) { return describe(self); },
+    [self](inspect_atom, const user_key& key) -> caf::result<std::string> {
+      return ask_user(self, key, caf::make_message(inspect_atom_v),
+                      R"({"kind":"user","active":false})");
+    },
+    [self](trace_atom, const user_key& key,
+           int64_t message_id) -> caf::result<std::string> {
+      return ask_user(self, key, caf::make_message(trace_atom_v, message_id),
+                      "[]");
+    },
   };
 }
 
@@ -223,6 +254,7 @@ caf::behavior router_behavior(router_actor* self, size_t shards) {
     [self](inspect_atom) {
       return nlohmann::json{{"kind", "user_router"},
                             {"id", self->id()},
+                            {"mailbox", self->mailbox().size()},
                             {"shards", self->state.shards},
                             {"routed", self->state.routed}}
         .dump();

@@ -147,11 +147,14 @@ CAF_TEST(inspect describes the children) {
   auto j = nlohmann::json::parse(text);
   CAF_CHECK_EQUAL(j["kind"], "supervisor");
   CAF_CHECK_EQUAL(j["name"], "test");
-  CAF_CHECK_EQUAL(j["restarts"], 1);
+  CAF_CHECK_EQUAL(j["child_restarts"], 1);
   CAF_REQUIRE_EQUAL(j["children"].size(), 2u);
   CAF_CHECK_EQUAL(j["children"][1]["name"], "b");
   CAF_CHECK_EQUAL(j["children"][1]["restarts"], 1);
   CAF_CHECK_EQUAL(j["children"][1]["id"], child(1).id());
+  // Each child's own description is part of the tree.
+  CAF_CHECK_EQUAL(j["children"][0]["kind"], "worker");
+  CAF_CHECK_EQUAL(j["children"][1]["state"], "running");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

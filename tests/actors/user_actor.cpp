@@ -283,8 +283,9 @@ CAF_TEST(a crashed user actor is restarted and its sessions keep receiving) {
   run_once_all();
   auto state =
     nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
-  CAF_CHECK_EQUAL(state["restarts"].get<int>(), 1);
+  CAF_CHECK_EQUAL(state["user_restarts"].get<int>(), 1);
   CAF_REQUIRE_EQUAL(state["children"].size(), 1u);
+  CAF_CHECK_EQUAL(state["children"][0]["restarts"].get<int>(), 1);
   CAF_CHECK_EQUAL(state["children"][0]["sessions"].get<int>(), 1);
   // The new actor resumes the session where its client acked.
   announce(3, 4);
