@@ -43,6 +43,15 @@ auth_outcome authenticate(const app_directory& apps, std::string_view token,
 /// query parameter (browsers cannot set headers on WebSocket and SSE).
 std::string token_of(const http_request& req);
 
+/// The operator's check for admin routes: nullopt when the request carries
+/// `Authorization: Bearer <admin_token>`, else the 401 (or 403 when no
+/// admin token is configured) to answer with.
+std::optional<http_response> check_admin(const http_request& req,
+                                         const std::string& admin_token);
+
+/// The bearer credential of a request (`Authorization: Bearer ...`), or "".
+std::string bearer_of(const http_request& req);
+
 /// Now, in seconds since the epoch.
 int64_t unix_now();
 

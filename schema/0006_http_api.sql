@@ -324,6 +324,8 @@ END $$;
 
 -- Admin: messages by state, with the reasons of rejections and
 -- suppressions. "suppressed" lists messages with a suppressed delivery.
+-- Newest first, paged with `before`; or, with `after`, the ones after an id
+-- oldest first (what a live tail follows).
 
 CREATE FUNCTION herald.api_admin_messages(app bigint, args jsonb)
 RETURNS jsonb
@@ -332,6 +334,7 @@ DECLARE
   app_filter bigint;
   page       jsonb;
   lim        integer := coalesce((args->>'limit')::integer, 50);
+  forward    boolean := args->>'after' IS NOT NULL;
 BEGIN
   IF args->>'state' IS NOT NULL AND args->>'state' NOT IN
      ('pending', 'processed', 'rejected', 'suppressed') THEN
@@ -341,25 +344,42 @@ BEGIN
   IF args->>'app' IS NOT NULL THEN
     app_filter := (herald.api_app_named(args->>'app')).id;
   END IF;
-  SELECT coalesce(jsonb_agg(herald.api_message_json(o) ORDER BY o.id DESC),
-                  '[]')
+  SELECT coalesce(jsonb_agg(herald.api_message_json(o)
+                            ORDER BY CASE WHEN forward THEN o.id END,
+                                     o.id DESC), '[]')
     INTO page
     FROM (SELECT * FROM herald.outbox o
            WHERE (app_filter IS NULL OR o.app_id = app_filter)
              AND (args->>'before' IS NULL
                   OR o.id < (args->>'before')::bigint)
+             AND (NOT forward OR o.id > (args->>'after')::bigint)
              AND CASE
                    WHEN args->>'state' IS NULL THEN true
                    WHEN args->>'state' = 'suppressed' THEN EXISTS (
                      SELECT 1 FROM herald.deliveries d
                       WHERE d.message_id = o.id AND d.state = 'suppressed')
                    ELSE o.state = args->>'state' END
-           ORDER BY o.id DESC
+           ORDER BY CASE WHEN forward THEN o.id END, o.id DESC
            LIMIT lim) o;
   RETURN jsonb_build_object(
     'messages', page,
-    'next_before', CASE WHEN jsonb_array_length(page) = lim
+    'next_before', CASE WHEN NOT forward AND jsonb_array_length(page) = lim
                         THEN page->(lim - 1)->'id' END);
+END $$;
+
+-- Admin: one message of any app (with its app_id for the live trace).
+CREATE FUNCTION herald.api_admin_message(app bigint, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  o herald.outbox;
+BEGIN
+  SELECT * INTO o FROM herald.outbox WHERE id = (args->>'id')::bigint;
+  IF NOT FOUND THEN
+    PERFORM herald.api_fail(404, 'unknown_message',
+      format('no message %s', args->>'id'));
+  END IF;
+  RETURN herald.api_message_json(o) || jsonb_build_object('app_id', o.app_id);
 END $$;
 
 -- App: templates.

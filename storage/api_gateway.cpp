@@ -1,6 +1,7 @@
 #include "storage/api_gateway.hpp"
 
 #include "core/api_error.hpp"
+#include "core/metrics.hpp"
 #include "storage/detail/pg.hpp"
 #include "storage/error.hpp"
 
@@ -75,6 +76,7 @@ struct api_gateway::impl {
     available.wait(guard, [&] { return !idle.empty(); });
     auto conn = idle.back();
     idle.pop_back();
+    metrics::api_connections_in_use(+1);
     return conn;
   }
 
@@ -83,6 +85,7 @@ struct api_gateway::impl {
       std::lock_guard<std::mutex> guard{mutex};
       idle.push_back(conn);
     }
+    metrics::api_connections_in_use(-1);
     available.notify_one();
   }
 

@@ -81,8 +81,13 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
                            caller::admin, "api_admin_publish");
   test_message.status = 202;
   test_message.body = publish_body();
-  add("GET", "/v1/admin/messages", caller::admin, "api_admin_messages").query =
-    {optional("app"), optional("state"), cursor("before"), page_limit()};
+  add("GET", "/v1/admin/messages", caller::admin, "api_admin_messages")
+    .query = {optional("app"),
+              optional("state"),
+              cursor("before"),
+              {"after", ft::integer, false, 0},
+              page_limit()};
+  add("GET", "/v1/admin/messages/{id}", caller::admin, "api_admin_message");
 
   // Application parties, with their API key.
   auto& apply = add("POST", "/v1/templates", caller::app, "api_apply_template");

@@ -33,26 +33,10 @@ http_response error_response(const api_error& e) {
   return json_response(e.status(), json{{"error", error}}.dump());
 }
 
-std::string bearer_of(const http_request& req) {
-  auto header = req.header("authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  if (!header || header->substr(0, scheme.size()) != scheme)
-    return {};
-  return std::string{header->substr(scheme.size())};
-}
-
-// Compares digests without an early exit, so that timing tells nothing of
-// the admin token.
-bool same_secret(const std::string& given, const std::string& expected) {
-  if (expected.empty())
-    return false;
-  auto a = sha256_hex(given);
-  auto b = sha256_hex(expected);
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
+/// A ready-made refusal (the admin check's).
+struct refused {
+  http_response response;
+};
 
 /// 429, with when to try again.
 struct rate_limited : api_error {
@@ -94,12 +78,8 @@ struct http_api::impl {
     credentials who;
     switch (route.who) {
       case caller::admin:
-        if (options.admin_token.empty())
-          throw api_error{403, "admin_disabled",
-                          "the admin API is off: set admin.token"};
-        if (!same_secret(bearer_of(req), options.admin_token))
-          throw api_error{401, "invalid_admin_token",
-                          "send Authorization: Bearer <admin.token>"};
+        if (auto refusal = check_admin(req, options.admin_token))
+          throw refused{std::move(*refusal)};
         break;
       case caller::app: {
         auto key = bearer_of(req);
@@ -151,6 +131,8 @@ struct http_api::impl {
       if (route.idempotency_header)
         if (auto key = req.header("idempotency-key"))
           args["idempotency_key"] = std::string{*key};
+    } catch (refused& r) {
+      return respond(std::move(r.response));
     } catch (const rate_limited& e) {
       auto res = error_response(e);
       res.headers.emplace_back("Retry-After", std::to_string(e.retry_after));
@@ -209,17 +191,18 @@ http_api::~http_api() {
   stop();
 }
 
-void http_api::add_routes(router& routes) {
+void http_api::add_routes(router& routes, bool admin_only) {
   // The table lives as long as the handlers that point into it.
   auto table = std::make_shared<std::vector<api_route>>(
     api_routes([self = impl_.get()](json secret, const json& args) {
       return self->mint_token(std::move(secret), args);
     }));
   for (const auto& route : *table)
-    routes.add(route.method, route.pattern,
-               [self = impl_, table, &route](http_request& req, responder r) {
-                 self->handle(self, route, req, std::move(r));
-               });
+    if (!admin_only || route.who == caller::admin)
+      routes.add(route.method, route.pattern,
+                 [self = impl_, table, &route](http_request& req, responder r) {
+                   self->handle(self, route, req, std::move(r));
+                 });
 }
 
 void http_api::open() {

@@ -37,8 +37,9 @@ public:
   http_api(const http_api&) = delete;
   http_api& operator=(const http_api&) = delete;
 
-  /// Adds every route; `routes` must not outlive this object's stop().
-  void add_routes(router& routes);
+  /// Adds the routes; `routes` must not outlive this object's stop().
+  /// `admin_only`: just the operator's (for the loopback admin listener).
+  void add_routes(router& routes, bool admin_only = false);
 
   /// Starts taking calls (until then they get 503): once the schema the
   /// calls need is migrated.

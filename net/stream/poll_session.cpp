@@ -19,6 +19,7 @@ poll_session::poll_session(boost::asio::io_context& io, responder respond,
     shard_(std::move(shard)), id_(next_session_id()) {}
 
 void poll_session::start(std::chrono::seconds wait) {
+  counted_.open(transport());
   caf::anon_send(shard_,
                  actors::attach_session{key_, shared_from_this(), after_, true,
                                         wait.count() == 0});
@@ -54,6 +55,7 @@ void poll_session::close(uint16_t code, const std::string& reason) {
 bool poll_session::answer(http_response res) {
   if (answered_.exchange(true))
     return false;
+  counted_.close();
   respond_(std::move(res));
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include "actors/user/messages.hpp"
 #include "net/http_types.hpp"
+#include "net/stream/connection_count.hpp"
 
 #include <caf/actor.hpp>
 
@@ -46,6 +47,7 @@ private:
   caf::actor shard_;
   uint64_t id_;
   std::atomic<bool> answered_{false};
+  connection_count counted_;
 };
 
 } // namespace herald::net

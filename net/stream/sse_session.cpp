@@ -28,6 +28,7 @@ sse_session::~sse_session() {
 
 void sse_session::start(int64_t last_seq, std::string origin) {
   registry_id_ = registry_.add(weak_from_this());
+  counted_.open(transport());
   acked_seq_ = last_seq;
   std::string head = "HTTP/1.1 200 OK\r\n"
                      "Server: herald\r\n"
@@ -184,6 +185,7 @@ void sse_session::finish() {
   if (finished_)
     return;
   finished_ = true;
+  counted_.close();
   keepalive_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();

@@ -46,6 +46,7 @@ void websocket_session::on_accept(beast::error_code ec) {
     detail::fail(ec, "websocket accept");
     return finish();
   }
+  counted_.open(transport());
   hello_timer_.expires_after(ctx_.hello_timeout);
   hello_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec && !self->attached_)
@@ -279,6 +280,7 @@ void websocket_session::finish() {
   if (finished_)
     return;
   finished_ = true;
+  counted_.close();
   hello_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();

@@ -5,6 +5,7 @@
 #include "net/detail/beast.hpp"
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/stream/connection_count.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/stream_context.hpp"
 
@@ -76,6 +77,7 @@ private:
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer write_timer_;
   frame_queue queue_;
+  connection_count counted_;
   std::atomic<int64_t> acked_seq_{0};
   bool writing_ = false;
   bool attached_ = false;

@@ -2,6 +2,7 @@
 
 #include "core/app_directory.hpp"
 #include "core/readiness.hpp"
+#include "net/api/debug_routes.hpp"
 #include "net/api/demo_routes.hpp"
 #include "net/api/health_routes.hpp"
 #include "net/api/http_api.hpp"
@@ -44,6 +45,8 @@ std::set<std::string> served_routes() {
   api.add_routes(*routes);
   net::api::add_demo_routes(*routes, opts.apps, "demo",
                             std::chrono::seconds{60});
+  net::api::add_debug_routes(*routes,
+                             std::make_shared<net::api::debug_context>());
   net::server srv{net::server_options{}, routes};
   auto ctx = std::make_shared<net::stream_context>();
   ctx->apps = opts.apps;

@@ -82,11 +82,13 @@ class Engine:
 
     def __init__(self, database_url, *extra_args):
         self.args = [HERALDD, f"--database.url={database_url}",
-                     "--http.port=0", "--database.readiness-interval=200ms",
+                     "--http.port=0", "--admin.port=0",
+                     "--database.readiness-interval=200ms",
                      *extra_args]
         self.proc = None
         self.pumps = []
         self.port = None
+        self.admin_port = None
         self.stdout_lines = []
         self.stderr_lines = []
 
@@ -103,6 +105,10 @@ class Engine:
                 if m:
                     self.port = int(m.group(1))
                     port_seen.set()
+                m = watch_port and re.search(r"admin: +http://[^:]+:(\d+)",
+                                             line)
+                if m:
+                    self.admin_port = int(m.group(1))
             stream.close()
         self.pumps = [
             threading.Thread(target=pump, daemon=True,
@@ -115,6 +121,9 @@ class Engine:
         if expect_port and not port_seen.wait(10):
             raise AssertionError("heraldd did not start listening: "
                                  + "\n".join(self.stderr_lines))
+        if expect_port and any(a.startswith("--admin.token=")
+                               for a in self.args):
+            wait_until(lambda: self.admin_port, 5)
         return self
 
     def get(self, path):

@@ -44,9 +44,13 @@ config::config() {
     .add(api_rate_burst, "rate-burst", "requests per API key at once")
     .add(api_token_ttl, "token-ttl",
          "lifetime of user tokens minted by POST /v1/tokens");
-  opt_group{custom_options_, "admin"}.add(
-    admin_token, "token",
-    "bearer token of the operator's admin API (empty: admin API off)");
+  opt_group{custom_options_, "admin"}
+    .add(admin_token, "token",
+         "bearer token of the operator's admin API, debug endpoints and "
+         "metrics (empty: all off)")
+    .add(admin_address, "address",
+         "address of the admin listener (keep it on loopback)")
+    .add(admin_port, "port", "port of the admin listener (0: any free port)");
   opt_group{custom_options_, "log"}.add(
     log_level, "level", "trace, debug, info, warn, error, critical or off");
   opt_group{custom_options_, "web"}

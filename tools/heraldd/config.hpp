@@ -48,6 +48,8 @@ public:
 
   // [admin]
   std::string admin_token;
+  std::string admin_address = "127.0.0.1";
+  uint16_t admin_port = 8081;
 
   // [log]
   std::string log_level = "info";

@@ -6,17 +6,11 @@
 #include "core/app_directory.hpp"
 #include "core/log.hpp"
 #include "core/readiness.hpp"
-#include "net/api/demo_routes.hpp"
-#include "net/api/health_routes.hpp"
-#include "net/api/http_api.hpp"
-#include "net/api/static_files.hpp"
-#include "net/api/stream_routes.hpp"
-#include "net/router.hpp"
-#include "net/server.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
 #include "storage/node_registry.hpp"
 #include "tools/heraldd/config.hpp"
+#include "tools/heraldd/front.hpp"
 #include "tools/heraldd/signals.hpp"
 
 #include <caf/actor_system.hpp>
@@ -26,6 +20,7 @@
 
 #include <atomic>
 #include <iostream>
+#include <optional>
 #include <unistd.h>
 
 #ifndef HERALD_VERSION
@@ -67,24 +62,6 @@ bool migrate(const std::string& url, readiness_board& board,
   }
 }
 
-std::shared_ptr<net::stream_context>
-make_stream_context(const tools::config& cfg, caf::actor_system& sys,
-                    std::shared_ptr<const app_directory> apps) {
-  using std::chrono::seconds;
-  auto at_least_a_second = [](caf::timespan t) {
-    return std::max(seconds{1}, std::chrono::duration_cast<seconds>(t));
-  };
-  auto streams = std::make_shared<net::stream_context>();
-  streams->system = &sys;
-  streams->user_shards = cfg.user_shards;
-  streams->apps = std::move(apps);
-  streams->max_queued_bytes = cfg.max_queued_bytes;
-  streams->max_frame_bytes = cfg.max_frame_bytes;
-  streams->hello_timeout = at_least_a_second(cfg.hello_timeout);
-  streams->write_timeout = at_least_a_second(cfg.write_timeout);
-  return streams;
-}
-
 actors::engine_options make_engine_options(const tools::config& cfg,
                                            uint16_t port) {
   actors::engine_options opts;
@@ -106,80 +83,46 @@ actors::engine_options make_engine_options(const tools::config& cfg,
   return opts;
 }
 
-net::api::http_api_options
-make_api_options(const tools::config& cfg,
-                 std::shared_ptr<app_directory> apps) {
-  net::api::http_api_options opts;
-  opts.database_url = cfg.database_url;
-  opts.threads = cfg.api_threads;
-  opts.admin_token = cfg.admin_token;
-  opts.rate_limit = cfg.api_rate_limit;
-  opts.rate_burst = cfg.api_rate_burst;
-  opts.token_ttl =
-    std::chrono::duration_cast<std::chrono::seconds>(cfg.api_token_ttl);
-  opts.apps = std::move(apps);
-  return opts;
-}
-
 int run(tools::config& cfg, tools::shutdown_signal& signal) {
   auto logger = log::get("heraldd");
   caf::actor_system sys{cfg};
   auto board = std::make_shared<readiness_board>();
   auto apps = std::make_shared<app_directory>();
 
-  auto routes = std::make_shared<net::router>();
-  net::api::add_health_routes(*routes, board);
-  net::server_options http;
-  http.address = cfg.http_address;
-  http.port = cfg.http_port;
-  http.threads = static_cast<unsigned>(cfg.http_threads);
-  http.body_limit = cfg.http_body_limit;
-  if (!cfg.http_tls_cert.empty()) {
-    try {
-      http.tls = net::make_tls_context(cfg.http_tls_cert, cfg.http_tls_key);
-    } catch (const std::exception& e) {
-      logger->critical("{}", e.what());
-      return 1;
-    }
+  std::optional<tools::front> front;
+  try {
+    front.emplace(cfg, sys, board, apps);
+    front->start();
+  } catch (const std::exception& e) {
+    logger->critical("{}", e.what());
+    return 1;
   }
-  net::api::http_api api{make_api_options(cfg, apps)};
-  api.add_routes(*routes);
-  if (!cfg.web_demo_app.empty()) {
-    logger->warn("web.demo-app: POST /v1/demo/token mints tokens of app "
-                 "'{}' for anyone; for development only",
-                 cfg.web_demo_app);
-    net::api::add_demo_routes(
-      *routes, apps, cfg.web_demo_app,
-      std::chrono::duration_cast<std::chrono::seconds>(cfg.api_token_ttl));
-  }
-  if (!cfg.web_root.empty())
-    net::api::add_static_files(*routes, cfg.web_root, "/demo/");
-  net::server server{http, routes};
-  net::api::add_stream_routes(server, *routes,
-                              make_stream_context(cfg, sys, apps));
-  server.start();
-  auto base_url = std::string{http.tls ? "https://" : "http://"} +
-                  cfg.http_address + ":" + std::to_string(server.port());
+  auto base_url = front->public_url();
   std::cout << "Herald " << HERALD_VERSION << " listening on " << base_url
             << "\n  health:    " << base_url << "/healthz"
-            << "\n  readiness: " << base_url << "/readyz" << std::endl;
+            << "\n  readiness: " << base_url << "/readyz";
+  if (auto admin = front->admin_url(); !admin.empty())
+    std::cout << "\n  admin:     " << admin << " (heraldctl --url=" << admin
+              << ")";
+  std::cout << std::endl;
 
   bool migrated = false;
   try {
     migrated = migrate(cfg.database_url, *board, signal);
   } catch (const storage::error& e) {
     logger->critical("cannot apply migrations: {}", e.what());
-    server.stop();
+    front->stop();
     return 1;
   }
   if (!migrated) {
-    server.stop();
+    front->stop();
     return 0;
   }
 
-  api.open();
+  front->open_api();
   auto engine = actors::spawn_engine(
-    sys, make_engine_options(cfg, server.port()), board, apps);
+    sys, make_engine_options(cfg, front->public_port()), board, apps);
+  front->set_engine(engine);
   std::atomic<bool> engine_down{false};
   engine->attach_functor([&engine_down, &signal](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)
@@ -194,8 +137,7 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
   // The order of CONVENTIONS.md: stop accepting and close sessions, stop the
   // io_context, then the actor tree. Wait for it here, while the functor
   // above can still reach engine_down.
-  server.stop();
-  api.stop();
+  front->stop();
   caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
   engine = nullptr;
   sys.await_all_actors_done();
