@@ -35,8 +35,8 @@ struct instruments {
   prometheus::Family<prometheus::Counter>& deliveries =
     BuildCounter()
       .Name("herald_deliveries_total")
-      .Help("Deliveries by event: recorded, suppressed, sent (first push "
-            "to a session), acked, redelivered")
+      .Help("Deliveries by event: recorded, suppressed, sent (the first "
+            "push of a fresh delivery), acked, redelivered")
       .Register(*registry);
   prometheus::Family<prometheus::Histogram>& latency =
     BuildHistogram()

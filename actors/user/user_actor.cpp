@@ -195,6 +195,9 @@ void ensure_loaded(user_actor* self) {
         if (user_id != 0)
           st.user_id = user_id;
         st.last_seq = std::max(st.last_seq, last_seq);
+        // What was there before this actor started is backlog: pushing it
+        // is a (re)delivery, not a fresh send with a commit-to-send time.
+        st.first_push_high = std::max(st.first_push_high, last_seq);
         pump_all(self);
       },
       [self](caf::error& err) {
