@@ -48,6 +48,19 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
                        return spawn_user_shard(parent, i, opts);
                      },
                      restart_policy::permanent});
+  std::vector<child_spec> channels{
+    {"router",
+     [](event_based_actor* parent) { return spawn_channel_router(parent); },
+     restart_policy::permanent},
+  };
+  for (const char* channel : {"sms", "mobile"})
+    for (size_t i = 1; i <= options.channel_senders; ++i)
+      channels.push_back(
+        {std::string{channel} + "-" + std::to_string(i),
+         [channel, opts = options.channels](event_based_actor* parent) {
+           return spawn_channel_sender(parent, channel, opts);
+         },
+         restart_policy::permanent});
   std::vector<child_spec> root{
     {"health",
      [health = options.health, board](event_based_actor* parent) {
@@ -61,6 +74,7 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      restart_policy::permanent},
     supervisor_child("templates", options.supervision, std::move(templates)),
     supervisor_child("users", options.supervision, std::move(users)),
+    supervisor_child("channels", options.supervision, std::move(channels)),
     supervisor_child("ingest", options.supervision, std::move(ingest)),
   };
   return sys.spawn(supervisor, std::string{"root"}, options.supervision,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/channel/channel_sender.hpp"
 #include "actors/health_monitor.hpp"
 #include "actors/ingest/expander.hpp"
 #include "actors/ingest/listener.hpp"
@@ -19,6 +20,9 @@ struct engine_options {
   user_options users;
   size_t user_shards = 4;
   size_t inbox_workers = 2;
+  channel_options channels;
+  size_t channel_senders = 1; ///< per channel; 0: no sms or mobile
+
   caf::timespan app_refresh = std::chrono::seconds{2};
   supervisor_options supervision;
 };
@@ -26,7 +30,8 @@ struct engine_options {
 /// Spawns the root supervisor and, under it, the engine's actor tree (see
 /// ARCHITECTURE.md): health and apps, templates (registry and template
 /// actors), ingest (listener and expanders) and users (inbox workers,
-/// router, shards and their user actors). `apps` is kept filled for the
+/// router, shards and their user actors) and channels (router, sms and
+/// mobile senders). `apps` is kept filled for the
 /// sessions' authentication. An exit message shuts it all down.
 caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
                         std::shared_ptr<readiness_board> board,

@@ -49,6 +49,13 @@ struct instruments {
       .Help("Database connections of the HTTP API pool in use")
       .Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& provider_requests =
+    BuildCounter()
+      .Name("herald_provider_requests_total")
+      .Help("SMS and mobile provider requests by channel and outcome: sent, "
+            "retry (5xx, 429, timeout), dead (refused or out of attempts), "
+            "invalid_token")
+      .Register(*registry);
   prometheus::Counter& processed = messages.Add({{"outcome", "processed"}});
   prometheus::Counter& rejected = messages.Add({{"outcome", "rejected"}});
   prometheus::Counter& recorded = deliveries.Add({{"event", "recorded"}});
@@ -61,6 +68,20 @@ struct instruments {
                       0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                       2.5, 5, 10});
   prometheus::Gauge& api_in_use = api_pool.Add({});
+
+  std::mutex labelled_mutex;
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*>
+    provider_outcomes;
+
+  prometheus::Counter& provider_outcome(const char* channel,
+                                        const char* outcome) {
+    std::lock_guard<std::mutex> guard{labelled_mutex};
+    auto& counter = provider_outcomes[{channel, outcome}];
+    if (!counter)
+      counter =
+        &provider_requests.Add({{"channel", channel}, {"outcome", outcome}});
+    return *counter;
+  }
 
   std::mutex transports_mutex;
   std::map<std::string, prometheus::Gauge*> transports;
@@ -130,6 +151,10 @@ void deliveries_redelivered(size_t count) {
 
 void api_connections_in_use(int change) {
   the().api_in_use.Increment(change);
+}
+
+void provider_request(const char* channel, const char* outcome) {
+  the().provider_outcome(channel, outcome).Increment();
 }
 
 std::string render(const std::vector<sample>& samples) {

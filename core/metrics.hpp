@@ -28,6 +28,10 @@ void deliveries_redelivered(size_t count);
 /// A database connection of the HTTP API's pool taken (+1) or given back.
 void api_connections_in_use(int change);
 
+/// One request to an SMS or mobile provider ("sms", "mobile") and its
+/// outcome ("sent", "retry", "dead", "invalid_token").
+void provider_request(const char* channel, const char* outcome);
+
 /// A value read at scrape time (from the actor tree): rendered as a gauge.
 struct sample {
   std::string name; ///< e.g. "herald_supervisor_mailbox"

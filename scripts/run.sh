@@ -8,7 +8,7 @@ cd "$repo"
 
 bash scripts/deps.sh
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/dev --target heraldd
+cmake --build build/dev --target heraldd heraldctl
 
 url=$(scripts/pg.sh start)
 echo "PostgreSQL: $url"

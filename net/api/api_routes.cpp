@@ -88,6 +88,23 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
               {"after", ft::integer, false, 0},
               page_limit()};
   add("GET", "/v1/admin/messages/{id}", caller::admin, "api_admin_message");
+  // SMS and mobile: providers hold credentials, so only the operator sets
+  // them.
+  add("GET", "/v1/admin/apps/{app}/providers/{channel}", caller::admin,
+      "api_get_provider");
+  add("PUT", "/v1/admin/apps/{app}/providers/{channel}", caller::admin,
+      "api_put_provider")
+    .body = {optional("kind"),
+             required("url"),
+             optional("auth_header"),
+             optional("body_shape", ft::object),
+             {"rate_per_second", ft::integer, false, 1, 100000},
+             {"max_attempts", ft::integer, false, 1, 100},
+             {"timeout_ms", ft::integer, false, 100, 120000}};
+  add("DELETE", "/v1/admin/apps/{app}/providers/{channel}", caller::admin,
+      "api_delete_provider");
+  add("GET", "/v1/admin/channels", caller::admin, "api_admin_channels")
+    .query = {optional("app")};
 
   // Application parties, with their API key.
   auto& apply = add("POST", "/v1/templates", caller::app, "api_apply_template");
@@ -137,6 +154,13 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
   add("GET", "/v1/me/preferences", caller::user, "api_my_preferences");
   add("PUT", "/v1/me/preferences", caller::user, "api_put_my_preferences")
     .body = {optional("time_zone"), optional("preferences", ft::object_list)};
+  add("GET", "/v1/me/devices", caller::user, "api_my_devices");
+  auto& device =
+    add("POST", "/v1/me/devices", caller::user, "api_register_device");
+  device.status = 201;
+  device.body = {required("token"), optional("platform")};
+  add("DELETE", "/v1/me/devices/{token}", caller::user,
+      "api_unregister_device");
   return r;
 }
 

@@ -185,6 +185,11 @@ int main(int argc, char** argv) {
   crash->add_option("app", crash_app)->required();
   crash->add_option("user", crash_user)->required();
 
+  auto channels =
+    app.add_subcommand("channels", "sms and mobile queues and dead letters");
+  std::string channels_app;
+  channels->add_option("--app", channels_app, "only this app");
+
   auto health = app.add_subcommand("health", "liveness and readiness");
   auto metrics = app.add_subcommand("metrics", "the Prometheus metrics");
 
@@ -238,6 +243,12 @@ int main(int argc, char** argv) {
       auto j = engine.post("/v1/admin/debug/users/" + escape_path(crash_app) +
                            "/" + escape_path(crash_user) + "/crash");
       print(opts, j, "user actor #" + j["crashed"].dump() + " crashed\n");
+    } else if (*channels) {
+      auto j = engine.get("/v1/admin/channels" +
+                          (channels_app.empty()
+                             ? std::string{}
+                             : "?app=" + escape_path(channels_app)));
+      print(opts, j, herald::ctl::render_channels(j));
     } else if (*health) {
       json j{{"healthz", engine.get("/healthz")}};
       try {

@@ -205,6 +205,34 @@ std::string render_trace(const json& m) {
   return out.str();
 }
 
+std::string render_channels(const json& view) {
+  std::ostringstream out;
+  char line[160];
+  std::snprintf(line, sizeof line, "%-16s %-7s %7s %7s %8s %9s %7s %7s\n",
+                "APP", "CHANNEL", "DUE", "HELD", "RETRYING", "SENT/1H",
+                "FAILED", "DEAD");
+  out << line;
+  for (const auto& q : view.value("queues", json::array())) {
+    std::snprintf(line, sizeof line, "%-16s %-7s %7s %7s %8s %9s %7s %7s\n",
+                  text(q, "app_name").c_str(), text(q, "channel").c_str(),
+                  text(q, "due").c_str(), text(q, "held").c_str(),
+                  text(q, "retrying").c_str(),
+                  text(q, "sent_last_hour").c_str(), text(q, "failed").c_str(),
+                  text(q, "dead").c_str());
+    out << line;
+  }
+  auto dead = view.value("dead_letters", json::array());
+  if (!dead.empty())
+    out << "\ndead letters (newest first)\n";
+  for (const auto& d : dead)
+    out << "  delivery " << text(d, "delivery_id") << "  message "
+        << text(d, "message_id") << "  " << text(d, "app") << "/"
+        << text(d, "channel") << "  after " << text(d, "attempts")
+        << " attempt(s)  " << text(d, "reason_code") << ": " << text(d, "error")
+        << '\n';
+  return out.str();
+}
+
 std::string render_tail_line(const json& m) {
   std::map<std::string, int> states;
   for (const auto& d : m.value("deliveries", json::array()))

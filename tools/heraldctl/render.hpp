@@ -24,6 +24,9 @@ std::string render_user(const nlohmann::json& user);
 /// A message from its outbox row to each session.
 std::string render_trace(const nlohmann::json& message);
 
+/// The sms and mobile queues and the newest dead letters.
+std::string render_channels(const nlohmann::json& view);
+
 /// One line per message for tail.
 std::string render_tail_line(const nlohmann::json& message);
 

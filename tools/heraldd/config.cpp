@@ -44,6 +44,16 @@ config::config() {
     .add(api_rate_burst, "rate-burst", "requests per API key at once")
     .add(api_token_ttl, "token-ttl",
          "lifetime of user tokens minted by POST /v1/tokens");
+  opt_group{custom_options_, "channels"}
+    .add(channel_senders, "senders",
+         "sender actors per channel (sms, mobile); 0 turns both channels off")
+    .add(channel_poll_interval, "poll-interval",
+         "how often due sms and mobile deliveries are looked for")
+    .add(channel_lease, "lease",
+         "a claimed delivery is retried after this if its sender died")
+    .add(channel_retry_base, "retry-base",
+         "the first retry's wait after a failed provider request (doubling)")
+    .add(channel_retry_max, "retry-max", "the longest wait between retries");
   opt_group{custom_options_, "admin"}
     .add(admin_token, "token",
          "bearer token of the operator's admin API, debug endpoints and "

@@ -46,6 +46,13 @@ public:
   double api_rate_burst = 100;
   caf::timespan api_token_ttl = std::chrono::hours{1};
 
+  // [channels]: SMS and mobile push senders.
+  size_t channel_senders = 1;
+  caf::timespan channel_poll_interval = std::chrono::seconds{1};
+  caf::timespan channel_lease = std::chrono::minutes{5};
+  caf::timespan channel_retry_base = std::chrono::seconds{2};
+  caf::timespan channel_retry_max = std::chrono::minutes{10};
+
   // [admin]
   std::string admin_token;
   std::string admin_address = "127.0.0.1";

@@ -80,6 +80,15 @@ actors::engine_options make_engine_options(const tools::config& cfg,
   opts.users.ack_timeout = cfg.ack_timeout;
   opts.users.max_unacked = cfg.max_unacked;
   opts.users.max_sessions = cfg.max_sessions;
+  auto ms = [](caf::timespan t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t);
+  };
+  opts.channel_senders = cfg.channel_senders;
+  opts.channels.database_url = cfg.database_url;
+  opts.channels.poll_interval = ms(cfg.channel_poll_interval);
+  opts.channels.lease = ms(cfg.channel_lease);
+  opts.channels.backoff.base = ms(cfg.channel_retry_base);
+  opts.channels.backoff.max = ms(cfg.channel_retry_max);
   return opts;
 }
 
