@@ -88,7 +88,7 @@ export interface Client {
   /** GET /v1/me/messages: the user's history, newest first. */
   history(page?: { limit?: number; before?: number; unread?: boolean }): Promise<HistoryPage>;
   /** POST /v1/me/messages/{id}/read. */
-  markRead(id: number): Promise<{ read_at: string }>;
+  markRead(id: number): Promise<{ id: number; read_at: string }>;
 }
 
 /** Connects to heraldd at `url` (e.g. location.origin) and keeps connected until close(). */

@@ -204,7 +204,7 @@ export function connect(url, options = {}) {
           lost: end,
         }));
       },
-      (e) => end({ auth: e.auth, code: 'token_unavailable', message: e.message }),
+      (e) => end({ auth: e.auth, token: 1, code: 'token_unavailable', message: e.message }),
     );
     return c;
   }
@@ -221,9 +221,10 @@ export function connect(url, options = {}) {
       }
     }
     let delay = 0;
-    if (!c.opened && !why.auth) {
+    if (!c.opened && !why.auth && !why.token) {
       // Never got a welcome: try the next transport at once; after the
-      // last one, start again from the best after a backoff.
+      // last one, start again from the best after a backoff. (Without a
+      // token, no transport could do better: just back off.)
       index = (index + 1) % o.transports.length;
       if (index === 0) delay = backoff();
     } else {
