@@ -86,7 +86,7 @@ export function connect(url, options = {}) {
       const stored = +(o.storage && o.storage.getItem(key)) || 0;
       client.lastSeq = Math.max(stored, o.lastSeq || 0);
     }
-    if (typeof o.token === 'function' && claims.exp) {
+    if (typeof o.token === 'function' && claims.exp && !closed) {
       // Refresh a fifth of the lifetime (at most a minute) before expiry.
       const left = claims.exp * 1000 - Date.now();
       const lead = Math.min(60000, (claims.exp - (claims.iat || 0)) * 200);
@@ -257,7 +257,8 @@ export function connect(url, options = {}) {
 
   const onOffline = () => {
     stopAll();
-    clearTimers();
+    clearTimeout(timers.retry);
+    clearTimeout(timers.upgrade);
     setState('offline', null);
   };
   // Back online, the network may be another one: start from the best.

@@ -16,11 +16,14 @@ test('a published message appears live, once, and stays once after a reload', as
   assert.equal(await page.textContent('#transport'), 'websocket');
   assert.equal(await page.textContent('#unread'), '0');
 
+  // psql returns once the publishing transaction has committed: from
+  // there the message has one second to show up.
   const started = Date.now();
   await publishNote(stack.cluster, 'ada', 'Parcel shipped', 'A-17 left the warehouse');
+  const committed = Date.now();
   await page.waitForSelector('#messages li:has-text("Parcel shipped")', { timeout: 1000 });
-  const ms = Date.now() - started;
-  console.log(`published → shown: ${ms} ms`);
+  const ms = Date.now() - committed;
+  console.log(`commit → shown: ${ms} ms (psql took ${committed - started} ms)`);
   assert.ok(ms < 1000, `took ${ms} ms`);
   assert.equal(await page.textContent('#unread'), '1');
 
