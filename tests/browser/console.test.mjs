@@ -48,7 +48,7 @@ test('approve a template, send a test message, see it on the demo page', async (
     "SELECT status || ':' || status_reason FROM herald.templates WHERE code = 'spam'"), 'rejected:shouting');
 
   await page.click('button[data-panel=send]');
-  await page.waitForSelector('#send-form select[name=template] option[value=promo]');
+  await page.waitForSelector('#send-form select[name=template] option[value=promo]', { state: 'attached' });
   await page.selectOption('#send-form select[name=app]', 'demo');
   await page.selectOption('#send-form select[name=template]', 'promo');
   await page.fill('#send-form input[name=targets]', 'store:berlin');

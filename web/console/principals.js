@@ -66,8 +66,9 @@ export function principalsPanel(box) {
 
   box.append(h('h2', null, 'Principals'),
     h('p', { class: 'muted' }, 'Merchants, stores, users and topics belong to an app and are changed with its API key.'),
-    h('div', { class: 'row' }, h('label', { class: 'grow' }, 'App', app), h('label', { class: 'grow' }, 'API key', key)),
-    forms,
+    h('form', { class: 'row', onsubmit: (e) => e.preventDefault() },
+      h('label', { class: 'grow' }, 'App', app), h('label', { class: 'grow' }, 'API key', key)),
+    ...forms,
     h('section', { class: 'card' }, h('h3', null, 'A user, live'), lookup, live));
   return {
     show: () => act(box, null, async () => {
