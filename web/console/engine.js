@@ -30,7 +30,7 @@ function figures(samples) {
 
 function node(n) {
   const extra = Object.entries(n)
-    .filter(([k, v]) => !KNOWN.has(k) && v !== null && typeof v !== 'object')
+    .filter(([k, v]) => !KNOWN.has(k) && v !== null && v !== '' && typeof v !== 'object')
     .map(([k, v]) => `${k} ${v}`);
   const lists = Object.entries(n)
     .filter(([k, v]) => k !== 'children' && Array.isArray(v))
