@@ -186,9 +186,9 @@ export class Proxy {
 
 /**
  * Everything one scenario needs: cluster, heraldd with the demo seeded,
- * Chromium. Call stop() in after().
+ * Chromium. engineArgs go to heraldd. Call stop() in after().
  */
-export async function startStack() {
+export async function startStack({ engineArgs = [] } = {}) {
   const cluster = new Cluster();
   const stack = { cluster };
   stack.stop = async () => {
@@ -198,7 +198,7 @@ export async function startStack() {
   };
   try {
     await cluster.start();
-    stack.engine = await new Engine(cluster.url).start();
+    stack.engine = await new Engine(cluster.url, ...engineArgs).start();
     await cluster.sqlFile(path.join(REPO, 'scripts', 'demo-seed.sql'));
     // heraldd picks up new apps within a few seconds.
     await waitFor(async () => (await fetch(`${stack.engine.url}/v1/demo/token`, {
