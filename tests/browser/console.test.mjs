@@ -75,6 +75,13 @@ test('approve a template, send a test message, see it on the demo page', async (
   await page.click('button[data-panel=messages]');
   await page.selectOption('#panel-messages select[name=state]', 'rejected');
   await page.waitForSelector('#message-list li .notice.bad:has-text("missing_variable")');
+  const rejected = await page.getAttribute('#message-list li', 'data-message');
+  await page.selectOption('#panel-messages select[name=state]', 'processed');
+  await page.waitForSelector('#message-list li:has-text("demo/promo") .pill.processed');
+  await page.fill('#panel-messages input[name=id]', rejected);
+  await page.click('#panel-messages form button');
+  await page.waitForSelector(`#message-list li[data-message="${rejected}"] .pill.rejected`);
+  assert.equal(await page.locator('#message-list > li').count(), 1);
   await screenshot(page, 'console-messages');
 });
 

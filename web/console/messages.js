@@ -36,11 +36,23 @@ export function messagesPanel(box) {
     older.classList.toggle('hidden', !nextBefore);
   }
   state.onchange = app.onchange = () => act(box, null, () => load(false));
+
+  // One message by id, whatever its app and state.
+  const id = h('input', { name: 'id', inputmode: 'numeric', placeholder: 'message id' });
+  const find = h('form', { class: 'row' }, h('label', { class: 'grow' }, 'Find', id), h('button', { class: 'quiet' }, 'Show'));
+  find.onsubmit = (e) => {
+    e.preventDefault();
+    act(box, e.submitter, async () => {
+      const m = await admin('GET', `/v1/admin/messages/${encodeURIComponent(id.value.trim())}`);
+      items.replaceChildren(row(m));
+      older.classList.add('hidden');
+    });
+  };
   older.onclick = () => act(box, older, () => load(true));
 
   box.append(h('h2', null, 'Messages'),
     h('div', { class: 'row' }, h('label', { class: 'grow' }, 'State', state), h('label', { class: 'grow' }, 'App', app)),
-    items, older);
+    find, items, older);
   return {
     show: () => act(box, null, async () => {
       const chosen = app.value;
