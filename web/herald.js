@@ -24,6 +24,8 @@ export function connect(url, options = {}) {
     pollWait: 25,
     ...options,
   };
+  if (!o.transports.length || o.transports.some((t) => !TRANSPORTS[t]))
+    throw new Error(`transports: some of ${ALL.join(', ')}`);
   const listeners = {};
   const client = {
     state: 'connecting',
@@ -307,8 +309,6 @@ export function connect(url, options = {}) {
     addEventListener('offline', onOffline);
     addEventListener('online', onOnline);
   }
-  if (o.transports.some((t) => !TRANSPORTS[t]))
-    throw new Error(`transports: any of ${ALL.join(', ')}`);
   start();
   return client;
 }
