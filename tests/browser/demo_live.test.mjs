@@ -3,7 +3,7 @@
 // unread badge follows "mark read"; the Vue example shows the same inbox.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { inboxTitles, overflow, publishNote, screenshot, startStack } from './harness.mjs';
+import { inboxTitles, overflow, publishNote, screenshot, startStack, waitFor } from './harness.mjs';
 
 let stack;
 before(async () => { stack = await startStack(); });
@@ -47,6 +47,11 @@ test('history pages back through older messages', async () => {
   await stack.cluster.sql(`SELECT herald.publish('demo', 'note', 'user:bo',
     jsonb_build_object('title', 'old ' || lpad(i::text, 2, '0'), 'body', 'paging'))
     FROM generate_series(1, 25) i`);
+  // Committed is not yet expanded: wait until all 25 have their seq, so the
+  // page finds them in its history rather than live.
+  await waitFor(async () => await stack.cluster.sql(`SELECT count(*) FROM herald.deliveries d
+    JOIN herald.users u ON u.id = d.user_id WHERE u.external_id = 'bo' AND d.seq IS NOT NULL`) === '25',
+  10000, 'the expansion of 25 messages');
   await page.goto(`${stack.engine.url}/demo/?user=bo`);
   await page.waitForSelector('#state.open');
   // The newest twenty come from the first page; Older brings the rest.
