@@ -11,6 +11,7 @@ packages=(
   libkainjow-mustache-dev libjwt-dev libcli11-dev prometheus-cpp-dev
   postgresql postgresql-contrib
   curl openssl python3 python3-websockets prometheus
+  chromium fonts-dejavu-core nodejs
 )
 
 missing=()
@@ -18,6 +19,8 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# Some nodejs builds bring npm along; Debian's own npm only when none came.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   echo "deps: everything is installed"

@@ -1,0 +1,39 @@
+// Offline while 20 messages are published: back online, all 20 appear,
+// once each and in order.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { inboxTitles, publishNote, startStack } from './harness.mjs';
+
+let stack;
+before(async () => { stack = await startStack(); });
+after(async () => { await stack.stop(); });
+
+test('messages published while offline arrive once, in order, when back online', async () => {
+  const context = await stack.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${stack.engine.url}/demo/?user=ada`);
+  await page.waitForSelector('#state.open');
+  await publishNote(stack.cluster, 'ada', 'before');
+  await page.waitForSelector('#messages li:has-text("before")');
+
+  await context.setOffline(true);
+  await page.waitForSelector('#state.offline');
+  const titles = Array.from({ length: 20 }, (_, i) => `offline ${String(i + 1).padStart(2, '0')}`);
+  await stack.cluster.sql(`SELECT herald.publish('demo', 'note', 'user:ada',
+    jsonb_build_object('title', 'offline ' || lpad(i::text, 2, '0'), 'body', 'while away'))
+    FROM generate_series(1, 20) i`);
+  await page.waitForTimeout(1000);
+  assert.deepEqual(await inboxTitles(page), ['before'], 'nothing arrives while offline');
+
+  await context.setOffline(false);
+  await page.waitForFunction(() => document.querySelectorAll('#messages li').length === 21,
+    null, { timeout: 10000 });
+  await page.waitForTimeout(500); // time for any duplicate to show up
+  assert.deepEqual(await inboxTitles(page), [...titles].reverse().concat('before'));
+  const seqs = await page.$$eval('#messages li', (els) => els.map((e) => Number(e.dataset.seq)));
+  for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i - 1], seqs[i] + 1, 'seqs without gaps');
+  assert.equal(await page.textContent('#unread'), '21');
+  assert.equal(await page.textContent('#state'), 'open');
+  await publishNote(stack.cluster, 'ada', 'after');
+  await page.waitForSelector('#messages li:has-text("after")');
+});
