@@ -218,15 +218,15 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
   the_app herald.apps := herald.api_app_named(args->>'app');
   ch      text := herald.api_check_provider_channel(args->>'channel');
-  found   herald.providers;
+  the_provider herald.providers;
 BEGIN
-  SELECT * INTO found FROM herald.providers p
+  SELECT * INTO the_provider FROM herald.providers p
    WHERE p.app_id = the_app.id AND p.channel = ch;
   IF NOT FOUND THEN
     PERFORM herald.api_fail(404, 'no_provider',
       format('app "%s" has no %s provider', the_app.name, ch));
   END IF;
-  RETURN herald.api_provider_json(found);
+  RETURN herald.api_provider_json(the_provider);
 END $$;
 
 CREATE FUNCTION herald.api_delete_provider(app bigint, args jsonb)

@@ -62,8 +62,9 @@ CAF_TEST(an sms fills the body shape and keeps one idempotency key) {
   CAF_CHECK_EQUAL(body["meta"][1], 3);
   CAF_CHECK_EQUAL(header(req, "Authorization"), "Bearer secret");
   CAF_CHECK_EQUAL(header(req, "Idempotency-Key"), "herald-42");
-  CAF_CHECK_EQUAL(prepare(provider, delivery()).calls[0].request.body,
-                  req.body);
+  // The same delivery again (a retry) gives the same request.
+  auto again = prepare(provider, delivery());
+  CAF_CHECK_EQUAL(again.calls.at(0).request.body, req.body);
 }
 
 CAF_TEST(a named auth header is sent under its own name) {
@@ -141,5 +142,11 @@ CAF_TEST(urls are split for the request) {
   CAF_CHECK(!plain.tls);
   CAF_CHECK_EQUAL(plain.port, "8099");
   CAF_CHECK_EQUAL(plain.target, "/");
-  CAF_CHECK_THROWS_AS(parse_url("ftp://x/"), std::invalid_argument);
+  bool refused = false;
+  try {
+    parse_url("ftp://x/");
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  CAF_CHECK(refused);
 }

@@ -23,7 +23,7 @@ CAF_TEST(waits stop growing at the maximum) {
   CAF_CHECK_EQUAL(policy.delay(1000, 0.0).count(), 30000);
 }
 
-CAF_TEST(a provider's retry after wins but is capped) {
+CAF_TEST(the retry after of a provider wins but is capped) {
   backoff_policy policy{1000ms, 60000ms};
   CAF_CHECK_EQUAL(policy.delay(1, 0.3, 7000ms).count(), 7000);
   CAF_CHECK_EQUAL(policy.delay(5, 0.3, 0ms).count(), 0);

@@ -70,7 +70,7 @@ class DebugToolTest(ClusterTestCase):
 
     def publish(self, n):
         return int(self.sql(
-            f"SELECT herald.publish('shop', 'note', '{{user:ada}}',"
+            f"SELECT herald.publish('shop', 'note', 'user:ada',"
             f" '{{\"n\": {n}}}')"))
 
     async def session(self):

@@ -90,7 +90,10 @@ void tail(const engine_client& engine, const options& opts,
       "/v1/admin/messages?limit=200&after=" + std::to_string(cursor);
     if (!app.empty())
       query += "&app=" + escape_path(app);
-    for (const auto& m : engine.get(query)["messages"]) {
+    // Kept in a variable: a range over a member of a temporary would
+    // outlive it.
+    auto page = engine.get(query);
+    for (const auto& m : page["messages"]) {
       cursor = std::max(cursor, m["id"].get<int64_t>());
       if (m["state"] == "pending")
         pending[m["id"].get<int64_t>()] = m.dump();
