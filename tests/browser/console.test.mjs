@@ -115,7 +115,7 @@ test('apps: create (key shown once), disable, enable, rotate', async () => {
   'First merchant');
 });
 
-test('engine panel: actor tree and key figures; every panel fits 375 px', async () => {
+test('engine panel: actor tree, key figures and channel queues; every panel fits 375 px', async () => {
   const demo = await stack.browser.newPage();
   await demo.goto(`${stack.engine.url}/demo/?user=bo`);
   await demo.waitForSelector('#state.open');
@@ -132,6 +132,9 @@ test('engine panel: actor tree and key figures; every panel fits 375 px', async 
   await page.waitForSelector('#figures [data-figure="Connections"] dd');
   const connections = Number(await page.textContent('#figures [data-figure="Connections"] dd'));
   assert.ok(connections >= 1, `connections: ${connections}`);
+  // The sms and mobile senders are in the tree, and their queues have a box.
+  await page.waitForSelector('#tree li[data-kind=channel]');
+  await page.waitForSelector('#channels p, #channels table');
   assert.equal(await overflow(page), 0);
   await screenshot(page, 'console-engine-375');
 

@@ -1,6 +1,7 @@
-// The engine, live: key figures from GET /metrics and the supervised actor
-// tree from GET /v1/admin/debug/tree, refreshed every two seconds while
-// this panel is open.
+// The engine, live: key figures from GET /metrics, the sms and mobile
+// queues from GET /v1/admin/channels and the supervised actor tree from
+// GET /v1/admin/debug/tree, refreshed every two seconds while this panel
+// is open.
 import { admin } from './api.js';
 import { act, h, pill } from './dom.js';
 import { byLabel, parseMetrics, quantile, total } from './metrics.js';
@@ -24,8 +25,23 @@ function figures(samples) {
     ['Supervisor restarts', total(samples, 'herald_supervisor_restarts')],
     ['User actor restarts', total(samples, 'herald_user_restarts')],
     ['Listener reconnects', total(samples, 'herald_listener_reconnects')],
+    ...Object.entries(byLabel(samples, 'herald_provider_requests_total', 'outcome'))
+      .map(([o, n]) => [`Provider requests ${o}`, n]),
   ];
   return rows.map(([k, v]) => h('div', { dataset: { figure: k } }, h('dt', null, k), h('dd', null, v)));
+}
+
+const QUEUE_COLUMNS = ['app_name', 'channel', 'due', 'held', 'retrying', 'sent_last_hour', 'failed', 'dead'];
+
+function channelRows(view) {
+  if (!view.queues.length) return [h('p', { class: 'muted' }, 'No sms or mobile deliveries yet.')];
+  const table = h('table', { class: 'queues' },
+    h('thead', null, h('tr', null, QUEUE_COLUMNS.map((c) => h('th', null, c.replace(/_/g, ' '))))),
+    h('tbody', null, view.queues.map((q) => h('tr', null, QUEUE_COLUMNS.map((c) => h('td', null, String(q[c])))))));
+  const dead = view.dead_letters.slice(0, 10).map((d) =>
+    h('li', null, `#${d.delivery_id} message ${d.message_id} ${d.app}/${d.channel}: `,
+      h('span', { class: 'muted' }, `${d.reason_code} — ${d.error}`)));
+  return [h('div', { class: 'scroll' }, table), dead.length > 0 && h('ul', { class: 'dead' }, dead)];
 }
 
 function node(n) {
@@ -50,12 +66,15 @@ function node(n) {
 export function enginePanel(box) {
   const figs = h('dl', { class: 'figures', id: 'figures' });
   const tree = h('ul', { class: 'tree', id: 'tree' });
+  const queues = h('div', { id: 'channels' });
   const auto = h('input', { type: 'checkbox', checked: true });
   let timer = 0;
 
   async function refresh() {
-    const [text, root] = await Promise.all([admin('GET', '/metrics'), admin('GET', '/v1/admin/debug/tree')]);
+    const [text, root, channels] = await Promise.all([
+      admin('GET', '/metrics'), admin('GET', '/v1/admin/debug/tree'), admin('GET', '/v1/admin/channels')]);
     figs.replaceChildren(...figures(parseMetrics(text)));
+    queues.replaceChildren(...channelRows(channels).filter(Boolean));
     tree.replaceChildren(node(root));
   }
   function loop() {
@@ -69,6 +88,7 @@ export function enginePanel(box) {
     h('div', { class: 'row' }, h('h2', { class: 'grow' }, 'Engine'),
       h('label', null, auto, ' refresh every 2 s')),
     h('h3', null, 'Key figures'), figs,
+    h('h3', { style: 'margin-top:1rem' }, 'SMS and mobile queues'), queues,
     h('h3', { style: 'margin-top:1rem' }, 'Actor tree'), tree);
   return { show: loop };
 }
