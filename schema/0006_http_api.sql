@@ -152,6 +152,11 @@ LANGUAGE sql STABLE AS $$
     'created_at', a.created_at)
 $$;
 
+-- What an sms or mobile user gets instead of the messages past their
+-- hourly cap: one digest, "{{count}}" replaced (docs/channels.md). Applied
+-- for like the other bodies.
+ALTER TABLE herald.templates ADD COLUMN digest_body text;
+
 CREATE FUNCTION herald.api_template_json(t herald.templates) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
@@ -160,6 +165,7 @@ LANGUAGE sql STABLE AS $$
     'message_type', t.message_type, 'web_title', t.web_title,
     'web_body', t.web_body, 'sms_body', t.sms_body,
     'mobile_title', t.mobile_title, 'mobile_body', t.mobile_body,
+    'digest_body', t.digest_body,
     'required_vars', t.required_vars, 'status', t.status,
     'status_reason', t.status_reason, 'created_at', t.created_at,
     'decided_at', t.decided_at)
@@ -401,10 +407,11 @@ BEGIN
   END IF;
   INSERT INTO herald.templates
     (app_id, code, locale, message_type, web_title, web_body, sms_body,
-     mobile_title, mobile_body, required_vars)
+     mobile_title, mobile_body, digest_body, required_vars)
   VALUES (app, args->>'code', coalesce(args->>'locale', 'en'),
           args->>'message_type', args->>'web_title', args->>'web_body',
           args->>'sms_body', args->>'mobile_title', args->>'mobile_body',
+          args->>'digest_body',
           coalesce(herald.json_text_array(args->'required_vars'), '{}'))
   RETURNING * INTO t;
   RETURN herald.api_template_json(t);

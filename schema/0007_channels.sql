@@ -341,3 +341,98 @@ BEGIN
   END IF;
   RETURN jsonb_build_object('deleted', true);
 END $$;
+
+-- Digests: over a user's hourly cap, sms and mobile deliveries of a
+-- template with a digest body are not just suppressed but merged. They are
+-- kept suppressed with reason_code 'digested' until herald.release_digests
+-- turns each (user, channel, message type) group into one delivery, an
+-- hour after the group's first message.
+ALTER TABLE herald.deliveries
+  ADD COLUMN digest_id bigint REFERENCES herald.deliveries (id);
+CREATE INDEX deliveries_digested ON herald.deliveries (channel, created_at)
+  WHERE reason_code = 'digested' AND digest_id IS NULL;
+
+CREATE FUNCTION herald.digest_over_cap() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM herald.outbox o
+               JOIN herald.templates t
+                 ON t.app_id = o.app_id AND t.code = o.template_code
+              WHERE o.id = NEW.message_id AND t.status = 'approved'
+                AND t.digest_body IS NOT NULL) THEN
+    NEW.reason_code := 'digested';
+    NEW.reason := format('over the hourly cap on %s: merged into a digest',
+                         NEW.channel);
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER digest_over_cap BEFORE INSERT ON herald.deliveries
+  FOR EACH ROW
+  WHEN (NEW.reason_code = 'hourly_cap' AND NEW.channel <> 'web')
+  EXECUTE FUNCTION herald.digest_over_cap();
+
+-- Turns digested deliveries of `p_channel` whose group is an hour old into
+-- digest messages, one per user and message type, each with one pending
+-- delivery. Returns how many digests it made. Engines calling it at once
+-- take turns (an advisory lock per channel).
+CREATE FUNCTION herald.release_digests(p_channel text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  g        record;
+  made     integer := 0;
+  msg_id   bigint;
+  digest   bigint;
+  body     text;
+  app      bigint;
+  tpl      bigint;
+  code     text;
+  user_ext text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('herald.digests.' || p_channel));
+  FOR g IN
+    SELECT d.user_id, d.message_type, count(*) AS n,
+           array_agg(d.id) AS ids, max(d.message_id) AS newest
+      FROM herald.deliveries d
+     WHERE d.reason_code = 'digested' AND d.digest_id IS NULL
+       AND d.channel = p_channel
+     GROUP BY d.user_id, d.message_type
+    HAVING min(d.created_at) <= herald.now() - interval '1 hour'
+  LOOP
+    -- The digest speaks with the newest merged message's template.
+    SELECT replace(replace(t.digest_body, '{{count}}', g.n::text),
+                   '{{message_type}}', g.message_type),
+           o.app_id, t.id, t.code, u.external_id
+      INTO body, app, tpl, code, user_ext
+      FROM herald.outbox o
+      JOIN herald.templates t
+        ON t.app_id = o.app_id AND t.code = o.template_code
+       AND t.status = 'approved'
+      JOIN herald.users u ON u.id = g.user_id
+     WHERE o.id = g.newest
+     ORDER BY t.id DESC LIMIT 1;
+    IF body IS NULL THEN
+      -- The digest body was withdrawn meanwhile: they stay suppressed.
+      UPDATE herald.deliveries SET reason_code = 'hourly_cap'
+       WHERE id = ANY (g.ids);
+      CONTINUE;
+    END IF;
+    INSERT INTO herald.outbox
+      (app_id, template_code, targets, vars, channels, state, template_id,
+       rendered, recipients, processed_at)
+    VALUES (app, code, ARRAY['user:' || user_ext],
+            jsonb_build_object('count', g.n), ARRAY[p_channel], 'processed',
+            tpl,
+            jsonb_build_object(p_channel, jsonb_build_object('body', body)),
+            1, now())
+    RETURNING id INTO msg_id;
+    INSERT INTO herald.deliveries
+      (message_id, user_id, channel, message_type, state, next_attempt_at)
+    VALUES (msg_id, g.user_id, p_channel, g.message_type, 'pending',
+            herald.now())
+    RETURNING id INTO digest;
+    UPDATE herald.deliveries SET digest_id = digest WHERE id = ANY (g.ids);
+    made := made + 1;
+  END LOOP;
+  RETURN made;
+END $$;

@@ -138,6 +138,13 @@ bool channel_store::give_up(int64_t delivery_id, const std::string& state,
                         delivery_id, state, code, error);
 }
 
+int channel_store::release_digests(const std::string& channel) {
+  return impl_->run("cannot release digests", [&](pqxx::work& tx) {
+    return tx.exec_params("SELECT herald.release_digests($1)", channel)[0][0]
+      .as<int>();
+  });
+}
+
 void channel_store::unregister_device(int64_t device_id) {
   impl_->run("cannot unregister a device", [&](pqxx::work& tx) {
     tx.exec_params("DELETE FROM herald.devices WHERE id = $1", device_id);

@@ -71,6 +71,10 @@ public:
   bool give_up(int64_t delivery_id, const std::string& state,
                const std::string& code, const std::string& error);
 
+  /// Turns digested deliveries of `channel` whose hour is over into digest
+  /// deliveries; returns how many it made.
+  int release_digests(const std::string& channel);
+
   /// Forgets a device token a provider called invalid.
   void unregister_device(int64_t device_id);
 

@@ -201,6 +201,8 @@ void drain(sender_actor* self) {
   auto& st = self->state;
   constexpr int batches_per_turn = 5;
   try {
+    if (auto digests = st.store->release_digests(st.channel))
+      log::get("channel")->debug("{}: {} digest(s) due", st.channel, digests);
     for (int i = 0; i < batches_per_turn; ++i) {
       refresh_providers(st);
       auto batch =

@@ -109,15 +109,12 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
   // Application parties, with their API key.
   auto& apply = add("POST", "/v1/templates", caller::app, "api_apply_template");
   apply.status = 201;
-  apply.body = {required("code"),
-                optional("locale"),
-                optional("message_type"),
-                optional("web_title"),
-                optional("web_body"),
-                optional("sms_body"),
-                optional("mobile_title"),
-                optional("mobile_body"),
-                optional("required_vars", ft::string_list)};
+  apply.body = {
+    required("code"),         optional("locale"),
+    optional("message_type"), optional("web_title"),
+    optional("web_body"),     optional("sms_body"),
+    optional("mobile_title"), optional("mobile_body"),
+    optional("digest_body"),  optional("required_vars", ft::string_list)};
   add("GET", "/v1/templates", caller::app, "api_templates").query = {
     optional("status")};
   add("PUT", "/v1/merchants/{merchant}", caller::app, "api_put_merchant")

@@ -263,6 +263,34 @@ class ChannelsTest(ClusterTestCase):
         time.sleep(0.3)
         self.assertEqual(len(self.provider.on("/sms")), 5)
 
+    def test_with_a_digest_body_the_excess_becomes_one_digest(self):
+        self.sql("UPDATE herald.templates"
+                 "   SET digest_body = '{{count}} more {{message_type}}s'")
+        status, _, _ = self.user_call("PUT", "/v1/me/preferences", {
+            "preferences": [{"message_type": "alert", "channel": "sms",
+                             "hourly_cap": 2}]})
+        self.assertEqual(status, 200)
+        messages = [self.publish(channels=("sms",), n=i) for i in range(1, 6)]
+        for message in messages[:2]:
+            self.wait_state(message, "sms", "sent")
+        for message in messages[2:]:
+            found = self.wait_state(message, "sms", "suppressed")
+            self.assertEqual(found["code"], "digested")
+        time.sleep(0.5)
+        self.assertEqual(len(self.provider.on("/sms")), 2)
+        # An hour later the three are one digest.
+        self.sql("INSERT INTO herald.test_clock"
+                 " VALUES (true, now() + interval '61 minutes')")
+        self.assertTrue(wait_until(
+            lambda: len(self.provider.on("/sms")) == 3, 10))
+        self.assertEqual(self.provider.on("/sms")[2]["body"]["text"],
+                         "3 more alerts")
+        self.assertEqual(self.sql(
+            "SELECT count(DISTINCT digest_id) || '/' || count(*)"
+            "  FROM herald.deliveries WHERE reason_code = 'digested'"), "1/3")
+        time.sleep(0.5)
+        self.assertEqual(len(self.provider.on("/sms")), 3)
+
     def test_the_provider_rate_spaces_a_burst(self):
         self.put_provider("sms", {"url": self.provider.url("/sms"),
                                   "rate_per_second": 4})
