@@ -85,23 +85,24 @@ std::vector<delivery> inbox_store::load_after(int64_t user_id, int64_t after,
   });
 }
 
-void inbox_store::mark_sent(int64_t user_id, int64_t seq) {
-  impl_->run("cannot mark deliveries sent", [&](pqxx::work& tx) {
-    tx.exec_params("UPDATE herald.deliveries SET state = 'sent',"
-                   " sent_at = now() WHERE user_id = $1 AND seq <= $2"
-                   " AND state = 'pending'",
-                   user_id, seq);
-    return 0;
-  });
-}
-
-void inbox_store::mark_acked(int64_t user_id, int64_t seq) {
-  impl_->run("cannot mark deliveries acknowledged", [&](pqxx::work& tx) {
-    tx.exec_params("UPDATE herald.deliveries SET state = 'acked',"
-                   " acked_at = now(), sent_at = coalesce(sent_at, now())"
-                   " WHERE user_id = $1 AND seq <= $2"
-                   " AND state IN ('pending', 'sent')",
-                   user_id, seq);
+void inbox_store::record_progress(int64_t user_id, int64_t sent_seq,
+                                  int64_t acked_seq) {
+  impl_->run("cannot record delivery progress", [&](pqxx::work& tx) {
+    // Progress lost in a crash only means a resend, which clients dedup:
+    // no need to wait for the WAL flush. Every user actor flushes every
+    // 200 ms, so these commits would otherwise queue on fsync.
+    tx.exec("SET LOCAL synchronous_commit = off");
+    if (sent_seq > 0)
+      tx.exec_params("UPDATE herald.deliveries SET state = 'sent',"
+                     " sent_at = now() WHERE user_id = $1 AND seq <= $2"
+                     " AND state = 'pending'",
+                     user_id, sent_seq);
+    if (acked_seq > 0)
+      tx.exec_params("UPDATE herald.deliveries SET state = 'acked',"
+                     " acked_at = now(), sent_at = coalesce(sent_at, now())"
+                     " WHERE user_id = $1 AND seq <= $2"
+                     " AND state IN ('pending', 'sent')",
+                     user_id, acked_seq);
     return 0;
   });
 }

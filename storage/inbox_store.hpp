@@ -36,11 +36,10 @@ public:
   std::vector<delivery> load_after(int64_t user_id, int64_t after,
                                    size_t limit);
 
-  /// Marks the user's deliveries up to `seq` as sent (if still pending).
-  void mark_sent(int64_t user_id, int64_t seq);
-
-  /// Marks the user's deliveries up to `seq` as acknowledged.
-  void mark_acked(int64_t user_id, int64_t seq);
+  /// Marks the user's deliveries up to `sent_seq` as sent (if still
+  /// pending) and up to `acked_seq` as acknowledged, in one transaction
+  /// that does not wait for its WAL flush (0: leave that part out).
+  void record_progress(int64_t user_id, int64_t sent_seq, int64_t acked_seq);
 
   /// Marks the user's web delivery of `message_id` read; false when the
   /// user has no such delivery.

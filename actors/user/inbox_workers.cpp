@@ -55,10 +55,8 @@ caf::behavior worker(worker_actor* self, std::string url) {
     },
     [self](const persist_progress& req) {
       try {
-        if (req.sent_seq > 0)
-          self->state.store->mark_sent(req.user_id, req.sent_seq);
-        if (req.acked_seq > 0)
-          self->state.store->mark_acked(req.user_id, req.acked_seq);
+        self->state.store->record_progress(req.user_id, req.sent_seq,
+                                           req.acked_seq);
       } catch (const storage::error& e) {
         // Lost progress only means a resend later; the client dedups.
         failed(e);

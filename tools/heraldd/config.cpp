@@ -1,10 +1,17 @@
 #include "tools/heraldd/config.hpp"
 
+#include <caf/atom.hpp>
+
 #include <cstdlib>
 
 namespace herald::tools {
 
 config::config() {
+  // CAF's default work-stealing workers poll with short sleeps when idle,
+  // which costs a core's worth of wake-ups with thousands of idle sessions
+  // (docs/performance.md). Work sharing waits on a condition variable.
+  // --scheduler.policy=stealing brings the other back.
+  set("scheduler.policy", caf::atom("sharing"));
   opt_group{custom_options_, "http"}
     .add(http_address, "address", "address of the public listener")
     .add(http_port, "port", "port of the public listener (0: any free port)")
