@@ -1,0 +1,141 @@
+"""The systems under test, each started fresh for a scenario: heraldd and
+the peers. Every one exposes .port, .pids() (for memory and CPU) and
+.stop()."""
+
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+
+from . import tokens
+
+
+def _wait(predicate, timeout, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+class _Process:
+    """A server process whose output is kept and scanned for a line."""
+
+    def __init__(self, args, cwd=None, env=None):
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def find(self, pattern, timeout):
+        def seen():
+            for line in self.lines:
+                m = re.search(pattern, line)
+                if m:
+                    return m
+            if self.proc.poll() is not None:
+                raise RuntimeError("exited: " + "\n".join(self.lines[-10:]))
+            return None
+        return _wait(seen, timeout)
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Herald(_Process):
+    name = "herald"
+
+    def __init__(self, heraldd, repo, database_url, port):
+        super().__init__([heraldd, f"--database.url={database_url}",
+                          "--http.address=127.0.0.1", f"--http.port={port}",
+                          "--log.level=warn", "--web.root="], cwd=repo)
+        m = self.find(r"listening on https?://[^:]+:(\d+)", 20)
+        if not m:
+            self.stop()
+            raise RuntimeError("heraldd did not start: "
+                               + "\n".join(self.lines[-10:]))
+        self.port = int(m.group(1))
+
+    def _get(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request("GET", path)
+            res = conn.getresponse()
+            res.read()
+            return res.status
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
+    def wait_ready(self, timeout=30):
+        return _wait(lambda: self._get("/readyz") == 200, timeout)
+
+    def wait_app(self, secret, timeout=30):
+        """heraldd reloads apps every few seconds: wait until a token of
+        the bench app is accepted."""
+        token = tokens.mint(secret, "bench", "u0")
+        return _wait(lambda: self._get(
+            f"/v1/poll?token={token}&after=0&wait=0") == 200, timeout)
+
+
+class NodeWs(_Process):
+    """The Node.js `ws` broadcast server of the source article."""
+    name = "node-ws"
+
+    def __init__(self, folder, port, cluster=None, database=None):
+        env = dict(os.environ, PORT=str(port))
+        if cluster:
+            env.update(PGHOST=cluster.socket_dir, PGPORT=str(cluster.port),
+                       PGUSER="herald", PGDATABASE=database)
+        super().__init__(["node", "server.js"], cwd=folder, env=env)
+        self.port = port
+        if not self.find(r"listening on", 20):
+            raise RuntimeError("node peer did not start: "
+                               + "\n".join(self.lines[-10:]))
+
+
+def install_node_peer(source, folder):
+    """Copies the peer into folder and installs its npm packages there
+    (once); None when it cannot run, with the reason."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        _apt("nodejs", "npm")
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "node and npm are not installed and could not be"
+    os.makedirs(folder, exist_ok=True)
+    for name in ("server.js", "package.json"):
+        shutil.copy(os.path.join(source, name), folder)
+    if not os.path.isdir(os.path.join(folder, "node_modules", "pg-listen")):
+        out = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
+                              "--omit=dev", "--loglevel=error"], cwd=folder,
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            return "npm install failed: " + out.stderr[-300:]
+    return None
+
+
+def _apt(*packages):
+    if os.geteuid() != 0:
+        return
+    subprocess.run(["apt-get", "install", "-y", "-q", *packages],
+                   env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+                   capture_output=True)

@@ -1,0 +1,321 @@
+"""The four scenarios, each run against every system that can take part.
+Every function returns a JSON-ready dict per system; run.py writes one
+result file per scenario."""
+
+import math
+import threading
+import time
+
+from . import latency
+from .engines import Herald, NodeWs
+from .generator import Clients, WsPublisher, publish
+from .database import seed_herald
+from .procstat import CpuMeter, tree_rss_bytes
+
+# A step counts as sustained when nearly everything arrived within the
+# drain time after it and the 99th percentile stayed under this.
+P99_LIMIT_MS = 50.0
+DELIVERED_FRACTION = 0.99
+
+
+class Context:
+    """Where things are and how big to make them (see run.py)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def log(self, text):
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+# -- starting systems --------------------------------------------------------
+
+def start_system(ctx, system, scenario, users, subscribers, with_db=False):
+    """(engine, secret, database URL) with a fresh database of its own."""
+    db = f"bench_{scenario}_{system.replace('-', '_')}"
+    url = ctx.cluster.fresh_database(db)
+    if system == "herald":
+        engine = Herald(ctx.heraldd, ctx.repo, url, ctx.port)
+        if not engine.wait_ready():
+            engine.stop()
+            raise RuntimeError("heraldd never became ready")
+        secret = seed_herald(ctx.cluster, db, users, subscribers)
+        if not engine.wait_app(secret):
+            engine.stop()
+            raise RuntimeError("heraldd never loaded the bench app")
+        return engine, secret, url
+    engine = NodeWs(ctx.node_folder, (ctx.port or 18200) + 1,
+                    ctx.cluster if with_db else None, db)
+    return engine, "", url
+
+
+def connect(ctx, system, engine, secret, count, timeout=180):
+    clients = Clients(ctx.bench, f"127.0.0.1:{engine.port}",
+                      "herald" if system == "herald" else "ws", count,
+                      secret=secret)
+    ms = clients.wait_ready(timeout)
+    if ms is None:
+        st = clients.stats()
+        clients.stop()
+        raise RuntimeError(f"only {st['ready']} of {count} clients connected")
+    return clients, ms
+
+
+def _stamped(st):
+    return {k: st[k] for k in ("received", "duplicates", "gaps", "closes",
+                               "errors", "reconnects")}
+
+
+# -- 1. idle -----------------------------------------------------------------
+
+def idle(ctx, system):
+    n = ctx.idle_connections
+    engine, secret, _ = start_system(ctx, system, "idle", n, 0)
+    try:
+        time.sleep(1)
+        before = tree_rss_bytes(engine.pids())
+        clients, ms = connect(ctx, system, engine, secret, n)
+        try:
+            time.sleep(2)  # let the connection bursts' buffers settle
+            after = tree_rss_bytes(engine.pids())
+            meter = CpuMeter(engine.pids(), time.monotonic)
+            time.sleep(ctx.idle_seconds)
+            cores = meter.cores()
+            after_hold = tree_rss_bytes(engine.pids())
+            st = clients.stats()
+        finally:
+            clients.stop()
+    finally:
+        engine.stop()
+    return {
+        "connections": n, "ready": st["ready"],
+        "connect_seconds": ms / 1000.0,
+        "connects_per_second": n / (ms / 1000.0) if ms else None,
+        "engine_rss_before_mb": before / 2**20,
+        "engine_rss_after_mb": after / 2**20,
+        "engine_rss_after_hold_mb": after_hold / 2**20,
+        "bytes_per_connection": (max(after, after_hold) - before) / n,
+        "idle_cpu_percent": cores * 100.0,
+        "hold_seconds": ctx.idle_seconds,
+        "counters": _stamped(st),
+    }
+
+
+# -- 2. fan-out --------------------------------------------------------------
+
+def fanout(ctx, system):
+    k = ctx.fanout_subscribers
+    engine, secret, url = start_system(ctx, system, "fanout", k, k)
+    steps = []
+    publisher = None
+    try:
+        clients, _ = connect(ctx, system, engine, secret, k)
+        try:
+            if system != "herald":
+                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}")
+            for target in ctx.fanout_deliveries:
+                rate = max(1, round(target / k))
+                clients.reset()
+                meter = CpuMeter(engine.pids(), time.monotonic)
+                if system == "herald":
+                    pub = publish(ctx.bench, url, "herald", rate,
+                                  ctx.step_seconds, target="topic:all")
+                else:
+                    pub = publisher.run(rate, ctx.step_seconds)
+                expected = pub["count"] * k
+                st = clients.wait_received(expected, ctx.drain_seconds)
+                cores = meter.cores()
+                step = _step(rate, pub, expected, st, cores, ctx)
+                step["deliveries_offered_per_s"] = rate * k
+                steps.append(step)
+                ctx.log(f"  fanout {system} {rate}/s x {k}: "
+                        f"{step['delivered']}/{expected} "
+                        f"p99 {step['latency']['p99_ms']} ms "
+                        f"cpu {step['engine_cpu_percent']:.0f}%")
+                if not step["sustained"]:
+                    break
+        finally:
+            if publisher:
+                publisher.stop()
+            clients.stop()
+    finally:
+        engine.stop()
+    best = [s for s in steps if s["sustained"]]
+    return {
+        "subscribers": k,
+        "steps": steps,
+        "max_sustained_deliveries_per_s":
+            max((s["deliveries_per_s"] for s in best), default=0),
+        "latency_at_max": best[-1]["latency"] if best else None,
+        "histogram_at_max": best[-1]["histogram"] if best else None,
+        "engine_cpu_percent_at_max":
+            best[-1]["engine_cpu_percent"] if best else None,
+    }
+
+
+def _step(rate, pub, expected, st, cores, ctx):
+    lat = latency.summary(st["latency"])
+    delivered = min(st["received"], expected)
+    sustained = (expected > 0
+                 and delivered >= DELIVERED_FRACTION * expected
+                 and pub["rate"] >= 0.95 * rate
+                 and lat["p99_ms"] is not None
+                 and lat["p99_ms"] <= P99_LIMIT_MS)
+    return {
+        "publish_rate": rate,
+        "published": pub["count"],
+        "publish_rate_reached": pub["rate"],
+        "expected": expected,
+        "delivered": delivered,
+        "deliveries_per_s": delivered / ctx.step_seconds,
+        "latency": lat,
+        "histogram": latency.compact(st["latency"]),
+        "engine_cpu_percent": cores * 100.0,
+        "sustained": sustained,
+        "counters": _stamped(st),
+    }
+
+
+# -- 3. database to browser --------------------------------------------------
+
+def database(ctx, system):
+    u = ctx.db_users
+    engine, secret, url = start_system(ctx, system, "database", u, 0,
+                                       with_db=True)
+    mode = "herald" if system == "herald" else "notify"
+    steps = []
+    try:
+        clients, _ = connect(ctx, system, engine, secret, u)
+        try:
+            for rate in ctx.db_rates:
+                clients.reset()
+                meter = CpuMeter(engine.pids(), time.monotonic)
+                writers = max(1, min(16, math.ceil(rate / 1000)))
+                pub = publish(ctx.bench, url, mode, rate, ctx.step_seconds,
+                              users=u, writers=writers)
+                st = clients.wait_received(pub["count"], ctx.drain_seconds)
+                cores = meter.cores()
+                step = _step(rate, pub, pub["count"], st, cores, ctx)
+                step["writers"] = writers
+                step["statement_latency"] = latency.summary(pub["statement"])
+                steps.append(step)
+                ctx.log(f"  database {system} {rate}/s: "
+                        f"{step['delivered']}/{pub['count']} "
+                        f"p50 {step['latency']['p50_ms']} "
+                        f"p99 {step['latency']['p99_ms']} ms")
+                if not step["sustained"]:
+                    break
+            bulk = _bulk(ctx, system, clients, url)
+        finally:
+            clients.stop()
+    finally:
+        engine.stop()
+    best = [s for s in steps if s["sustained"]]
+    at_target = next((s for s in steps if s["publish_rate"] == ctx.db_target),
+                     None)
+    return {
+        "users": u, "steps": steps,
+        "max_sustained_rate": max((s["publish_rate"] for s in best),
+                                  default=0),
+        "at_target_rate": at_target and {
+            "rate": ctx.db_target, "latency": at_target["latency"],
+            "histogram": at_target["histogram"],
+            "sustained": at_target["sustained"]},
+        "bulk": bulk,
+    }
+
+
+def _bulk(ctx, system, clients, url):
+    """One transaction commits ctx.bulk_messages messages at once; how fast
+    the system takes them in (Herald: outbox rows expanded) and hands them
+    to the clients."""
+    m, u = ctx.bulk_messages, ctx.db_users
+    db = url.split("///", 1)[1].split("?", 1)[0]
+    stamp = "(extract(epoch from clock_timestamp()) * 1e6)::bigint"
+    if system == "herald":
+        sql = (f"SELECT count(herald.publish('bench', 'note', "
+               f"'user:u' || (g % {u}), jsonb_build_object('bench_t', "
+               f"{stamp}, 'bench_n', g))) FROM generate_series(1, {m}) g")
+    else:
+        sql = (f"SELECT count(pg_notify('bench', json_build_object("
+               f"'bench_t', {stamp}, 'bench_n', g, 'user', 'u' || (g % {u})"
+               f")::text)) FROM generate_series(1, {m}) g")
+    clients.reset()
+    started = time.monotonic()
+    ctx.cluster.psql(db, sql)
+    committed = time.monotonic()
+    ingested = None
+    if system == "herald":
+        while time.monotonic() - committed < 120:
+            pending = int(ctx.cluster.psql(
+                db, "SELECT count(*) FROM herald.outbox "
+                    "WHERE state = 'pending'"))
+            if pending == 0:
+                ingested = time.monotonic()
+                break
+            time.sleep(0.05)
+    st = clients.wait_received(m, 120)
+    delivered_at = time.monotonic()
+    return {
+        "messages": m,
+        "commit_seconds": committed - started,
+        "ingest_seconds": (ingested - committed) if ingested else None,
+        "ingested_per_s": (m / (ingested - committed)) if ingested else None,
+        "delivered": st["received"],
+        "deliver_seconds": delivered_at - committed,
+        "delivered_per_s": st["received"] / (delivered_at - committed),
+    }
+
+
+# -- 4. reconnect storm ------------------------------------------------------
+
+def storm(ctx, system):
+    n = ctx.storm_connections
+    engine, secret, url = start_system(ctx, system, "storm", n, n)
+    publisher = None
+    try:
+        clients, _ = connect(ctx, system, engine, secret, n)
+        try:
+            if system != "herald":
+                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}")
+            result = {}
+
+            def run_publisher():
+                if system == "herald":
+                    result["pub"] = publish(ctx.bench, url, "herald",
+                                            ctx.storm_rate,
+                                            ctx.storm_seconds,
+                                            target="topic:all")
+                else:
+                    result["pub"] = publisher.run(ctx.storm_rate,
+                                                  ctx.storm_seconds)
+            thread = threading.Thread(target=run_publisher)
+            thread.start()
+            time.sleep(ctx.storm_seconds / 3)
+            clients.broadcast("drop")
+            resumed_ms = clients.wait_ready(120)
+            thread.join()
+            m = result["pub"]["count"]
+            key = "last_seq_sum" if system == "herald" else "received"
+            st = clients.wait_received(n * m, ctx.drain_seconds * 3, key=key)
+        finally:
+            if publisher:
+                publisher.stop()
+            clients.stop()
+    finally:
+        engine.stop()
+    got = min(st[key], n * m)
+    return {
+        "connections": n, "published": m,
+        "expected_deliveries": n * m,
+        "resume_seconds": resumed_ms / 1000.0 if resumed_ms is not None
+        else None,
+        "resumed": resumed_ms is not None,
+        "lost": n * m - got,
+        "counters": _stamped(st),
+        "latency": latency.summary(st["latency"]),
+    }
+
+
+SCENARIOS = {"idle": idle, "fanout": fanout, "database": database,
+             "storm": storm}

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace herald::bench {
+
+struct counters;
+
+/// What the generator speaks: herald.v1 (token, hello with last_seq,
+/// cumulative acks, resume) or plain WebSocket as broadcast peers offer it.
+enum class protocol { herald, plain_ws };
+
+/// Shared by every connection of one generator process.
+struct connection_settings {
+  protocol proto = protocol::herald;
+  boost::asio::ip::tcp::endpoint server;
+  std::string host; ///< Host header
+  counters* stats = nullptr;
+  /// Called once per (re)connection when it can receive: after welcome for
+  /// herald.v1, after the handshake for plain WebSocket.
+  std::function<void(size_t index)> on_ready;
+  /// Called when a connection is down (error or server close) and should be
+  /// started again by whoever paces connection attempts.
+  std::function<void(size_t index, bool was_ready)> on_down;
+};
+
+/// One client WebSocket bound to a chosen 127.0.0.x source address, so that
+/// many of them together pass the ~28k ephemeral ports of one address.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(boost::asio::io_context& io, const connection_settings& settings,
+             size_t index, boost::asio::ip::address source, std::string target);
+
+  /// Connects (again), resuming after the last seq seen.
+  void start();
+  /// Closes the socket abruptly, as a lost network does; on_down follows.
+  void drop();
+  /// Queues a text frame (publishers only).
+  void send(std::string frame);
+
+  int64_t last_seq() const { return last_seq_; }
+  bool ready() const { return ready_; }
+
+private:
+  using stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+  void on_connect(uint64_t gen, boost::beast::error_code ec);
+  void on_handshake(uint64_t gen, boost::beast::error_code ec);
+  void read();
+  void on_read(uint64_t gen, boost::beast::error_code ec);
+  void handle_frame(std::string_view frame);
+  void write_next();
+  void fail();
+
+  boost::asio::io_context& io_;
+  const connection_settings& settings_;
+  size_t index_;
+  boost::asio::ip::address source_;
+  std::string target_; ///< path and query of the upgrade request
+  // A fresh stream per attempt: handlers of a dropped one may still be
+  // queued, so they hold it alive and check the generation before acting.
+  std::shared_ptr<stream> ws_;
+  uint64_t generation_ = 0;
+  boost::beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  bool ready_ = false;
+  bool down_ = false;
+  int64_t last_seq_ = 0;
+  int64_t acked_ = 0;
+};
+
+} // namespace herald::bench
