@@ -19,8 +19,8 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import procstat, report  # noqa: E402
 from lib.database import Cluster  # noqa: E402
-from lib.engines import install_node_peer  # noqa: E402
-from lib.scenarios import SCENARIOS, Context  # noqa: E402
+from lib.engines import install_nchan, install_node_peer  # noqa: E402
+from lib.scenarios import SCENARIOS, Context, Unsupported  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -48,7 +48,7 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="small sizes, Herald only, checks the results")
     parser.add_argument("--systems", default=None,
-                        help="comma-separated: herald,node-ws "
+                        help="comma-separated: herald,node-ws,nchan "
                              "(default: all; --quick: herald)")
     parser.add_argument("--scenarios", default="idle,fanout,database,storm")
     parser.add_argument("--out", default=None,
@@ -77,7 +77,7 @@ def main():
             os.environ.get("HERALD_BENCH_PG_PORT", "55480")))
 
     sizes = QUICK if args.quick else FULL
-    systems = (args.systems or ("herald" if args.quick else "herald,node-ws")
+    systems = (args.systems or ("herald" if args.quick else "herald,node-ws,nchan")
                ).split(",")
     scenarios = args.scenarios.split(",")
     build = os.path.join(REPO, "build", "dev", "tools")
@@ -87,6 +87,9 @@ def main():
                   bench=os.environ.get("HERALD_BENCH",
                                        os.path.join(build, "herald-bench")),
                   node_folder=os.path.join(args.out, "peers", "node-ws"),
+                  nchan_folder=os.path.join(args.out, "peers", "nchan"),
+                  nchan_template=os.path.join(REPO, "bench", "peers", "nchan",
+                                              "nginx.conf.in"),
                   **sizes)
     for binary in (ctx.heraldd, ctx.bench):
         if not os.access(binary, os.X_OK):
@@ -104,6 +107,10 @@ def main():
                                              "node-ws"), ctx.node_folder)
         if why:
             skipped["node-ws"] = why
+    if "nchan" in systems:
+        why = install_nchan()
+        if why:
+            skipped["nchan"] = why
     ctx.cluster = Cluster(REPO, os.path.join(args.out, "pg"), args.pg_port,
                           fast=args.quick)
     ctx.cluster.start()
@@ -119,6 +126,8 @@ def main():
                 try:
                     results[scenario][system] = SCENARIOS[scenario](ctx,
                                                                     system)
+                except Unsupported as e:
+                    results[scenario][system] = {"skipped": str(e)}
                 except Exception as e:  # one failure must not end the run
                     traceback.print_exc()
                     results[scenario][system] = {"error": str(e)}

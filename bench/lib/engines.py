@@ -63,6 +63,7 @@ class _Process:
 
 class Herald(_Process):
     name = "herald"
+    sub_path = "/v1/ws"
 
     def __init__(self, heraldd, repo, database_url, port):
         super().__init__([heraldd, f"--database.url={database_url}",
@@ -101,6 +102,8 @@ class Herald(_Process):
 class NodeWs(_Process):
     """The Node.js `ws` broadcast server of the source article."""
     name = "node-ws"
+    sub_path = "/"
+    pub_path = "/"
 
     def __init__(self, folder, port, cluster=None, database=None):
         env = dict(os.environ, PORT=str(port))
@@ -112,6 +115,60 @@ class NodeWs(_Process):
         if not self.find(r"listening on", 20):
             raise RuntimeError("node peer did not start: "
                                + "\n".join(self.lines[-10:]))
+
+
+class Nchan(_Process):
+    """Nchan (Debian's libnginx-mod-nchan) in an nginx of its own."""
+    name = "nchan"
+    sub_path = "/sub"
+    pub_path = "/pub"
+
+    def __init__(self, template, folder, port):
+        os.makedirs(os.path.join(folder, "tmp"), exist_ok=True)
+        with open(template) as f:
+            conf = f.read().replace("@PREFIX@", folder).replace(
+                "@PORT@", str(port))
+        path = os.path.join(folder, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        super().__init__(["nginx", "-p", folder, "-c", path, "-g",
+                          "daemon off;"])
+        self.port = port
+        if not _wait(lambda: _accepts(port) or self._exited(), 20) \
+                or self.proc.poll() is not None:
+            raise RuntimeError("nginx did not start: "
+                               + "\n".join(self.lines[-10:]))
+
+    def _exited(self):
+        return self.proc.poll() is not None
+
+    def pids(self):
+        """The master and its workers: memory and CPU are theirs together."""
+        pid = self.proc.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                return [pid, *map(int, f.read().split())]
+        except OSError:
+            return [pid]
+
+
+def _accepts(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def install_nchan():
+    """None when nginx with Nchan can run, else the reason."""
+    module = "/usr/lib/nginx/modules/ngx_nchan_module.so"
+    if not os.path.exists(module) or not shutil.which("nginx"):
+        _apt("nginx", "libnginx-mod-nchan")
+    if not os.path.exists(module) or not shutil.which("nginx"):
+        return "nginx and libnginx-mod-nchan are not installed and could not be"
+    return None
 
 
 def install_node_peer(source, folder):
@@ -136,6 +193,7 @@ def install_node_peer(source, folder):
 def _apt(*packages):
     if os.geteuid() != 0:
         return
-    subprocess.run(["apt-get", "install", "-y", "-q", *packages],
+    subprocess.run(["apt-get", "install", "-y", "-q",
+                    "--no-install-recommends", *packages],
                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
                    capture_output=True)

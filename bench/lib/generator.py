@@ -78,7 +78,7 @@ class Clients:
 
     def __init__(self, binary, server, protocol, count, secret="",
                  prefix="u", first=0, per_process=PER_PROCESS,
-                 source_base=2, max_pending=256):
+                 source_base=2, max_pending=256, path=None):
         self.count = count
         self.workers = []
         start = first
@@ -91,6 +91,8 @@ class Clients:
                     f"--count={n}", f"--first={start}",
                     f"--user-prefix={prefix}", f"--sources={sources}",
                     f"--max-pending={max_pending}"]
+            if path:
+                args.append(f"--path={path}")
             if protocol == "herald":
                 args += ["--app=bench", f"--secret={secret}"]
             self.workers.append(Worker(binary, args))
@@ -171,8 +173,9 @@ class WsPublisher:
     """One plain WebSocket client that sends stamped frames for a broadcast
     peer to fan out (the article's server echoes every frame to all)."""
 
-    def __init__(self, binary, server):
+    def __init__(self, binary, server, path="/"):
         self.worker = Worker(binary, [f"--server={server}", "--protocol=ws",
+                                      f"--path={path}",
                                       "--count=1", "--user-prefix=publisher",
                                       "--sources=127.0.0.1"])
         if self.worker.wait("ready", 10) is None:

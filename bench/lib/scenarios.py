@@ -7,7 +7,7 @@ import threading
 import time
 
 from . import latency
-from .engines import Herald, NodeWs
+from .engines import Herald, Nchan, NodeWs
 from .generator import Clients, WsPublisher, publish
 from .database import seed_herald
 from .procstat import CpuMeter, tree_rss_bytes
@@ -44,15 +44,26 @@ def start_system(ctx, system, scenario, users, subscribers, with_db=False):
             engine.stop()
             raise RuntimeError("heraldd never loaded the bench app")
         return engine, secret, url
+    if system == "nchan":
+        if with_db:
+            raise Unsupported("Nchan takes messages over HTTP or WebSocket "
+                              "only; from PostgreSQL it needs a bridge, "
+                              "which is what the node-ws peer is")
+        return Nchan(ctx.nchan_template, ctx.nchan_folder,
+                     (ctx.port or 18200) + 2), "", url
     engine = NodeWs(ctx.node_folder, (ctx.port or 18200) + 1,
                     ctx.cluster if with_db else None, db)
     return engine, "", url
 
 
+class Unsupported(Exception):
+    """The system cannot take part in this scenario; the text says why."""
+
+
 def connect(ctx, system, engine, secret, count, timeout=180):
     clients = Clients(ctx.bench, f"127.0.0.1:{engine.port}",
                       "herald" if system == "herald" else "ws", count,
-                      secret=secret)
+                      secret=secret, path=engine.sub_path)
     ms = clients.wait_ready(timeout)
     if ms is None:
         st = clients.stats()
@@ -112,7 +123,8 @@ def fanout(ctx, system):
         clients, _ = connect(ctx, system, engine, secret, k)
         try:
             if system != "herald":
-                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}")
+                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}",
+                                        engine.pub_path)
             for target in ctx.fanout_deliveries:
                 rate = max(1, round(target / k))
                 clients.reset()
@@ -277,7 +289,8 @@ def storm(ctx, system):
         clients, _ = connect(ctx, system, engine, secret, n)
         try:
             if system != "herald":
-                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}")
+                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}",
+                                        engine.pub_path)
             result = {}
 
             def run_publisher():
