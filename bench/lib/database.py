@@ -42,6 +42,14 @@ class Cluster:
                              check=True, capture_output=True, text=True)
         return out.stdout.strip()
 
+    def script(self, database, sql):
+        """Runs several statements (psql -c would print only the last
+        result); returns the output lines."""
+        out = subprocess.run(["psql", self.database_url(database), "-v",
+                              "ON_ERROR_STOP=1", "-qtA"], input=sql,
+                             check=True, capture_output=True, text=True)
+        return out.stdout.split()
+
     def fresh_database(self, name):
         """An empty database called name (dropped first if it exists)."""
         self.psql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

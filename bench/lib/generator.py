@@ -134,6 +134,7 @@ class Clients:
                            "gaps", "closes", "errors", "reconnects",
                            "last_seq_sum")}
         total["last_seq_min"] = min(p["last_seq_min"] for p in parts)
+        total["last_arrival_us"] = max(p["last_arrival_us"] for p in parts)
         total["latency"] = latency.merge(p["latency"] for p in parts)
         return total
 

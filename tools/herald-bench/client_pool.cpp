@@ -148,7 +148,8 @@ void client_pool::print_stats() {
               "\"received\":%llu,\"duplicates\":%llu,\"gaps\":%llu,"
               "\"closes\":%llu,\"errors\":%llu,\"reconnects\":%llu,"
               "\"published\":%llu,\"last_seq_sum\":%lld,"
-              "\"last_seq_min\":%lld,\"latency\":%s}\n",
+              "\"last_seq_min\":%lld,\"last_arrival_us\":%lld,"
+              "\"latency\":%s}\n",
               conns_.size(), ready_,
               static_cast<unsigned long long>(stats_.received),
               static_cast<unsigned long long>(stats_.duplicates),

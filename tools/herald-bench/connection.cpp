@@ -144,8 +144,10 @@ void connection::handle_frame(std::string_view frame) {
   } else {
     ++last_seq_; // plain peers have no seq: count what arrived
   }
+  auto now = now_micros();
   ++stats.received;
-  stats.latency.record(now_micros() - *stamp);
+  stats.last_arrival_us = now;
+  stats.latency.record(now - *stamp);
   if (settings_.proto == protocol::herald && !writing_)
     write_next(); // acks ride behind whatever write is in flight
 }

@@ -16,7 +16,8 @@ struct counters {
   uint64_t closes = 0;     ///< connections the server ended
   uint64_t errors = 0;     ///< connect/handshake failures, error frames
   uint64_t reconnects = 0;
-  uint64_t published = 0; ///< frames this process sent as a publisher
+  uint64_t published = 0;      ///< frames this process sent as a publisher
+  int64_t last_arrival_us = 0; ///< wall clock of the latest message
   histogram latency;
 
   void reset() { *this = counters{}; }
