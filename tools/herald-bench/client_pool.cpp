@@ -159,6 +159,7 @@ void client_pool::print_stats() {
               static_cast<unsigned long long>(stats_.reconnects),
               static_cast<unsigned long long>(stats_.published),
               static_cast<long long>(seq_sum), static_cast<long long>(seq_min),
+              static_cast<long long>(stats_.last_arrival_us),
               stats_.latency.to_json().c_str());
   std::fflush(stdout);
 }
