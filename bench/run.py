@@ -28,12 +28,12 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 # proves the harness end to end in well under a minute.
 FULL = dict(idle_connections=19000, idle_seconds=10,
             fanout_subscribers=5000,
-            fanout_deliveries=[10000, 25000, 50000, 100000, 150000, 250000,
-                               350000, 500000],
-            db_users=1000, db_rates=[250, 500, 1000, 2000, 4000, 8000, 16000,
-                                     24000],
+            fanout_deliveries=[2500, 5000, 10000, 25000, 50000, 100000,
+                               150000, 250000, 350000, 500000],
+            db_users=1000, db_rates=[100, 250, 500, 1000, 2000, 4000, 8000,
+                                     16000, 24000],
             db_target=1000, bulk_messages=50000,
-            storm_connections=10000, storm_rate=2, storm_seconds=12,
+            storm_connections=10000, storm_rate=1, storm_seconds=12,
             step_seconds=5, drain_seconds=5)
 QUICK = dict(idle_connections=200, idle_seconds=1,
              fanout_subscribers=100, fanout_deliveries=[500, 1000],

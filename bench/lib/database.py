@@ -8,7 +8,7 @@ import subprocess
 
 class Cluster:
     def __init__(self, repo, folder, port, fast):
-        self.script = os.path.join(repo, "scripts", "pg.sh")
+        self.pg_script = os.path.join(repo, "scripts", "pg.sh")
         self.env = dict(os.environ, HERALD_PG_DIR=folder,
                         HERALD_PG_PORT=str(port))
         if fast:
@@ -18,7 +18,7 @@ class Cluster:
         self.url = None
 
     def _pg(self, *args):
-        return subprocess.run([self.script, *args], env=self.env, check=True,
+        return subprocess.run([self.pg_script, *args], env=self.env, check=True,
                               capture_output=True, text=True).stdout.strip()
 
     def start(self):

@@ -68,7 +68,7 @@ class Herald(_Process):
     def __init__(self, heraldd, repo, database_url, port):
         super().__init__([heraldd, f"--database.url={database_url}",
                           "--http.address=127.0.0.1", f"--http.port={port}",
-                          "--log.level=warn", "--web.root="], cwd=repo)
+                          "--log.level=warn"], cwd=repo)
         m = self.find(r"listening on https?://[^:]+:(\d+)", 20)
         if not m:
             self.stop()

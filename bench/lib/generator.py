@@ -186,6 +186,7 @@ class WsPublisher:
         self.worker.send(f"publish {rate} {seconds}")
         event = self.worker.wait("published", seconds + 30)
         return {"count": event["count"] if event else 0,
+                "seconds": seconds,
                 "rate": (event["count"] / seconds) if event else 0}
 
     def stop(self):
