@@ -27,9 +27,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 # Sizes: the full run aims at the targets within ~20 minutes; quick
 # proves the harness end to end in well under a minute.
 FULL = dict(idle_connections=19000, idle_seconds=10,
-            fanout_subscribers=5000,
-            fanout_deliveries=[2500, 5000, 10000, 25000, 50000, 100000,
-                               150000, 250000, 350000, 500000],
+            fanout_subscribers=1000,
+            fanout_deliveries=[1000, 2500, 5000, 10000, 25000, 50000, 100000,
+                               150000, 250000, 350000],
             db_users=1000, db_rates=[100, 250, 500, 1000, 2000, 4000, 8000,
                                      16000, 24000],
             db_target=1000, bulk_messages=50000,

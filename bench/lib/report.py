@@ -22,6 +22,8 @@ ROWS = [
      "19,000", lambda v: v >= 19000),
     ("idle", "engine CPU while idle", "% of a core", "lower",
      ("idle_cpu_percent",), None, None),
+    ("idle", "engine CPU with no client", "% of a core", "lower",
+     ("idle_cpu_percent_without_clients",), None, None),
     ("idle", "connects per second", "/s", "higher",
      ("connects_per_second",), None, None),
     ("fanout", "max sustained deliveries", "/s", "higher",

@@ -88,6 +88,11 @@ def idle(ctx, system):
     try:
         time.sleep(1)
         before = tree_rss_bytes(engine.pids())
+        # What the server burns with no client at all, to tell per-connection
+        # costs from its own timers and pollers.
+        meter = CpuMeter(engine.pids(), time.monotonic)
+        time.sleep(min(3, ctx.idle_seconds))
+        cores_empty = meter.cores()
         clients, ms = connect(ctx, system, engine, secret, n)
         try:
             time.sleep(2)  # let the connection bursts' buffers settle
@@ -110,6 +115,7 @@ def idle(ctx, system):
         "engine_rss_after_hold_mb": after_hold / 2**20,
         "bytes_per_connection": (max(after, after_hold) - before) / n,
         "idle_cpu_percent": cores * 100.0,
+        "idle_cpu_percent_without_clients": cores_empty * 100.0,
         "hold_seconds": ctx.idle_seconds,
         "counters": _stamped(st),
     }

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket/stream_base.hpp>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 namespace herald::bench {
 
@@ -110,6 +111,11 @@ void connection::on_read(uint64_t gen, beast::error_code ec) {
       ++settings_.stats->closes;
     fail();
     return;
+  }
+  if (settings_.quickack) {
+    int on = 1; // the kernel clears it again after a while: set per read
+    ::setsockopt(beast::get_lowest_layer(*ws_).socket().native_handle(),
+                 IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
   }
   auto data = buffer_.cdata();
   handle_frame(

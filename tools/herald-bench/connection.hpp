@@ -25,6 +25,9 @@ struct connection_settings {
   boost::asio::ip::tcp::endpoint server;
   std::string host; ///< Host header
   counters* stats = nullptr;
+  /// Diagnostic: acknowledge every segment at once (TCP_QUICKACK), which
+  /// hides a server's Nagle delays behind the client's delayed ACKs.
+  bool quickack = false;
   /// Called once per (re)connection when it can receive: after welcome for
   /// herald.v1, after the handshake for plain WebSocket.
   std::function<void(size_t index)> on_ready;

@@ -6,6 +6,7 @@
 //   herald-bench clients --server=HOST:PORT --protocol=herald|ws
 //       --count=N [--first=0] [--user-prefix=u] [--app=bench --secret=S]
 //       [--path=/v1/ws] [--sources=127.0.0.2,...] [--max-pending=256]
+//       [--quickack=1]  (diagnostic: no delayed ACKs on the client side)
 //     then commands on stdin: stats, reset, drop, publish R S, quit
 //   herald-bench publish --database=URL --mode=herald|notify --rate=R
 //       --seconds=S [--writers=1] (--target=T | --users=U [--user-prefix=u])
@@ -46,6 +47,7 @@ int run_clients(options& opt) {
   for (auto& s : opt.list("sources", "127.0.0.1"))
     cfg.sources.push_back(asio::ip::make_address(s));
   cfg.max_pending = static_cast<size_t>(opt.number("max-pending", 256));
+  cfg.settings.quickack = opt.number("quickack", 0) != 0;
   auto count = opt.number("count", 1);
   auto first = opt.number("first", 0);
   auto prefix = opt.text("user-prefix", "u");
