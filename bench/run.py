@@ -48,7 +48,7 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="small sizes, Herald only, checks the results")
     parser.add_argument("--systems", default=None,
-                        help="comma-separated: herald,node-ws,nchan "
+                        help="comma-separated: herald,herald-sharing,node-ws,nchan "
                              "(default: all; --quick: herald)")
     parser.add_argument("--scenarios", default="idle,fanout,database,storm")
     parser.add_argument("--out", default=None,
@@ -65,6 +65,9 @@ def main():
         os.environ.get("HERALD_BENCH_PORT", "18200")),
                         help="Herald's port (0: any free one); peers use "
                              "the next ones")
+    parser.add_argument("--herald-arg", action="append", default=[],
+                        help="an extra heraldd option, e.g. "
+                             "--herald-arg=--scheduler.policy=sharing")
     args = parser.parse_args()
     temporary = None
     if args.out is None and args.quick:
@@ -77,7 +80,7 @@ def main():
             os.environ.get("HERALD_BENCH_PG_PORT", "55480")))
 
     sizes = QUICK if args.quick else FULL
-    systems = (args.systems or ("herald" if args.quick else "herald,node-ws,nchan")
+    systems = (args.systems or ("herald" if args.quick else "herald,herald-sharing,node-ws,nchan")
                ).split(",")
     scenarios = args.scenarios.split(",")
     build = os.path.join(REPO, "build", "dev", "tools")
@@ -86,6 +89,7 @@ def main():
                                          os.path.join(build, "heraldd")),
                   bench=os.environ.get("HERALD_BENCH",
                                        os.path.join(build, "herald-bench")),
+                  herald_args=args.herald_arg,
                   node_folder=os.path.join(args.out, "peers", "node-ws"),
                   nchan_folder=os.path.join(args.out, "peers", "nchan"),
                   nchan_template=os.path.join(REPO, "bench", "peers", "nchan",
@@ -148,8 +152,7 @@ def main():
         os.path.join(args.out, "report.md") if args.quick
         else os.path.join(REPO, "docs", "benchmarks.md"))
     plots = os.path.join(os.path.dirname(report_path), "benchmarks")
-    peers = [s for s in systems if s != "herald"]
-    report.write(report_path, results, meta, peers, plots)
+    report.write(report_path, results, meta, systems, plots)
     ctx.log(f"report: {report_path}")
     if temporary:
         with open(report_path) as f:

@@ -65,10 +65,10 @@ class Herald(_Process):
     name = "herald"
     sub_path = "/v1/ws"
 
-    def __init__(self, heraldd, repo, database_url, port):
+    def __init__(self, heraldd, repo, database_url, port, extra=()):
         super().__init__([heraldd, f"--database.url={database_url}",
                           "--http.address=127.0.0.1", f"--http.port={port}",
-                          "--log.level=warn"], cwd=repo)
+                          "--log.level=warn", *extra], cwd=repo)
         m = self.find(r"listening on https?://[^:]+:(\d+)", 20)
         if not m:
             self.stop()

@@ -78,7 +78,7 @@ class Clients:
 
     def __init__(self, binary, server, protocol, count, secret="",
                  prefix="u", first=0, per_process=PER_PROCESS,
-                 source_base=2, max_pending=256, path=None):
+                 source_base=2, max_pending=256, path=None, extra=()):
         self.count = count
         self.workers = []
         start = first
@@ -93,6 +93,7 @@ class Clients:
                     f"--max-pending={max_pending}"]
             if path:
                 args.append(f"--path={path}")
+            args += list(extra)
             if protocol == "herald":
                 args += ["--app=bench", f"--secret={secret}"]
             self.workers.append(Worker(binary, args))
@@ -138,14 +139,21 @@ class Clients:
         total["latency"] = latency.merge(p["latency"] for p in parts)
         return total
 
-    def wait_received(self, expected, timeout, key="received"):
-        """Polls stats until key reaches expected or stops growing for a
-        second past the timeout; returns the last stats."""
+    def wait_received(self, expected, timeout, key="received", stall=None):
+        """Polls stats until key reaches expected, the timeout passes, or
+        (with stall) nothing more arrived for stall seconds; returns the
+        last stats."""
         deadline = time.monotonic() + timeout
         last = self.stats()
+        changed = time.monotonic()
         while last[key] < expected and time.monotonic() < deadline:
+            if stall and time.monotonic() - changed > stall:
+                break
             time.sleep(0.25)
-            last = self.stats()
+            now = self.stats()
+            if now[key] != last[key]:
+                changed = time.monotonic()
+            last = now
         return last
 
     def stop(self):

@@ -73,21 +73,27 @@ def _fmt(value):
 def _ratio(herald, peer, better):
     if herald is None or peer is None:
         return "—"
-    if herald == peer:
-        return "1.00×"
-    if peer == 0 or herald == 0:
-        return "∞" if (herald if better == "higher" else peer) else "—"
+    if peer == 0:
+        return "1.00×" if herald == 0 else "∞"
     return f"{herald / peer:.2f}×"
 
 
-def write(path, results, meta, peers, plots_folder):
+VARIANT = "herald-sharing"
+NAMES = {"herald": "Herald", VARIANT: "Herald, sharing scheduler"}
+
+
+def write(path, results, meta, systems, plots_folder):
     """Writes the report to path and its SVG plots into plots_folder."""
     os.makedirs(plots_folder, exist_ok=True)
     rel = os.path.relpath(plots_folder, os.path.dirname(path))
+    variant = VARIANT in systems
+    peers = [s for s in systems if s not in NAMES]
     lines = ["# Benchmarks", "",
              "Measured by `scripts/bench.sh`"
              + (" --quick" if meta.get("quick") else "")
-             + f" on {meta['date']} (total {meta['minutes']:.1f} min).", ""]
+             + f" on {meta['date']} (total {meta['minutes']:.1f} min). "
+             "What the figures mean and what limits them: "
+             "[performance.md](performance.md).", ""]
     lines += ["## Machine", ""]
     for key, value in meta["machine"].items():
         lines.append(f"- {key.replace('_', ' ')}: {value}")
@@ -98,8 +104,16 @@ def write(path, results, meta, peers, plots_folder):
               f"start: {meta['machine']['load_at_start']}, at the end: "
               f"{meta['load_at_end']}): the figures are lower bounds of what "
               "an unshared machine gives, and vary from run to run.", ""]
-    lines += ["## Results", ""]
+    lines += ["## Results", "",
+              "*Herald* is heraldd with its default configuration; *Herald, "
+              "sharing scheduler* the same binary with "
+              "`--scheduler.policy=sharing`. A ratio is Herald's figure "
+              "divided by the peer's (the sharing variant's in brackets): "
+              "above 1 is better where higher is better, below 1 where "
+              "lower is.", ""]
     header = ["scenario", "measure", "Herald"]
+    if variant:
+        header.append(NAMES[VARIANT])
     for p in peers:
         header += [p, f"Herald/{p}"]
     header += ["target", "met"]
@@ -109,15 +123,23 @@ def write(path, results, meta, peers, plots_folder):
         if scenario not in results:
             continue
         herald = _get(results[scenario].get("herald"), *keys)
+        tuned = _get(results[scenario].get(VARIANT), *keys)
         label = f"{what} ({unit}, {better} is better)" if unit else \
             f"{what} ({better} is better)"
         row = [scenario, label, _fmt(herald)]
+        if variant:
+            row.append(_fmt(tuned))
         for p in peers:
             value = _get(results[scenario].get(p), *keys)
-            row += [_fmt(value), _ratio(herald, value, better)]
+            ratio = _ratio(herald, value, better)
+            if variant:
+                ratio += f" ({_ratio(tuned, value, better)})"
+            row += [_fmt(value), ratio]
         met = "—"
         if check and herald is not None:
             met = "yes" if check(herald) else "**no**"
+            if variant and tuned is not None:
+                met += " (" + ("yes" if check(tuned) else "no") + ")"
         row += [target or "", met]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
@@ -132,26 +154,41 @@ def write(path, results, meta, peers, plots_folder):
         for s, sys, why in problems + skipped:
             lines.append(f"- {s} / {sys}: {why}")
         lines.append("")
-    lines += _steps(results, peers)
+    lines += _steps(results, systems)
     lines += ["## Latency distributions", ""]
-    for scenario, title, keys in [
-            ("fanout", "Fan-out at Herald's highest sustained rate",
-             ("histogram_at_max",)),
-            ("database", "Commit to client at 1,000 publishes/s",
-             ("at_target_rate", "histogram"))]:
+    for scenario, key, title in [
+            ("fanout", "deliveries_offered_per_s", "Fan-out at {:,.0f} deliveries/s"),
+            ("database", "publish_rate", "Commit to client at {:,.0f} publishes/s")]:
         if scenario not in results:
             continue
-        series = [(name, _get(results[scenario].get(name), *keys))
-                  for name in ["herald", *peers]]
+        rate, series = _common_step(results[scenario], systems, key)
+        if rate is None:
+            continue
         name = f"{scenario}-latency.svg"
         with open(os.path.join(plots_folder, name), "w") as f:
-            f.write(plot.svg(title, series))
-        lines += [f"![{title}]({rel}/{name})", ""]
+            f.write(plot.svg(title.format(rate), series))
+        lines += [f"![{title.format(rate)}]({rel}/{name})", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
 
-def _steps(results, peers):
+def _common_step(by_system, systems, key):
+    """The highest offered rate every system ran, and each system's latency
+    histogram there: the distributions side by side at the same load."""
+    steps = {name: {s[key]: s for s in _get(by_system.get(name), "steps")
+                    or []} for name in systems}
+    steps = {name: by for name, by in steps.items() if by}
+    if not steps:
+        return None, []
+    common = set.intersection(*(set(by) for by in steps.values()))
+    if not common:
+        return None, []
+    rate = max(common)
+    return rate, [(NAMES.get(name, name), by[rate]["histogram"])
+                  for name, by in steps.items()]
+
+
+def _steps(results, systems):
     """Every rate step, so that the table's maxima can be checked."""
     lines = []
     for scenario, rate_key in (("fanout", "deliveries_offered_per_s"),
@@ -162,7 +199,7 @@ def _steps(results, peers):
                   "| system | offered /s | delivered | p50 ms | p99 ms | "
                   "p99.9 ms | max ms | engine CPU % | sustained |",
                   "|---|---|---|---|---|---|---|---|---|"]
-        for name in ["herald", *peers]:
+        for name in systems:
             for s in _get(results[scenario].get(name), "steps") or []:
                 lat = s["latency"]
                 lines.append(

@@ -147,8 +147,15 @@ void connection::handle_frame(std::string_view frame) {
     }
     stats.gaps += static_cast<uint64_t>(seq - last_seq_ - 1);
     last_seq_ = seq;
+  } else if (settings_.dedup) {
+    auto serial = int_field(frame, R"("bench_n")").value_or(0);
+    if (serial <= last_seq_) {
+      ++stats.duplicates;
+      return;
+    }
+    last_seq_ = serial;
   } else {
-    ++last_seq_; // plain peers have no seq: count what arrived
+    ++last_seq_; // several writers: count what arrived
   }
   auto now = now_micros();
   ++stats.received;

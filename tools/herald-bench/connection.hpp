@@ -28,6 +28,10 @@ struct connection_settings {
   /// Diagnostic: acknowledge every segment at once (TCP_QUICKACK), which
   /// hides a server's Nagle delays behind the client's delayed ACKs.
   bool quickack = false;
+  /// Plain WebSocket fed by one publisher: its serial `bench_n` only grows,
+  /// so a number not above the last one is a replay (Nchan resends its
+  /// buffer on reconnect) and a jump is a loss.
+  bool dedup = false;
   /// Called once per (re)connection when it can receive: after welcome for
   /// herald.v1, after the handshake for plain WebSocket.
   std::function<void(size_t index)> on_ready;
