@@ -65,6 +65,9 @@ def main():
         os.environ.get("HERALD_BENCH_PORT", "18200")),
                         help="Herald's port (0: any free one); peers use "
                              "the next ones")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the results in OUT "
+                             "without measuring anything")
     parser.add_argument("--herald-arg", action="append", default=[],
                         help="an extra heraldd option, e.g. "
                              "--herald-arg=--scheduler.policy=sharing")
@@ -102,6 +105,9 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+    if args.report_only:
+        rewrite_report(args, systems)
+        return
     started = time.time()
     machine = procstat.machine()
     os.makedirs(os.path.join(args.out, "results"), exist_ok=True)
@@ -148,9 +154,9 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "minutes": (time.time() - started) / 60, "machine": machine,
             "quick": args.quick, "load_at_end": procstat.loadavg()}
-    report_path = args.report or (
-        os.path.join(args.out, "report.md") if args.quick
-        else os.path.join(REPO, "docs", "benchmarks.md"))
+    with open(os.path.join(args.out, "results", "meta.json"), "w") as f:
+        json.dump({"meta": meta, "systems": systems}, f, indent=1)
+    report_path = report_file(args)
     plots = os.path.join(os.path.dirname(report_path), "benchmarks")
     report.write(report_path, results, meta, systems, plots)
     ctx.log(f"report: {report_path}")
@@ -163,6 +169,29 @@ def main():
         for p in problems:
             print("bench: " + p, file=sys.stderr)
         sys.exit(1 if problems else 0)
+
+
+def report_file(args):
+    return args.report or (
+        os.path.join(args.out, "report.md") if args.quick
+        else os.path.join(REPO, "docs", "benchmarks.md"))
+
+
+def rewrite_report(args, systems):
+    """The report again from OUT/results (say after changing its layout)."""
+    folder = os.path.join(args.out, "results")
+    with open(os.path.join(folder, "meta.json")) as f:
+        saved = json.load(f)
+    results = {}
+    for scenario in args.scenarios.split(","):
+        path = os.path.join(folder, f"{scenario}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                results[scenario] = json.load(f)["systems"]
+    path = report_file(args)
+    report.write(path, results, saved["meta"], saved["systems"],
+                 os.path.join(os.path.dirname(path), "benchmarks"))
+    print(f"report: {path}")
 
 
 def check(results):

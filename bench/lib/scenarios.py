@@ -276,6 +276,7 @@ def database(ctx, system):
                                      if s["all_delivered"]), default=0),
         "at_target_rate": at_target and {
             "rate": ctx.db_target, "latency": at_target["latency"],
+            "rate_reached": at_target["publish_rate_reached"],
             "histogram": at_target["histogram"],
             "sustained": at_target["sustained"]},
         "bulk": bulk,
