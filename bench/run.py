@@ -19,7 +19,8 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import procstat, report  # noqa: E402
 from lib.database import Cluster  # noqa: E402
-from lib.engines import install_nchan, install_node_peer  # noqa: E402
+from lib.engines import (install_nchan, install_node_peer,  # noqa: E402
+                         install_pushpin)
 from lib.scenarios import SCENARIOS, Context, Unsupported  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -48,7 +49,7 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="small sizes, Herald only, checks the results")
     parser.add_argument("--systems", default=None,
-                        help="comma-separated: herald,herald-sharing,node-ws,nchan "
+                        help="comma-separated: herald,herald-sharing,node-ws,nchan,pushpin "
                              "(default: all; --quick: herald)")
     parser.add_argument("--scenarios", default="idle,fanout,database,storm")
     parser.add_argument("--out", default=None,
@@ -83,7 +84,7 @@ def main():
             os.environ.get("HERALD_BENCH_PG_PORT", "55480")))
 
     sizes = QUICK if args.quick else FULL
-    systems = (args.systems or ("herald" if args.quick else "herald,herald-sharing,node-ws,nchan")
+    systems = (args.systems or ("herald" if args.quick else "herald,herald-sharing,node-ws,nchan,pushpin")
                ).split(",")
     scenarios = args.scenarios.split(",")
     build = os.path.join(REPO, "build", "dev", "tools")
@@ -95,6 +96,9 @@ def main():
                   herald_args=args.herald_arg,
                   node_folder=os.path.join(args.out, "peers", "node-ws"),
                   nchan_folder=os.path.join(args.out, "peers", "nchan"),
+                  pushpin_folder=os.path.join(args.out, "peers", "pushpin"),
+                  pushpin_source=os.path.join(REPO, "bench", "peers",
+                                              "pushpin"),
                   nchan_template=os.path.join(REPO, "bench", "peers", "nchan",
                                               "nginx.conf.in"),
                   **sizes)
@@ -121,6 +125,10 @@ def main():
         why = install_nchan()
         if why:
             skipped["nchan"] = why
+    if "pushpin" in systems:
+        why = install_pushpin()
+        if why:
+            skipped["pushpin"] = why
     ctx.cluster = Cluster(REPO, os.path.join(args.out, "pg"), args.pg_port,
                           fast=args.quick)
     ctx.cluster.start()

@@ -152,6 +152,74 @@ class Nchan(_Process):
             return [pid]
 
 
+class Pushpin(_Process):
+    """Pushpin (Debian's pushpin) in front of origin.js, which holds every
+    request as an SSE stream on one channel; publishing is an HTTP POST to
+    Pushpin's own publish port."""
+    name = "pushpin"
+    sub_path = "/sub"
+
+    def __init__(self, source, folder, port):
+        self.publish_port = port + 1
+        origin_port = port + 2
+        os.makedirs(os.path.join(folder, "run"), exist_ok=True)
+        os.makedirs(os.path.join(folder, "log"), exist_ok=True)
+        with open(os.path.join(source, "pushpin.conf.in")) as f:
+            conf = (f.read().replace("@PREFIX@", folder)
+                    .replace("@PUBLISH_PORT@", str(self.publish_port))
+                    .replace("@PORT@", str(port)))
+        path = os.path.join(folder, "pushpin.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        with open(os.path.join(folder, "routes"), "w") as f:
+            f.write(f"* 127.0.0.1:{origin_port}\n")
+        self.origin = _Process(["node", os.path.join(source, "origin.js")],
+                               env=dict(os.environ, PORT=str(origin_port)))
+        if not self.origin.find(r"listening on", 20):
+            raise RuntimeError("the pushpin origin did not start")
+        super().__init__(["pushpin", f"--config={path}"])
+        self.port = port
+        if not _wait(lambda: (_accepts(port) and _accepts(self.publish_port))
+                     or self._exited(), 30) or self._exited():
+            self.origin.stop()
+            raise RuntimeError("pushpin did not start: "
+                               + "\n".join(self.lines[-10:]))
+
+    def _exited(self):
+        return self.proc.poll() is not None
+
+    def pids(self):
+        """The runner and every process it started (condure, proxy,
+        handler); the origin is not counted, it holds no connection."""
+        return _descendants(self.proc.pid)
+
+    def stop(self):
+        super().stop()
+        self.origin.stop()
+
+
+def _descendants(pid):
+    out = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            for child in map(int, f.read().split()):
+                out += _descendants(child)
+    except OSError:
+        pass
+    return out
+
+
+def install_pushpin():
+    """None when Pushpin can run, else the reason."""
+    if not shutil.which("pushpin"):
+        _apt("pushpin")
+    if not shutil.which("pushpin"):
+        return "pushpin is not installed and could not be"
+    if not shutil.which("node"):
+        return "node (for Pushpin's origin) is not installed"
+    return None
+
+
 def _accepts(port):
     import socket
     try:

@@ -178,6 +178,47 @@ def publish(binary, database_url, mode, rate, seconds, target=None,
     raise RuntimeError("publisher failed: " + out.stderr[-500:])
 
 
+class HttpPublisher:
+    """Publishes stamped SSE events to Pushpin's publish endpoint, one POST
+    per message on a kept-alive connection, on an open-loop schedule."""
+
+    def __init__(self, port, channel="all"):
+        self.port = port
+        self.channel = channel
+        self.serial = 0
+
+    def run(self, rate, seconds):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        total = int(rate * seconds)
+        start = time.monotonic()
+        sent = 0
+        for i in range(total):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.serial += 1
+            payload = json.dumps({"bench_t": int(time.time() * 1e6),
+                                  "bench_n": self.serial})
+            body = json.dumps({"items": [{
+                "channel": self.channel,
+                "formats": {"http-stream": {
+                    "content": f"data: {payload}\n\n"}}}]})
+            conn.request("POST", "/publish/", body=body,
+                         headers={"Content-Type": "application/json"})
+            res = conn.getresponse()
+            res.read()
+            if res.status == 200:
+                sent += 1
+        elapsed = time.monotonic() - start
+        conn.close()
+        return {"count": sent, "seconds": elapsed,
+                "rate": sent / elapsed if elapsed else 0}
+
+    def stop(self):
+        pass
+
+
 class WsPublisher:
     """One plain WebSocket client that sends stamped frames for a broadcast
     peer to fan out (the article's server echoes every frame to all)."""

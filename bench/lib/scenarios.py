@@ -7,8 +7,8 @@ import threading
 import time
 
 from . import latency
-from .engines import Herald, Nchan, NodeWs
-from .generator import Clients, WsPublisher, publish
+from .engines import Herald, Nchan, NodeWs, Pushpin
+from .generator import Clients, HttpPublisher, WsPublisher, publish
 from .database import seed_herald
 from .procstat import CpuMeter, tree_rss_bytes
 
@@ -60,11 +60,14 @@ def start_system(ctx, system, scenario, users, subscribers, with_db=False):
             engine.stop()
             raise RuntimeError("heraldd never loaded the bench app")
         return engine, secret, url
+    if system in ("nchan", "pushpin") and with_db:
+        raise Unsupported(f"{system} takes messages over HTTP only; from "
+                          "PostgreSQL it needs a bridge, which is what the "
+                          "node-ws peer is")
+    if system == "pushpin":
+        return Pushpin(ctx.pushpin_source, ctx.pushpin_folder,
+                       (ctx.port or 18200) + 3), "", url
     if system == "nchan":
-        if with_db:
-            raise Unsupported("Nchan takes messages over HTTP or WebSocket "
-                              "only; from PostgreSQL it needs a bridge, "
-                              "which is what the node-ws peer is")
         return Nchan(ctx.nchan_template, ctx.nchan_folder,
                      (ctx.port or 18200) + 2), "", url
     engine = NodeWs(ctx.node_folder, (ctx.port or 18200) + 1,
@@ -78,8 +81,9 @@ class Unsupported(Exception):
 
 def connect(ctx, system, engine, secret, count, timeout=180, dedup=False):
     """dedup: plain WebSocket clients fed by one publisher drop replays."""
-    clients = Clients(ctx.bench, f"127.0.0.1:{engine.port}",
-                      "herald" if is_herald(system) else "ws", count,
+    proto = ("herald" if is_herald(system)
+             else "sse" if system == "pushpin" else "ws")
+    clients = Clients(ctx.bench, f"127.0.0.1:{engine.port}", proto, count,
                       secret=secret, path=engine.sub_path,
                       extra=["--dedup=1"] if dedup else [])
     ms = clients.wait_ready(timeout)
@@ -147,9 +151,7 @@ def fanout(ctx, system):
         clients, _ = connect(ctx, system, engine, secret, k,
                              dedup=not is_herald(system))
         try:
-            if not is_herald(system):
-                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}",
-                                        engine.pub_path)
+            publisher = _peer_publisher(ctx, system, engine)
             for target in ctx.fanout_deliveries:
                 rate = target / k
                 clients.reset()
@@ -191,6 +193,15 @@ def fanout(ctx, system):
         "engine_cpu_percent_at_max":
             best[-1]["engine_cpu_percent"] if best else None,
     }
+
+
+def _peer_publisher(ctx, system, engine):
+    """What publishes to a peer: None for Herald (it takes the database)."""
+    if is_herald(system):
+        return None
+    if system == "pushpin":
+        return HttpPublisher(engine.publish_port)
+    return WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}", engine.pub_path)
 
 
 def _step(rate, pub, expected, st, cores, ctx):
@@ -335,9 +346,7 @@ def storm(ctx, system):
         clients, _ = connect(ctx, system, engine, secret, n,
                              dedup=not is_herald(system))
         try:
-            if not is_herald(system):
-                publisher = WsPublisher(ctx.bench, f"127.0.0.1:{engine.port}",
-                                        engine.pub_path)
+            publisher = _peer_publisher(ctx, system, engine)
             result = {}
 
             def run_publisher():

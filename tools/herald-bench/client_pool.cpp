@@ -1,6 +1,7 @@
 #include "client_pool.hpp"
 
 #include "frame_fields.hpp"
+#include "sse_connection.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -20,9 +21,13 @@ client_pool::client_pool(asio::io_context& io, config cfg)
     on_down(i, was_ready);
   };
   for (size_t i = 0; i < cfg_.targets.size(); ++i) {
-    conns_.push_back(std::make_shared<connection>(
-      io_, cfg_.settings, i, cfg_.sources[i % cfg_.sources.size()],
-      cfg_.targets[i]));
+    auto source = cfg_.sources[i % cfg_.sources.size()];
+    if (cfg_.settings.proto == protocol::sse)
+      conns_.push_back(std::make_shared<sse_connection>(
+        io_, cfg_.settings, i, source, cfg_.targets[i]));
+    else
+      conns_.push_back(std::make_shared<connection>(io_, cfg_.settings, i,
+                                                    source, cfg_.targets[i]));
     waiting_.push_back(i);
   }
 }
@@ -149,6 +154,7 @@ void client_pool::print_stats() {
               "\"closes\":%llu,\"errors\":%llu,\"reconnects\":%llu,"
               "\"published\":%llu,\"last_seq_sum\":%lld,"
               "\"last_seq_min\":%lld,\"last_arrival_us\":%lld,"
+              "\"first_error\":\"%s\","
               "\"latency\":%s}\n",
               conns_.size(), ready_,
               static_cast<unsigned long long>(stats_.received),
@@ -160,7 +166,7 @@ void client_pool::print_stats() {
               static_cast<unsigned long long>(stats_.published),
               static_cast<long long>(seq_sum), static_cast<long long>(seq_min),
               static_cast<long long>(stats_.last_arrival_us),
-              stats_.latency.to_json().c_str());
+              stats_.first_error.c_str(), stats_.latency.to_json().c_str());
   std::fflush(stdout);
 }
 

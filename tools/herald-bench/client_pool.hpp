@@ -47,7 +47,7 @@ private:
   boost::asio::io_context& io_;
   config cfg_;
   counters stats_;
-  std::vector<std::shared_ptr<connection>> conns_;
+  std::vector<std::shared_ptr<client>> conns_;
   std::deque<size_t> waiting_; ///< to (re)connect, oldest first
   size_t pending_ = 0;         ///< connecting, not yet ready
   size_t ready_ = 0;

@@ -44,7 +44,7 @@ void connection::start() {
   if (!ec)
     socket.bind(tcp::endpoint(source_, 0), ec);
   if (ec) {
-    ++settings_.stats->errors;
+    settings_.stats->error("bind: " + ec.message());
     fail();
     return;
   }
@@ -58,7 +58,7 @@ void connection::on_connect(uint64_t gen, beast::error_code ec) {
   if (gen != generation_)
     return;
   if (ec) {
-    ++settings_.stats->errors;
+    settings_.stats->error("connect: " + ec.message());
     fail();
     return;
   }
@@ -79,7 +79,7 @@ void connection::on_handshake(uint64_t gen, beast::error_code ec) {
   if (gen != generation_)
     return;
   if (ec) {
-    ++settings_.stats->errors;
+    settings_.stats->error("handshake: " + ec.message());
     fail();
     return;
   }
@@ -136,33 +136,48 @@ void connection::handle_frame(std::string_view frame) {
     }
     return;
   }
+  if (settings_.proto != protocol::herald) {
+    record_plain(frame, settings_, last_seq_);
+    return;
+  }
   auto stamp = int_field(frame, R"("bench_t")");
   if (!stamp)
-    return; // a peer echoing something else
-  if (settings_.proto == protocol::herald) {
-    auto seq = int_field(frame, R"("seq")").value_or(0);
-    if (seq <= last_seq_) {
-      ++stats.duplicates; // a resend after a lost ack: dropped, as clients do
-      return;
-    }
-    stats.gaps += static_cast<uint64_t>(seq - last_seq_ - 1);
-    last_seq_ = seq;
-  } else if (settings_.dedup) {
-    auto serial = int_field(frame, R"("bench_n")").value_or(0);
-    if (serial <= last_seq_) {
+    return;
+  auto seq = int_field(frame, R"("seq")").value_or(0);
+  if (seq <= last_seq_) {
+    ++stats.duplicates; // a resend after a lost ack: dropped, as clients do
+    return;
+  }
+  stats.gaps += static_cast<uint64_t>(seq - last_seq_ - 1);
+  last_seq_ = seq;
+  auto now = now_micros();
+  ++stats.received;
+  stats.last_arrival_us = now;
+  stats.latency.record(now - *stamp);
+  if (!writing_)
+    write_next(); // acks ride behind whatever write is in flight
+}
+
+void record_plain(std::string_view payload, const connection_settings& settings,
+                  int64_t& last) {
+  auto& stats = *settings.stats;
+  auto stamp = int_field(payload, R"("bench_t")");
+  if (!stamp)
+    return; // a peer's own frame, not one of ours
+  if (settings.dedup) {
+    auto serial = int_field(payload, R"("bench_n")").value_or(0);
+    if (serial <= last) {
       ++stats.duplicates;
       return;
     }
-    last_seq_ = serial;
+    last = serial;
   } else {
-    ++last_seq_; // several writers: count what arrived
+    ++last; // several writers: count what arrived
   }
   auto now = now_micros();
   ++stats.received;
   stats.last_arrival_us = now;
   stats.latency.record(now - *stamp);
-  if (settings_.proto == protocol::herald && !writing_)
-    write_next(); // acks ride behind whatever write is in flight
 }
 
 void connection::send(std::string frame) {

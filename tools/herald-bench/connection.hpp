@@ -1,5 +1,7 @@
 #pragma once
 
+#include "client.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,14 +12,16 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace herald::bench {
 
 struct counters;
 
 /// What the generator speaks: herald.v1 (token, hello with last_seq,
-/// cumulative acks, resume) or plain WebSocket as broadcast peers offer it.
-enum class protocol { herald, plain_ws };
+/// cumulative acks, resume), plain WebSocket as broadcast peers offer it,
+/// or Server-Sent Events (HTTP/1.0, so that the stream is not chunked).
+enum class protocol { herald, plain_ws, sse };
 
 /// Shared by every connection of one generator process.
 struct connection_settings {
@@ -40,22 +44,25 @@ struct connection_settings {
   std::function<void(size_t index, bool was_ready)> on_down;
 };
 
+/// Counts a stamped payload of a plain peer (WebSocket frame or SSE data):
+/// latency, and with settings.dedup replays told apart by their serial.
+void record_plain(std::string_view payload, const connection_settings& settings,
+                  int64_t& last);
+
 /// One client WebSocket bound to a chosen 127.0.0.x source address, so that
 /// many of them together pass the ~28k ephemeral ports of one address.
-class connection : public std::enable_shared_from_this<connection> {
+class connection : public client,
+                   public std::enable_shared_from_this<connection> {
 public:
   connection(boost::asio::io_context& io, const connection_settings& settings,
              size_t index, boost::asio::ip::address source, std::string target);
 
-  /// Connects (again), resuming after the last seq seen.
-  void start();
-  /// Closes the socket abruptly, as a lost network does; on_down follows.
-  void drop();
-  /// Queues a text frame (publishers only).
-  void send(std::string frame);
+  void start() override;
+  void drop() override;
+  void send(std::string frame) override;
 
-  int64_t last_seq() const { return last_seq_; }
-  bool ready() const { return ready_; }
+  int64_t last_seq() const override { return last_seq_; }
+  bool ready() const override { return ready_; }
 
 private:
   using stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;

@@ -19,8 +19,16 @@ struct counters {
   uint64_t published = 0;      ///< frames this process sent as a publisher
   int64_t last_arrival_us = 0; ///< wall clock of the latest message
   histogram latency;
+  std::string first_error; ///< what went wrong first, for the operator
 
   void reset() { *this = counters{}; }
+
+  void error(const std::string& what) {
+    ++errors;
+    if (first_error.empty())
+      for (char c : what) // kept printable inside a JSON string
+        first_error += (c == '"' || c == '\\' || c < ' ') ? '\'' : c;
+  }
 };
 
 } // namespace herald::bench

@@ -3,7 +3,7 @@
 // database writers); the orchestrator starts several and adds up what they
 // print, one JSON object per line.
 //
-//   herald-bench clients --server=HOST:PORT --protocol=herald|ws
+//   herald-bench clients --server=HOST:PORT --protocol=herald|ws|sse
 //       --count=N [--first=0] [--user-prefix=u] [--app=bench --secret=S]
 //       [--path=/v1/ws] [--sources=127.0.0.2,...] [--max-pending=256]
 //       [--quickack=1]  (diagnostic: no delayed ACKs on the client side)
@@ -43,8 +43,9 @@ int run_clients(options& opt) {
     static_cast<unsigned short>(std::stoi(server.substr(colon + 1))));
   cfg.settings.host = server;
   auto proto = opt.text("protocol", "herald");
-  cfg.settings.proto =
-    proto == "herald" ? protocol::herald : protocol::plain_ws;
+  cfg.settings.proto = proto == "herald" ? protocol::herald
+                       : proto == "sse"  ? protocol::sse
+                                         : protocol::plain_ws;
   for (auto& s : opt.list("sources", "127.0.0.1"))
     cfg.sources.push_back(asio::ip::make_address(s));
   cfg.max_pending = static_cast<size_t>(opt.number("max-pending", 256));
