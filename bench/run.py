@@ -66,6 +66,9 @@ def main():
         os.environ.get("HERALD_BENCH_PORT", "18200")),
                         help="Herald's port (0: any free one); peers use "
                              "the next ones")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other systems' results in OUT and "
+                             "add (or replace) the ones measured now")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the report from the results in OUT "
                              "without measuring anything")
@@ -133,9 +136,11 @@ def main():
                           fast=args.quick)
     ctx.cluster.start()
     results = {}
+    saved = load_saved(args.out) if args.merge else None
     try:
         for scenario in scenarios:
-            results[scenario] = {}
+            results[scenario] = (saved["results"].get(scenario, {})
+                                 if saved else {})
             for system in systems:
                 if system in skipped:
                     results[scenario][system] = {"skipped": skipped[system]}
@@ -162,6 +167,15 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "minutes": (time.time() - started) / 60, "machine": machine,
             "quick": args.quick, "load_at_end": procstat.loadavg()}
+    if saved:
+        # The first run's facts stay; the report says what was added.
+        added = (f"{', '.join(systems)} measured on {meta['date']} "
+                 f"({meta['minutes']:.1f} min, load "
+                 f"{machine['load_at_start']} → {meta['load_at_end']})")
+        meta = saved["meta"]
+        meta["added"] = meta.get("added", []) + [added]
+        systems = saved["systems"] + [s for s in systems
+                                      if s not in saved["systems"]]
     with open(os.path.join(args.out, "results", "meta.json"), "w") as f:
         json.dump({"meta": meta, "systems": systems}, f, indent=1)
     report_path = report_file(args)
@@ -177,6 +191,20 @@ def main():
         for p in problems:
             print("bench: " + p, file=sys.stderr)
         sys.exit(1 if problems else 0)
+
+
+def load_saved(out):
+    """The results and metadata of the last run in OUT."""
+    folder = os.path.join(out, "results")
+    with open(os.path.join(folder, "meta.json")) as f:
+        saved = json.load(f)
+    saved["results"] = {}
+    for scenario in SCENARIOS:
+        path = os.path.join(folder, f"{scenario}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                saved["results"][scenario] = json.load(f)["systems"]
+    return saved
 
 
 def report_file(args):

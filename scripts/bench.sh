@@ -9,6 +9,7 @@
 #   scripts/bench.sh --quick          Herald only, small sizes (under 2 min),
 #                                     checks that the results are well-formed
 #   scripts/bench.sh --systems herald --scenarios idle,storm   a subset
+#   scripts/bench.sh --merge --systems pushpin   add one system to the last results
 #
 # Every option is passed to bench/run.py (--help lists them).
 set -euo pipefail
@@ -17,7 +18,7 @@ cd "$repo"
 
 case "${1:-}" in
   -h | --help)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 esac

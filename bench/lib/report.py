@@ -108,6 +108,8 @@ def write(path, results, meta, systems, plots_folder):
              + f" on {meta['date']} (total {meta['minutes']:.1f} min). "
              "What the figures mean and what limits them: "
              "[performance.md](performance.md).", ""]
+    for added in meta.get("added", []):
+        lines += [f"Added afterwards: {added}.", ""]
     lines += ["## Machine", ""]
     for key, value in meta["machine"].items():
         lines.append(f"- {key.replace('_', ' ')}: {value}")
