@@ -11,6 +11,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -105,16 +106,19 @@ def main():
                   nchan_template=os.path.join(REPO, "bench", "peers", "nchan",
                                               "nginx.conf.in"),
                   **sizes)
+    if args.report_only:
+        rewrite_report(args, systems)
+        return
     for binary in (ctx.heraldd, ctx.bench):
         if not os.access(binary, os.X_OK):
             sys.exit(f"bench: {binary} is missing; build first")
+    # A test runner's timeout sends SIGTERM: unwind through the finally
+    # blocks so that servers and the cluster are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     # Every connection is a file: take the whole hard limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    if args.report_only:
-        rewrite_report(args, systems)
-        return
     started = time.time()
     machine = procstat.machine()
     os.makedirs(os.path.join(args.out, "results"), exist_ok=True)
