@@ -6,7 +6,7 @@ import math
 
 W, H = 640, 360
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 30, 50
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 MAX_NINES = 4  # up to 99.99 %
 
 
