@@ -1,0 +1,34 @@
+#pragma once
+
+#include "histogram.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace herald::bench {
+
+/// What one generator process has seen since the last reset; printed as a
+/// JSON line for the orchestrator to add up across processes.
+struct counters {
+  uint64_t received = 0;   ///< messages that carried a send stamp
+  uint64_t duplicates = 0; ///< herald.v1 seqs seen before (resends)
+  uint64_t gaps = 0;       ///< seqs skipped: must stay 0
+  uint64_t closes = 0;     ///< connections the server ended
+  uint64_t errors = 0;     ///< connect/handshake failures, error frames
+  uint64_t reconnects = 0;
+  uint64_t published = 0;      ///< frames this process sent as a publisher
+  int64_t last_arrival_us = 0; ///< wall clock of the latest message
+  histogram latency;
+  std::string first_error; ///< what went wrong first, for the operator
+
+  void reset() { *this = counters{}; }
+
+  void error(const std::string& what) {
+    ++errors;
+    if (first_error.empty())
+      for (char c : what) // kept printable inside a JSON string
+        first_error += (c == '"' || c == '\\' || c < ' ') ? '\'' : c;
+  }
+};
+
+} // namespace herald::bench
