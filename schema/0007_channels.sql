@@ -181,12 +181,14 @@ LANGUAGE plpgsql AS $$
 DECLARE
   the_app herald.apps := herald.api_app_named(args->>'app');
   ch      text := herald.api_check_provider_channel(args->>'channel');
-  kind    text := coalesce(args->>'kind',
-                           CASE ch WHEN 'sms' THEN 'webhook' ELSE 'fcm' END);
+  -- The one kind each channel takes.
+  fits    text := CASE ch WHEN 'sms' THEN 'webhook' ELSE 'fcm' END;
+  kind    text := coalesce(args->>'kind', fits);
   saved   herald.providers;
 BEGIN
-  IF kind NOT IN ('webhook', 'fcm') THEN
-    PERFORM herald.api_fail(400, 'bad_field', 'kind: one of webhook, fcm');
+  IF kind <> fits THEN
+    PERFORM herald.api_fail(400, 'bad_field',
+      'kind: sms providers are webhook, mobile providers fcm');
   ELSIF args->>'url' !~ '^https?://[^/]+' THEN
     PERFORM herald.api_fail(400, 'bad_field',
       'url: an http:// or https:// URL');

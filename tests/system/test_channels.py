@@ -318,6 +318,11 @@ class ChannelsTest(ClusterTestCase):
         status, _, answer = self.admin_call(
             "PUT", "/v1/admin/apps/shop/providers/sms", {"url": "ftp://x/"})
         self.assertEqual((status, answer["error"]["code"]), (400, "bad_field"))
+        status, _, answer = self.admin_call(
+            "PUT", "/v1/admin/apps/shop/providers/sms",
+            {"url": "http://x/", "kind": "fcm"})
+        self.assertEqual((status, answer["error"]["code"]), (400, "bad_field"))
+        self.assertIn("kind", answer["error"]["message"])
         status, _, _ = self.user_call("GET",
                                       "/v1/admin/apps/shop/providers/sms")
         self.assertIn(status, (401, 404))
