@@ -115,11 +115,11 @@ def write(path, results, meta, systems, plots_folder):
         lines.append(f"- {key.replace('_', ' ')}: {value}")
     lines += ["",
               "The load generator, PostgreSQL and the system under test share "
-              "these cores, and other engineers' builds and tests were "
-              "running on the machine at the same time (load average at "
-              f"start: {meta['machine']['load_at_start']}, at the end: "
-              f"{meta['load_at_end']}): the figures are lower bounds of what "
-              "an unshared machine gives, and vary from run to run.", ""]
+              "these cores; a load average above what the run itself makes "
+              "means other work shared them too (at start: "
+              f"{meta['machine']['load_at_start']}, at the end: "
+              f"{meta['load_at_end']}), and the figures are then lower "
+              "bounds of what an unshared machine gives.", ""]
     lines += ["## Results", "",
               "*Herald* is heraldd with its default configuration; *Herald, "
               "work-stealing scheduler* the same binary with "
