@@ -53,7 +53,7 @@ struct instruments {
     BuildCounter()
       .Name("herald_provider_requests_total")
       .Help("SMS and mobile provider requests by channel and outcome: sent, "
-            "retry (5xx, 429, timeout), dead (refused or out of attempts), "
+            "retry (5xx, 429, no answer), refused (another 4xx), "
             "invalid_token")
       .Register(*registry);
   prometheus::Counter& processed = messages.Add({{"outcome", "processed"}});

@@ -29,7 +29,7 @@ void deliveries_redelivered(size_t count);
 void api_connections_in_use(int change);
 
 /// One request to an SMS or mobile provider ("sms", "mobile") and its
-/// outcome ("sent", "retry", "dead", "invalid_token").
+/// outcome ("sent", "retry", "refused", "invalid_token").
 void provider_request(const char* channel, const char* outcome);
 
 /// A value read at scrape time (from the actor tree): rendered as a gauge.

@@ -28,22 +28,9 @@ struct channel_store::impl {
 
   detail::lazy_connection conn;
 
-  // Runs `fn` in a transaction; a broken connection is dropped so that the
-  // next call reconnects, and every error leaves as storage::error.
   template <class F>
-  auto run(const char* what, F&& fn)
-    -> decltype(fn(std::declval<pqxx::work&>())) {
-    try {
-      pqxx::work tx{conn.get()};
-      auto result = fn(tx);
-      tx.commit();
-      return result;
-    } catch (const pqxx::broken_connection&) {
-      conn.reset();
-      detail::rethrow_as_storage_error(what);
-    } catch (...) {
-      detail::rethrow_as_storage_error(what);
-    }
+  auto run(const char* what, F&& fn) {
+    return conn.transact(what, std::forward<F>(fn));
   }
 
   template <class... Args>

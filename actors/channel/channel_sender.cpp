@@ -173,13 +173,11 @@ void handle(sender_actor* self, const storage::claimed_delivery& d) {
       return give_up("failed", "no_device",
                      "every device token was invalid: " + result.error);
     case verdict::refused:
-      metrics::provider_request(st.channel.c_str(), "dead");
       return give_up("dead", "provider_refused", result.error);
     case verdict::retry:
       break;
   }
   if (d.attempts >= provider->second.max_attempts) {
-    metrics::provider_request(st.channel.c_str(), "dead");
     return give_up("dead", "max_attempts",
                    "gave up after " + std::to_string(d.attempts) +
                      " attempts; last: " + result.error);

@@ -41,6 +41,13 @@ public:
   /// Forgets the connection; the next get() opens a new one.
   void reset() { conn_.reset(); }
 
+  /// Runs `fn` in a transaction and commits; a broken connection is
+  /// dropped so that the next call reconnects, and every error leaves as
+  /// storage::error with `what` in front.
+  template <class F>
+  auto transact(const char* what, F&& fn)
+    -> decltype(fn(std::declval<pqxx::work&>()));
+
 private:
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
@@ -51,6 +58,22 @@ template <class F>
 auto translate(F&& fn) -> decltype(fn());
 
 [[noreturn]] void rethrow_as_storage_error(const std::string& context);
+
+template <class F>
+auto lazy_connection::transact(const char* what, F&& fn)
+  -> decltype(fn(std::declval<pqxx::work&>())) {
+  try {
+    pqxx::work tx{get()};
+    auto result = fn(tx);
+    tx.commit();
+    return result;
+  } catch (const pqxx::broken_connection&) {
+    reset();
+    rethrow_as_storage_error(what);
+  } catch (...) {
+    rethrow_as_storage_error(what);
+  }
+}
 
 template <class F>
 auto translate(F&& fn) -> decltype(fn()) {
