@@ -1,6 +1,7 @@
 #include "actors/engine.hpp"
 
 #include "actors/app_refresher.hpp"
+#include "actors/messages.hpp"
 #include "actors/template/template_registry.hpp"
 #include "actors/user/inbox_workers.hpp"
 #include "actors/user/user_shard.hpp"
@@ -16,10 +17,37 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      [](event_based_actor* parent) { return spawn_template_registry(parent); },
      restart_policy::permanent},
   };
+  auto url = options.health.database_url;
+  auto log_listener = options.listener;
+  log_listener.channel = "herald_log";
+  log_listener.group = log_group;
+  log_listener.application_name = "herald-tailer";
+  auto tailer = options.tailer;
+  tailer.database_url = url;
+  tailer.shards = std::max<size_t>(1, options.user_shards);
+  auto channel_expander = options.channel_expander;
+  channel_expander.database_url = url;
+  // Shared by the tailer and the shards, and kept across their restarts.
+  auto tail = std::make_shared<tail_cursor>();
   std::vector<child_spec> ingest{
     {"listener",
      [opts = options.listener](event_based_actor* parent) {
        return spawn_listener(parent, opts);
+     },
+     restart_policy::permanent},
+    {"log-listener",
+     [opts = log_listener](event_based_actor* parent) {
+       return spawn_listener(parent, opts);
+     },
+     restart_policy::permanent},
+    {"tailer",
+     [opts = tailer, tail](event_based_actor* parent) {
+       return spawn_tailer(parent, opts, tail);
+     },
+     restart_policy::permanent},
+    {"channel-expander",
+     [opts = channel_expander](event_based_actor* parent) {
+       return spawn_channel_expander(parent, opts);
      },
      restart_policy::permanent},
   };
@@ -29,25 +57,20 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
                         return spawn_expander(parent, opts);
                       },
                       restart_policy::permanent});
-  auto url = options.health.database_url;
   std::vector<child_spec> users{
     {"inbox",
      [url, n = options.inbox_workers](event_based_actor* parent) {
        return spawn_inbox_workers(parent, url, n);
      },
      restart_policy::permanent},
-    {"router",
-     [n = options.user_shards](event_based_actor* parent) {
-       return spawn_user_router(parent, n);
-     },
-     restart_policy::permanent},
   };
   for (size_t i = 0; i < std::max<size_t>(1, options.user_shards); ++i)
-    users.push_back({"shard-" + std::to_string(i),
-                     [i, opts = options.users](event_based_actor* parent) {
-                       return spawn_user_shard(parent, i, opts);
-                     },
-                     restart_policy::permanent});
+    users.push_back(
+      {"shard-" + std::to_string(i),
+       [i, opts = options.users, tail](event_based_actor* parent) {
+         return spawn_user_shard(parent, i, opts, tail);
+       },
+       restart_policy::permanent});
   std::vector<child_spec> channels{
     {"router",
      [](event_based_actor* parent) { return spawn_channel_router(parent); },

@@ -5,7 +5,6 @@
 // serializable) message types instead of getting type IDs.
 
 #include "core/template_renderer.hpp"
-#include "storage/expansion.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -35,12 +34,6 @@ struct render_result {
   std::string error_message;
 };
 
-/// Deliveries that an expansion committed (to the user supervisor and the
-/// channel actors).
-struct deliveries_committed {
-  std::vector<storage::new_delivery> deliveries;
-};
-
 /// Well-known names in the actor system's registry, so that a restarted
 /// actor is found again by those that talk to it.
 namespace names {
@@ -48,13 +41,18 @@ inline const caf::atom_value templates = caf::atom("templates");
 inline const caf::atom_value users = caf::atom("users");
 inline const caf::atom_value channels = caf::atom("channels");
 inline const caf::atom_value inbox = caf::atom("inbox");
+inline const caf::atom_value tailer = caf::atom("tailer");
+inline const caf::atom_value channel_expander = caf::atom("chexpander");
 } // namespace names
 
-/// The local group the listener wakes expanders through.
+/// The local group the outbox listener wakes expanders through.
 inline constexpr const char* outbox_group = "herald.outbox";
+
+/// The local group the log listener wakes the tailer and the channel
+/// expander through.
+inline constexpr const char* log_group = "herald.log";
 
 } // namespace herald::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::render_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::render_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::deliveries_committed)

@@ -122,14 +122,17 @@ nlohmann::json to_json(const delivery& d) {
   // The client's code reads data.x: anything but an object would break it.
   if (data.is_discarded() || !data.is_object())
     data = json::object();
-  return json{{"seq", d.seq},
-              {"id", d.message_id},
-              {"template", d.template_code},
-              {"channel", d.channel},
-              {"title", d.title},
-              {"body", d.body},
-              {"data", std::move(data)},
-              {"created_at", d.created_at}};
+  json out{{"seq", d.seq},
+           {"id", d.message_id},
+           {"template", d.template_code},
+           {"channel", d.channel},
+           {"title", d.title},
+           {"body", d.body},
+           {"data", std::move(data)},
+           {"created_at", d.created_at}};
+  if (d.silent)
+    out["silent"] = true;
+  return out;
 }
 
 std::string msg_frame(const delivery& d) {

@@ -14,6 +14,7 @@ namespace herald::storage {
 /// The approved template version a claimed message renders with.
 struct approved_template {
   int64_t id = 0;
+  std::string message_type; ///< what preferences and caps key on
   template_source source;
 };
 
@@ -44,38 +45,20 @@ struct render_outcome {
   }
 };
 
-/// What every delivery of one expanded message shows, shared between them.
-struct message_content {
-  int64_t id = 0;
-  std::string template_code;
-  std::string web_title; ///< empty when the message has no web text
-  std::string web_body;
-  std::string vars_json;
-  std::string created_at; ///< ISO 8601, UTC
-};
-
-/// One delivery row the expansion inserted.
-struct new_delivery {
-  int64_t message_id = 0;
-  int64_t user_id = 0;
-  int64_t app_id = 0;
-  std::string external_id; ///< the user's id in the app
-  std::string channel;
-  std::optional<int64_t> seq; ///< web deliveries that are not suppressed
-  std::string state;
-  std::shared_ptr<const message_content> message;
-};
-
 struct batch_result {
   size_t claimed = 0;
   size_t rejected = 0;
-  std::vector<new_delivery> deliveries;
+  /// The positions the batch's messages took (0, 0: none).
+  int64_t first_position = 0;
+  int64_t last_position = 0;
+  /// Some message has sms or mobile texts: the channel step has work.
+  bool channel_work = false;
 };
 
-/// Turns pending outbox rows into deliveries, one batch per transaction:
-/// claim with FOR UPDATE SKIP LOCKED (so engines sharing a database never
-/// take the same rows), render each through `render`, then expand all of
-/// them with herald.expand_claimed and commit. Blocking: run it in a
+/// Turns pending outbox rows into stream log entries, one batch per
+/// transaction: claim with FOR UPDATE SKIP LOCKED (so engines sharing a
+/// database never take the same rows), render each through `render`, then
+/// write them with herald.expand_to_log and commit. Blocking: run it in a
 /// detached actor. Keeps one connection, reopened after it breaks.
 class outbox_expander {
 public:
@@ -88,9 +71,8 @@ public:
   outbox_expander& operator=(const outbox_expander&) = delete;
 
   /// Expands up to `limit` pending messages. A deadlock or serialization
-  /// failure is retried; a database problem throws storage::error. An
-  /// exception thrown by `render` (say, the renderer is restarting) aborts
-  /// the batch and propagates. Either way the rows stay pending.
+  /// failure is retried; every other failure, of the database or of
+  /// `render`, throws storage::error and leaves the rows pending.
   batch_result expand_batch(size_t limit, const render_fn& render);
 
 private:

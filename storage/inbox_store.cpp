@@ -1,23 +1,55 @@
 #include "storage/inbox_store.hpp"
 
 #include "storage/detail/pg.hpp"
+#include "storage/detail/pg_array.hpp"
 #include "storage/error.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace herald::storage {
 
 namespace {
 
-constexpr const char* load_after_sql = R"sql(
-  SELECT d.seq, o.id, o.template_code, coalesce(o.rendered->'web'->>'title', ''),
-         coalesce(o.rendered->'web'->>'body', ''), o.vars::text,
-         to_char(o.created_at AT TIME ZONE 'UTC',
-                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-    FROM herald.deliveries d
-    JOIN herald.outbox o ON o.id = d.message_id
-   WHERE d.user_id = $1 AND d.seq > $2
-   ORDER BY d.seq
-   LIMIT $3
+constexpr const char* feed_sql = R"sql(
+  SELECT position, message_id, template_code, title, body, vars, created_at,
+         silent
+    FROM herald.feed($1, $2, $3, $4)
 )sql";
+
+// "HH:MM" to minutes after midnight; -1 for none.
+int minutes_of(const nlohmann::json& value) {
+  if (!value.is_string())
+    return -1;
+  auto text = value.get<std::string>();
+  if (text.size() < 5)
+    return -1;
+  return std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3, 2));
+}
+
+inbox_user to_user(const std::string& json_text) {
+  auto j = nlohmann::json::parse(json_text);
+  inbox_user user;
+  user.id = j.at("id").get<int64_t>();
+  user.sent = j.at("sent").get<int64_t>();
+  user.acked = j.at("acked").get<int64_t>();
+  user.newest = j.at("newest").get<int64_t>();
+  user.utc_offset_seconds = j.at("utc_offset").get<int>();
+  for (const auto& s : j.at("streams"))
+    user.streams.push_back(
+      {s.at(0).get<std::string>(), s.at(1).get<int64_t>()});
+  for (const auto& p : j.at("preferences")) {
+    web_preference pref;
+    pref.message_type = p.at("type").get<std::string>();
+    pref.channel = p.at("channel").get<std::string>();
+    pref.enabled = p.at("enabled").get<bool>();
+    pref.quiet_start = minutes_of(p.at("quiet_start"));
+    pref.quiet_end = minutes_of(p.at("quiet_end"));
+    if (p.at("hourly_cap").is_number())
+      pref.hourly_cap = p.at("hourly_cap").get<int>();
+    user.preferences.push_back(std::move(pref));
+  }
+  return user;
+}
 
 } // namespace
 
@@ -37,24 +69,23 @@ inbox_store::inbox_store(std::string database_url)
 
 inbox_store::~inbox_store() = default;
 
-std::optional<inbox_user> inbox_store::find_user(int64_t app_id,
+std::optional<inbox_user> inbox_store::load_user(int64_t app_id,
                                                  const std::string& external) {
-  return impl_->run("cannot look up the user", [&](pqxx::work& tx) {
-    auto rows = tx.exec_params("SELECT id, last_seq FROM herald.users"
-                               " WHERE app_id = $1 AND external_id = $2",
-                               app_id, external);
+  return impl_->run("cannot load the user", [&](pqxx::work& tx) {
+    auto rows = tx.exec_params("SELECT herald.user_state($1, $2)::text", app_id,
+                               external);
     std::optional<inbox_user> user;
-    if (!rows.empty())
-      user = inbox_user{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>()};
+    if (!rows.empty() && !rows[0][0].is_null())
+      user = to_user(rows[0][0].as<std::string>());
     return user;
   });
 }
 
-std::vector<delivery> inbox_store::load_after(int64_t user_id, int64_t after,
-                                              size_t limit) {
-  return impl_->run("cannot load deliveries", [&](pqxx::work& tx) {
+std::vector<delivery> inbox_store::load_feed(int64_t user_id, int64_t after,
+                                             int64_t through, size_t limit) {
+  return impl_->run("cannot load the feed", [&](pqxx::work& tx) {
     std::vector<delivery> out;
-    auto rows = tx.exec_params(load_after_sql, user_id, after,
+    auto rows = tx.exec_params(feed_sql, user_id, after, through,
                                static_cast<int64_t>(limit));
     out.reserve(rows.size());
     for (const auto& row : rows) {
@@ -66,45 +97,51 @@ std::vector<delivery> inbox_store::load_after(int64_t user_id, int64_t after,
       d.body = row[4].as<std::string>();
       d.data_json = row[5].as<std::string>();
       d.created_at = row[6].as<std::string>();
+      d.silent = row[7].as<bool>();
       out.push_back(std::move(d));
     }
     return out;
   });
 }
 
-void inbox_store::record_progress(int64_t user_id, int64_t sent_seq,
-                                  int64_t acked_seq) {
-  impl_->run("cannot record delivery progress", [&](pqxx::work& tx) {
-    // Progress lost in a crash only means a resend, which clients dedup:
-    // no need to wait for the WAL flush. Every user actor flushes every
-    // 200 ms, so these commits would otherwise queue on fsync.
+void inbox_store::record_cursors(const std::vector<cursor_update>& updates) {
+  if (updates.empty())
+    return;
+  std::vector<std::optional<std::string>> users, sent, acked;
+  for (const auto& u : updates) {
+    users.emplace_back(std::to_string(u.user_id));
+    sent.emplace_back(std::to_string(u.sent));
+    acked.emplace_back(std::to_string(u.acked));
+  }
+  impl_->run("cannot record cursors", [&](pqxx::work& tx) {
     tx.exec("SET LOCAL synchronous_commit = off");
-    if (sent_seq > 0)
-      tx.exec_params("UPDATE herald.deliveries SET state = 'sent',"
-                     " sent_at = now() WHERE user_id = $1 AND seq <= $2"
-                     " AND state = 'pending'",
-                     user_id, sent_seq);
-    if (acked_seq > 0)
-      tx.exec_params("UPDATE herald.deliveries SET state = 'acked',"
-                     " acked_at = now(), sent_at = coalesce(sent_at, now())"
-                     " WHERE user_id = $1 AND seq <= $2"
-                     " AND state IN ('pending', 'sent')",
-                     user_id, acked_seq);
+    tx.exec_params("SELECT herald.record_cursors($1::bigint[], $2::bigint[],"
+                   " $3::bigint[])",
+                   detail::to_array_literal(users),
+                   detail::to_array_literal(sent),
+                   detail::to_array_literal(acked));
     return 0;
+  });
+}
+
+std::vector<cap_count> inbox_store::load_cap_counts(int64_t user_id,
+                                                    int64_t through) {
+  return impl_->run("cannot count for the hourly cap", [&](pqxx::work& tx) {
+    auto row = tx.exec_params1("SELECT herald.web_cap_counts($1, $2)::text",
+                               user_id, through);
+    std::vector<cap_count> out;
+    for (const auto& c : nlohmann::json::parse(row[0].as<std::string>()))
+      out.push_back({c.at(0).get<std::string>(), c.at(1).get<int64_t>(),
+                     c.at(2).get<int64_t>()});
+    return out;
   });
 }
 
 bool inbox_store::mark_read(int64_t user_id, int64_t message_id) {
   return impl_->run("cannot mark the message read", [&](pqxx::work& tx) {
-    auto rows = tx.exec_params(
-      "UPDATE herald.deliveries SET state = 'read',"
-      " read_at = coalesce(read_at, now()),"
-      " acked_at = coalesce(acked_at, now()),"
-      " sent_at = coalesce(sent_at, now())"
-      " WHERE user_id = $1 AND message_id = $2 AND channel = 'web'"
-      " AND state <> 'suppressed' RETURNING 1",
-      user_id, message_id);
-    return !rows.empty();
+    auto rows =
+      tx.exec_params("SELECT herald.mark_read($1, $2)", user_id, message_id);
+    return !rows.empty() && !rows[0][0].is_null();
   });
 }
 

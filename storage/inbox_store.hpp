@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/delivery.hpp"
+#include "core/web_policy.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -10,15 +11,33 @@
 
 namespace herald::storage {
 
-/// A user as the delivery side knows them.
-struct inbox_user {
-  int64_t id = 0;
-  int64_t last_seq = 0; ///< the newest seq given to one of their deliveries
+/// A stream of a user's feed and the position from which it counts.
+struct feed_stream {
+  std::string stream;
+  int64_t since = 0;
 };
 
-/// Reads and updates users' web inboxes: what the user actors need from
-/// the database. Blocking: used by the detached database workers. Keeps
-/// one connection, reopened after it breaks.
+/// What the delivery side needs to serve a user.
+struct inbox_user {
+  int64_t id = 0;
+  int64_t sent = 0;   ///< the position the user's clients were sent
+  int64_t acked = 0;  ///< the position the user's clients acknowledged
+  int64_t newest = 0; ///< the newest position in the user's feed
+  std::vector<feed_stream> streams;
+  std::vector<web_preference> preferences;
+  int utc_offset_seconds = 0; ///< of the user's time zone, now
+};
+
+/// One user's progress for a batched cursor update.
+struct cursor_update {
+  int64_t user_id = 0;
+  int64_t sent = 0;
+  int64_t acked = 0;
+};
+
+/// Reads users' web feeds and writes their cursors: what the user actors
+/// need from the database. Blocking: used by the detached database
+/// workers. Keeps one connection, reopened after it breaks.
 class inbox_store {
 public:
   explicit inbox_store(std::string database_url);
@@ -28,21 +47,25 @@ public:
   inbox_store& operator=(const inbox_store&) = delete;
 
   /// The user `external_id` of app `app_id`, if they exist.
-  std::optional<inbox_user> find_user(int64_t app_id,
+  std::optional<inbox_user> load_user(int64_t app_id,
                                       const std::string& external_id);
 
-  /// Up to `limit` of the user's web deliveries with seq > `after`, in seq
-  /// order (suppressed ones have no seq and never appear).
-  std::vector<delivery> load_after(int64_t user_id, int64_t after,
-                                   size_t limit);
+  /// Up to `limit` messages of the user's feed with a position in
+  /// (`after`, `through`], in position order, preferences applied.
+  std::vector<delivery> load_feed(int64_t user_id, int64_t after,
+                                  int64_t through, size_t limit);
 
-  /// Marks the user's deliveries up to `sent_seq` as sent (if still
-  /// pending) and up to `acked_seq` as acknowledged, in one transaction
-  /// that does not wait for its WAL flush (0: leave that part out).
-  void record_progress(int64_t user_id, int64_t sent_seq, int64_t acked_seq);
+  /// Moves many users' sent and acked positions forward in one statement
+  /// that does not wait for its WAL flush (a lost update only means a
+  /// resend, which clients dedup).
+  void record_cursors(const std::vector<cursor_update>& updates);
 
-  /// Marks the user's web delivery of `message_id` read; false when the
-  /// user has no such delivery.
+  /// For the hourly cap: the user's feed up to `through`, counted per type
+  /// and clock hour, for the current and the previous hour.
+  std::vector<cap_count> load_cap_counts(int64_t user_id, int64_t through);
+
+  /// Marks message `message_id` read; false when it is not in the user's
+  /// feed.
   bool mark_read(int64_t user_id, int64_t message_id);
 
 private:

@@ -7,8 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <set>
-
 namespace herald::actors {
 
 std::string channel_group(const std::string& channel) {
@@ -18,12 +16,9 @@ std::string channel_group(const std::string& channel) {
 caf::actor spawn_channel_router(caf::event_based_actor* parent) {
   auto router = parent->spawn([](caf::event_based_actor* self) {
     return caf::behavior{
-      [self](const deliveries_committed& msg) {
-        std::set<std::string> due;
-        for (const auto& d : msg.deliveries)
-          if (d.channel != "web" && d.state == "pending")
-            due.insert(d.channel);
-        for (const auto& channel : due)
+      // New sms or mobile deliveries may be due: wake the senders.
+      [self](wake_atom) {
+        for (const char* channel : {"sms", "mobile"})
           self->send(self->system().groups().get_local(channel_group(channel)),
                      wake_atom_v);
       },

@@ -28,13 +28,12 @@ struct channel_options {
 /// LOCKED, sends each through the app's provider within the provider's
 /// rate limit, and records the outcome: sent, retried later with backoff,
 /// or given up with the reason. Woken through the channel's group when an
-/// expansion commits deliveries, and by a timer.
+/// expansion writes deliveries, and by a timer.
 caf::actor spawn_channel_sender(caf::event_based_actor* parent,
                                 std::string channel, channel_options options);
 
-/// Spawns the actor registered as names::channels: it passes the
-/// expanders' deliveries_committed on as wake-ups to the senders of the
-/// channels concerned.
+/// Spawns the actor registered as names::channels: it passes the channel
+/// expander's wake-ups (new sms or mobile deliveries) on to the senders.
 caf::actor spawn_channel_router(caf::event_based_actor* parent);
 
 /// The local group a channel's senders join.

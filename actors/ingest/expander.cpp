@@ -4,36 +4,37 @@
 #include "actors/type_ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/rendered_json.hpp"
+#include "core/template_renderer.hpp"
 #include "storage/error.hpp"
 #include "storage/expansion.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/group.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <stdexcept>
+#include <unordered_map>
+#include <variant>
 
 namespace herald::actors {
 
 namespace {
 
-/// Rendering is not possible right now (the renderer is restarting or too
-/// slow): the batch is rolled back and retried, nothing is rejected.
-struct renderer_unavailable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 struct expander_state {
   expander_options options;
   std::unique_ptr<storage::outbox_expander> db;
+  /// Compiled template versions by id. A version's texts never change
+  /// (approval makes a new version current), so an entry is never stale;
+  /// the cache is bounded by dropping it whole.
+  std::unordered_map<int64_t, compiled_template> templates;
   size_t batches = 0;
   size_t messages = 0;
   size_t rejected = 0;
-  size_t deliveries = 0;
+  size_t renders = 0;
+  int64_t last_position = 0;
   size_t failures = 0;
   std::string last_error;
   bool retry_scheduled = false;
@@ -42,56 +43,68 @@ struct expander_state {
 
 using expander_actor = caf::stateful_actor<expander_state>;
 
-// `blocking` is this thread's handle for blocking requests, one per batch
-// (making one is not free).
-storage::render_outcome render(expander_actor* self,
-                               caf::scoped_actor& blocking,
+constexpr size_t cached_templates = 1024;
+
+/// The largest rendered output a message may have: with its vars it must
+/// fit a session's byte budget (schema/0009, herald.max_vars_bytes).
+constexpr size_t max_rendered_bytes = 2 * 1024 * 1024;
+
+// Renders in this thread from the compiled version: no hop to another
+// actor and back per message, and nothing blocks while rows are locked
+// except this pure code.
+storage::render_outcome render(expander_state& st,
                                const storage::claimed_message& msg) {
+  using storage::render_outcome;
   if (!msg.approved)
-    return storage::render_outcome::rejected("template_not_approved",
-                                             "template " + msg.template_code +
-                                               " has no approved version");
-  auto registry = self->system().registry().get<caf::actor>(names::templates);
-  if (!registry)
-    throw renderer_unavailable("the template registry is not running");
-  render_request req;
-  req.app_id = msg.app_id;
-  req.code = msg.template_code;
-  req.template_id = msg.approved->id;
-  req.source = std::make_shared<const template_source>(msg.approved->source);
-  req.vars_json = msg.vars_json;
-  req.channels = msg.channels;
-  // Detached actor: a blocking request on its own thread starves no one.
-  std::optional<render_result> result;
-  std::string failure;
-  blocking->request(registry, self->state.options.render_timeout, req)
-    .receive([&](render_result& r) { result = std::move(r); },
-             [&](caf::error& err) { failure = self->system().render(err); });
-  if (!result)
-    throw renderer_unavailable("render failed: " + failure);
-  if (!result->error_code.empty())
-    return storage::render_outcome::rejected(result->error_code,
-                                             result->error_message);
-  return storage::render_outcome::rendered(std::move(result->rendered_json));
+    return render_outcome::rejected("template_not_approved",
+                                    "template " + msg.template_code +
+                                      " has no approved version");
+  auto it = st.templates.find(msg.approved->id);
+  if (it == st.templates.end()) {
+    auto compiled = compiled_template::compile(msg.approved->source);
+    if (auto err = std::get_if<template_error>(&compiled))
+      return render_outcome::rejected(err->code, err->message);
+    if (st.templates.size() >= cached_templates)
+      st.templates.clear();
+    it = st.templates
+           .emplace(msg.approved->id,
+                    std::get<compiled_template>(std::move(compiled)))
+           .first;
+  }
+  auto rendered = render_json(it->second, msg.vars_json, msg.channels);
+  if (auto err = std::get_if<template_error>(&rendered))
+    return render_outcome::rejected(err->code, err->message);
+  ++st.renders;
+  auto& json = std::get<std::string>(rendered);
+  if (json.size() + msg.vars_json.size() > max_rendered_bytes)
+    return render_outcome::rejected(
+      "message_too_large",
+      "the rendered message and its data are " +
+        std::to_string(json.size() + msg.vars_json.size()) +
+        " bytes, more than the " + std::to_string(max_rendered_bytes) +
+        " a message may have");
+  return render_outcome::rendered(std::move(json));
 }
 
-void announce(expander_actor* self, std::vector<storage::new_delivery> all) {
-  if (all.empty())
-    return;
+// After a commit: this engine's tailer reads the new entries at once
+// (the NOTIFY wakes the other engines'), and the channel step runs if some
+// message has sms or mobile texts.
+void announce(expander_actor* self, const storage::batch_result& result) {
   auto& reg = self->system().registry();
-  deliveries_committed msg{std::move(all)};
-  for (auto name : {names::users, names::channels})
-    if (auto target = reg.get<caf::actor>(name))
-      self->send(target, msg);
+  if (result.last_position > 0)
+    if (auto tailer = reg.get<caf::actor>(names::tailer))
+      self->send(tailer, wake_atom_v);
+  if (result.channel_work)
+    if (auto channels = reg.get<caf::actor>(names::channel_expander))
+      self->send(channels, wake_atom_v);
 }
 
 // Up to batches_per_turn batches; true when more may be pending.
 bool expand_some(expander_actor* self) {
   auto& st = self->state;
   auto logger = log::get("ingest");
-  caf::scoped_actor blocking{self->system()};
-  auto render_fn = [self, &blocking](const storage::claimed_message& m) {
-    return render(self, blocking, m);
+  auto render_fn = [&st](const storage::claimed_message& m) {
+    return render(st, m);
   };
   for (size_t i = 0; i < st.options.batches_per_turn; ++i) {
     auto result = st.db->expand_batch(st.options.batch_size, render_fn);
@@ -100,21 +113,13 @@ bool expand_some(expander_actor* self) {
     ++st.batches;
     st.messages += result.claimed;
     st.rejected += result.rejected;
-    st.deliveries += result.deliveries.size();
-    size_t suppressed = 0;
-    for (const auto& d : result.deliveries)
-      suppressed += d.state == "suppressed" ? 1 : 0;
+    st.last_position = std::max(st.last_position, result.last_position);
     metrics::messages_expanded(result.claimed - result.rejected,
-                               result.rejected, result.deliveries.size(),
-                               suppressed);
-    logger->debug("expanded {} message(s) ({} rejected) into {} deliveries",
-                  result.claimed, result.rejected, result.deliveries.size());
-    for (const auto& d : result.deliveries)
-      logger->debug("recorded message={} user={}/{} channel={} seq={} "
-                    "state={}",
-                    d.message_id, d.app_id, d.external_id, d.channel,
-                    d.seq ? std::to_string(*d.seq) : "-", d.state);
-    announce(self, std::move(result.deliveries));
+                               result.rejected, 0, 0);
+    logger->debug("expanded {} message(s) ({} rejected) at positions {}-{}",
+                  result.claimed, result.rejected, result.first_position,
+                  result.last_position);
+    announce(self, result);
     if (result.claimed < st.options.batch_size)
       return false;
   }
@@ -157,7 +162,9 @@ caf::behavior expander_behavior(expander_actor* self,
                             {"batches", st.batches},
                             {"messages", st.messages},
                             {"rejected", st.rejected},
-                            {"deliveries", st.deliveries},
+                            {"renders", st.renders},
+                            {"templates_cached", st.templates.size()},
+                            {"last_position", st.last_position},
                             {"failures", st.failures},
                             {"last_error", st.last_error},
                             {"mailbox", self->mailbox().size()}}

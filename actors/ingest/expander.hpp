@@ -16,18 +16,17 @@ struct expander_options {
   /// Batches per wake-up before the expander yields to its mailbox (so an
   /// exit or inspect request is not stuck behind a long backlog).
   size_t batches_per_turn = 20;
-  /// How long one render may take before the batch is given up and retried.
-  caf::timespan render_timeout = std::chrono::seconds{5};
   /// Pause after a failed batch before the next attempt.
   caf::timespan retry_delay = std::chrono::seconds{1};
 };
 
 /// Spawns an expander (detached: it blocks on the database). It joins the
 /// outbox group and, on every wake-up and once at start, claims pending
-/// outbox rows batch by batch, renders them through the template registry,
-/// expands them into deliveries in one transaction per batch, and after
-/// each commit tells the user supervisor (names::users) and the channel
-/// actors (names::channels), where those run, about the new deliveries.
+/// outbox rows batch by batch, renders them from compiled template versions
+/// it holds, writes each message once with one log entry per target stream
+/// in one transaction per batch, and after each commit wakes this engine's
+/// tailer (names::tailer) and, for sms and mobile texts, the channel
+/// expander (names::channel_expander).
 caf::actor spawn_expander(caf::event_based_actor* parent,
                           expander_options options);
 

@@ -20,7 +20,7 @@ namespace {
 struct listener_state {
   listener_options options;
   std::unique_ptr<storage::notification_listener> conn;
-  caf::group expanders;
+  caf::group expanders; ///< the group woken
   caf::timespan backoff{0};
   bool listening = false;
   size_t connects = 0;
@@ -46,7 +46,7 @@ void listen_once(listener_actor* self) {
     if (st.conn->ensure_listening()) {
       ++st.connects;
       st.listening = true;
-      logger->info("listening on herald_outbox (backend {}{})",
+      logger->info("listening on {} (backend {}{})", st.options.channel,
                    st.conn->backend_pid(),
                    st.connects > 1 ? ", reconnected; catching up" : "");
       wake_expanders(self);
@@ -78,9 +78,9 @@ caf::behavior listener_behavior(listener_actor* self,
                                 listener_options options) {
   auto& st = self->state;
   st.conn = std::make_unique<storage::notification_listener>(
-    options.database_url, "herald_outbox", "herald-listener");
+    options.database_url, options.channel, options.application_name);
   st.options = std::move(options);
-  st.expanders = self->system().groups().get_local(outbox_group);
+  st.expanders = self->system().groups().get_local(st.options.group);
   self->send(self, tick_atom_v);
   return {
     [self](tick_atom) { listen_once(self); },
@@ -88,6 +88,7 @@ caf::behavior listener_behavior(listener_actor* self,
       auto& st = self->state;
       return nlohmann::json{
         {"kind", "listener"},
+        {"channel", st.options.channel},
         {"id", self->id()},
         {"mailbox", self->mailbox().size()},
         {"listening", st.listening},

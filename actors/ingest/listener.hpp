@@ -11,19 +11,24 @@ namespace herald::actors {
 
 struct listener_options {
   std::string database_url;
-  /// The safety net: expanders are woken at least this often, NOTIFY or not.
+  /// The notification channel to LISTEN on and the local group to wake.
+  std::string channel = "herald_outbox";
+  std::string group = "herald.outbox";
+  /// What the connection calls itself (pg_stat_activity).
+  std::string application_name = "herald-listener";
+  /// The safety net: the group is woken at least this often, NOTIFY or not.
   caf::timespan poll_interval = std::chrono::seconds{1};
   /// Reconnect backoff doubles from the first value up to the second.
   caf::timespan min_backoff = std::chrono::milliseconds{100};
   caf::timespan max_backoff = std::chrono::seconds{5};
 };
 
-/// Spawns the outbox listener (detached: it blocks waiting on its own
-/// connection). It LISTENs on herald_outbox and wakes the expanders through
-/// the outbox group: on every notification, after every (re)LISTEN (the
-/// catch-up for what was missed while not listening) and at least every
-/// poll interval. NOTIFY is only ever a wake-up. The connection carries
-/// application_name "herald-listener".
+/// Spawns a listener (detached: it blocks waiting on its own connection).
+/// It LISTENs on `channel` (herald_outbox: the expanders; herald_log: the
+/// tailer and the channel expander) and wakes `group`: on every
+/// notification, after every (re)LISTEN (the catch-up for what was missed
+/// while not listening) and at least every poll interval. NOTIFY is only
+/// ever a wake-up.
 caf::actor spawn_listener(caf::event_based_actor* parent,
                           listener_options options);
 

@@ -35,28 +35,33 @@ caf::error failed(const storage::error& e) {
 caf::behavior worker(worker_actor* self, std::string url) {
   self->state.store = std::make_unique<storage::inbox_store>(std::move(url));
   return {
-    [self](const load_user& req) -> caf::result<int64_t, int64_t> {
+    [self](const load_user& req) -> caf::result<storage::inbox_user> {
       try {
         auto user =
-          self->state.store->find_user(req.user.app_id, req.user.external_id);
-        if (!user)
-          return {int64_t{0}, int64_t{0}};
-        return {user->id, user->last_seq};
+          self->state.store->load_user(req.user.app_id, req.user.external_id);
+        return user ? std::move(*user) : storage::inbox_user{};
       } catch (const storage::error& e) {
         return failed(e);
       }
     },
-    [self](const load_after& req) -> caf::result<std::vector<delivery>> {
+    [self](const load_feed& req) -> caf::result<std::vector<delivery>> {
       try {
-        return self->state.store->load_after(req.user_id, req.after, req.limit);
+        return self->state.store->load_feed(req.user_id, req.after, req.through,
+                                            req.limit);
       } catch (const storage::error& e) {
         return failed(e);
       }
     },
-    [self](const persist_progress& req) {
+    [self](const load_cap_counts& req) -> caf::result<std::vector<cap_count>> {
       try {
-        self->state.store->record_progress(req.user_id, req.sent_seq,
-                                           req.acked_seq);
+        return self->state.store->load_cap_counts(req.user_id, req.through);
+      } catch (const storage::error& e) {
+        return failed(e);
+      }
+    },
+    [self](const persist_cursors& req) {
+      try {
+        self->state.store->record_cursors(req.updates);
       } catch (const storage::error& e) {
         // Lost progress only means a resend later; the client dedups.
         failed(e);

@@ -8,9 +8,9 @@
 namespace herald::actors {
 
 /// Spawns a pool of `workers` detached actors, each with its own database
-/// connection, that serve the user actors' reads and writes (load_user ->
-/// (int64 user_id, int64 last_seq); load_after -> std::vector<delivery>;
-/// persist_progress; persist_read -> bool) round-robin, and registers it as
+/// connection, that serve the user actors' and shards' reads and writes
+/// (load_user -> storage::inbox_user; load_feed -> std::vector<delivery>;
+/// persist_cursors; persist_read -> bool) round-robin, and registers it as
 /// names::inbox. Blocking calls never run on the scheduler's workers.
 caf::actor spawn_inbox_workers(caf::event_based_actor* parent,
                                std::string database_url, size_t workers);

@@ -1,15 +1,18 @@
 #pragma once
 
-// Messages of the delivery side: sessions (in net/) to user shards, shards
-// to user actors, user actors to the inbox workers. All stay in-process.
+// Messages of the delivery side: sessions (in net/) to user shards, the
+// tailer to shards, shards to user actors, user actors to the inbox
+// workers. All stay in-process.
 
 #include "actors/user/session_sink.hpp"
 #include "core/delivery.hpp"
-#include "storage/expansion.hpp"
+#include "storage/inbox_store.hpp"
+#include "storage/log_entry.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,28 +63,64 @@ struct client_read {
   int64_t message_id = 0;
 };
 
-/// Deliveries for the users of one shard, or of one user.
-struct user_deliveries {
-  std::vector<storage::new_delivery> deliveries;
+/// To every user shard, from the tailer: the next entries of the stream
+/// log, shared (read once, fanned out in memory).
+struct tailed {
+  std::shared_ptr<const storage::log_batch> batch;
 };
 
-/// To an inbox worker: the user's id and last seq (user_id 0: unknown).
+/// One position of a user's feed as the shard hands it on: a message, or a
+/// control entry (no message) saying the user's streams or preferences
+/// changed.
+struct feed_item {
+  int64_t position = 0;
+  std::shared_ptr<const storage::message_content> message;
+};
+
+/// To a user actor, from its shard: its new feed items, in position order.
+struct feed_items {
+  std::vector<feed_item> items;
+};
+
+/// To the shard, from a user actor: route these streams to me. Answers the
+/// position after which everything will arrive live.
+struct subscribe {
+  user_key user;
+  std::vector<std::string> streams;
+};
+
+/// To the shard, from a user actor: how far the user's clients have been
+/// sent and acknowledged, for the next batched cursor write.
+struct user_progress {
+  int64_t user_id = 0;
+  int64_t sent = 0;
+  int64_t acked = 0;
+};
+
+/// To an inbox worker: what the user is (answers storage::inbox_user; id 0
+/// when the user does not exist).
 struct load_user {
   user_key user;
 };
 
-/// To an inbox worker: up to `limit` deliveries after `after`.
-struct load_after {
+/// To an inbox worker: up to `limit` feed messages in (after, through].
+struct load_feed {
   int64_t user_id = 0;
   int64_t after = 0;
+  int64_t through = 0;
   size_t limit = 0;
 };
 
-/// To an inbox worker: persist progress (0: nothing new of that kind).
-struct persist_progress {
+/// To an inbox worker: the counts the hourly cap starts from (answers
+/// std::vector<cap_count>).
+struct load_cap_counts {
   int64_t user_id = 0;
-  int64_t sent_seq = 0;
-  int64_t acked_seq = 0;
+  int64_t through = 0;
+};
+
+/// To an inbox worker: persist the cursors of many users at once.
+struct persist_cursors {
+  std::vector<storage::cursor_update> updates;
 };
 
 /// To an inbox worker: mark a message read; answers bool.
@@ -96,10 +135,16 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::attach_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::detach_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::client_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::client_read)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::user_deliveries)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::tailed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::feed_items)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::subscribe)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::user_progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_user)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_after)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::persist_progress)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_feed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_cap_counts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::persist_cursors)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<herald::cap_count>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::persist_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::user_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::storage::inbox_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<herald::delivery>)

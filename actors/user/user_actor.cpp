@@ -3,11 +3,13 @@
 #include "actors/errc.hpp"
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/user/feed_buffer.hpp"
 #include "actors/user/session_window.hpp"
 #include "core/iso_time.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/protocol.hpp"
+#include "core/web_policy.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -45,16 +47,24 @@ struct send_record {
   bool resend = false;
 };
 
+/// Where the actor is in getting to know its user: loading what the
+/// database says, then subscribing to the user's streams at the shard.
+enum class phase { loading, subscribing, ready, unknown_user };
+
 struct user_state {
   user_key key;
   user_options opts;
+  caf::actor shard; ///< the parent: routes the user's streams here
+  phase stage = phase::loading;
+  bool load_in_flight = false;
+  /// A control entry arrived while loading: load again when done.
+  bool reload_wanted = false;
   int64_t user_id = 0;
-  int64_t last_seq = 0;
-  bool loaded = false;
-  bool loading = false;
+  int64_t newest = 0; ///< the newest position of the user's feed known
+  web_policy policy;
+  feed_buffer feed;
   bool fetching = false;
   std::map<uint64_t, session_entry> sessions;
-  std::map<int64_t, delivery> cache;
   // Progress to persist, and what has been.
   int64_t sent_high = 0;
   int64_t acked_high = 0;
@@ -72,8 +82,9 @@ struct user_state {
   uint64_t pass = 0;
   size_t pushed = 0;
   size_t resent = 0;
-  // The newest seq pushed anywhere: what is above it is a first push, the
-  // one the commit-to-send latency measures.
+  size_t suppressed = 0;
+  // The newest position pushed anywhere: what is above it is a first push,
+  // the one the commit-to-send latency measures.
   int64_t first_push_high = 0;
   std::deque<send_record> sends; ///< the last `send_log` pushes
   static inline const char* name = "user";
@@ -86,6 +97,7 @@ caf::actor inbox(user_actor* self) {
 }
 
 void pump_one(user_actor* self, uint64_t session_id);
+void ensure_loaded(user_actor* self);
 
 constexpr size_t send_log = 1024;
 
@@ -176,32 +188,119 @@ void schedule_idle_check(user_actor* self) {
   self->delayed_send(self, st.opts.idle_timeout, idle_atom_v);
 }
 
+void record_ack(user_actor* self, int64_t seq, bool from_client);
+
+// A session can have at most what the feed holds: a client that says it
+// is further (a database reset under a stale client) starts at the newest.
+int64_t clamp_position(user_actor* self, int64_t claimed) {
+  return std::max<int64_t>(0, std::min(claimed, self->state.newest));
+}
+
+void on_subscribed(user_actor* self, int64_t live_after) {
+  auto& st = self->state;
+  st.stage = phase::ready;
+  st.feed.start_live(live_after);
+  // Sessions attached while loading start where they said, within what
+  // the feed holds.
+  for (auto& [id, entry] : st.sessions) {
+    if (entry.poll) {
+      entry.poll_after = clamp_position(self, entry.poll_after);
+      record_ack(self, entry.poll_after, false);
+    } else if (entry.window.unacked() == 0) {
+      entry.window.reset(clamp_position(self, entry.window.acked()));
+      record_ack(self, entry.window.acked(), false);
+    }
+  }
+  // What existed before this actor started is backlog: pushing it is a
+  // (re)delivery, not a fresh send with a commit-to-send time.
+  st.first_push_high = std::max(st.first_push_high, live_after);
+  if (st.reload_wanted) {
+    st.reload_wanted = false;
+    st.stage = phase::loading;
+    ensure_loaded(self);
+  }
+  pump_all(self);
+}
+
+// The hourly cap counts the feed up to the live start before the first
+// live message is decided; without caps there is nothing to count.
+void seed_caps(user_actor* self, int64_t live_after) {
+  auto& st = self->state;
+  auto workers = inbox(self);
+  if (!st.policy.has_caps()) {
+    on_subscribed(self, live_after);
+    return;
+  }
+  if (!workers) {
+    st.stage = phase::loading;
+    schedule_tick(self);
+    return;
+  }
+  self
+    ->request(workers, std::chrono::seconds{10},
+              load_cap_counts{st.user_id, live_after})
+    .then(
+      [self, live_after](std::vector<cap_count>& counts) {
+        self->state.policy.seed(counts);
+        on_subscribed(self, live_after);
+      },
+      [self](caf::error& err) {
+        log::get("actors")->warn(
+          "user {}/{}: cannot count for the cap: {}", self->state.key.app_id,
+          self->state.key.external_id, self->system().render(err));
+        self->state.stage = phase::loading;
+        schedule_tick(self);
+      });
+}
+
+void on_loaded(user_actor* self, storage::inbox_user& user) {
+  auto& st = self->state;
+  if (user.id == 0) {
+    // Nobody by that name (yet): nothing to deliver; a poll hears so.
+    st.stage = phase::unknown_user;
+    pump_all(self);
+    return;
+  }
+  st.user_id = user.id;
+  st.newest = std::max(st.newest, user.newest);
+  st.acked_high = std::max(st.acked_high, user.acked);
+  st.persisted_acked = std::max(st.persisted_acked, user.acked);
+  st.sent_high = std::max(st.sent_high, user.sent);
+  st.persisted_sent = std::max(st.persisted_sent, user.sent);
+  st.policy = web_policy{std::move(user.preferences), user.utc_offset_seconds};
+  st.stage = phase::subscribing;
+  subscribe msg{st.key, {}};
+  for (auto& s : user.streams)
+    msg.streams.push_back(std::move(s.stream));
+  self->request(st.shard, std::chrono::seconds{10}, std::move(msg))
+    .then([self](int64_t live_after) { seed_caps(self, live_after); },
+          [self](caf::error& err) {
+            log::get("actors")->warn(
+              "user {}/{}: cannot subscribe: {}", self->state.key.app_id,
+              self->state.key.external_id, self->system().render(err));
+            self->state.stage = phase::loading;
+            schedule_tick(self);
+          });
+}
+
 void ensure_loaded(user_actor* self) {
   auto& st = self->state;
-  if (st.loaded || st.loading)
+  if (st.stage != phase::loading || st.load_in_flight)
     return;
   auto workers = inbox(self);
   if (!workers) {
     schedule_tick(self); // retried on the next tick
     return;
   }
-  st.loading = true;
+  st.load_in_flight = true;
   self->request(workers, std::chrono::seconds{10}, load_user{st.key})
     .then(
-      [self](int64_t user_id, int64_t last_seq) {
-        auto& st = self->state;
-        st.loading = false;
-        st.loaded = true;
-        if (user_id != 0)
-          st.user_id = user_id;
-        st.last_seq = std::max(st.last_seq, last_seq);
-        // What was there before this actor started is backlog: pushing it
-        // is a (re)delivery, not a fresh send with a commit-to-send time.
-        st.first_push_high = std::max(st.first_push_high, last_seq);
-        pump_all(self);
+      [self](storage::inbox_user& user) {
+        self->state.load_in_flight = false;
+        on_loaded(self, user);
       },
       [self](caf::error& err) {
-        self->state.loading = false;
+        self->state.load_in_flight = false;
         log::get("actors")->warn(
           "user {}/{}: cannot load: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -209,62 +308,60 @@ void ensure_loaded(user_actor* self) {
       });
 }
 
-// Reads deliveries after `after` from the database into the cache.
-void fetch(user_actor* self, int64_t after) {
+// Reads (after, through] of the feed from the database into the buffer.
+void fetch(user_actor* self, int64_t after, int64_t through) {
   auto& st = self->state;
   if (st.fetching || st.user_id == 0)
     return;
   auto workers = inbox(self);
-  if (!workers)
+  if (!workers) {
+    schedule_tick(self);
     return;
+  }
   st.fetching = true;
+  auto limit = st.opts.load_batch;
   self
     ->request(workers, std::chrono::seconds{10},
-              load_after{st.user_id, after, st.opts.load_batch})
+              load_feed{st.user_id, after, through, limit})
     .then(
-      [self](std::vector<delivery>& batch) {
+      [self, after, through, limit](std::vector<delivery>& batch) {
         auto& st = self->state;
         st.fetching = false;
-        for (auto& d : batch) {
-          st.last_seq = std::max(st.last_seq, d.seq);
-          st.cache.emplace(d.seq, std::move(d));
-        }
-        while (st.cache.size() > st.opts.cache_limit + st.opts.load_batch)
-          st.cache.erase(st.cache.begin());
-        if (!batch.empty())
-          pump_all(self);
+        // A full batch is complete only up to its last message.
+        auto complete_to = batch.size() < limit ? through : batch.back().seq;
+        for (const auto& d : batch)
+          st.newest = std::max(st.newest, d.seq);
+        st.feed.add_range(after, complete_to, std::move(batch));
+        pump_all(self);
+        st.feed.trim(st.opts.cache_limit + st.opts.load_batch);
       },
       [self](caf::error& err) {
         self->state.fetching = false;
         log::get("actors")->warn(
-          "user {}/{}: cannot load deliveries: {}", self->state.key.app_id,
+          "user {}/{}: cannot load the feed: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
+        schedule_tick(self);
       });
 }
 
-// Up to `max` cached deliveries from `first` on, stopping at a gap; a gap
-// starts a fetch.
-std::vector<delivery> collect(user_actor* self, int64_t first, size_t max) {
-  auto& st = self->state;
-  std::vector<delivery> batch;
-  for (auto seq = first; seq <= st.last_seq && batch.size() < max; ++seq) {
-    auto it = st.cache.find(seq);
-    if (it == st.cache.end()) {
-      fetch(self, seq - 1);
-      break;
-    }
-    batch.push_back(it->second);
-  }
-  return batch;
+// Up to `max` messages after `p`; starts a database read where the buffer
+// does not know what follows.
+std::vector<delivery> collect(user_actor* self, int64_t p, size_t max) {
+  auto next = self->state.feed.after(p, max);
+  if (next.fetch && next.items.empty())
+    fetch(self, next.fetch->first, next.fetch->second);
+  else if (next.fetch)
+    fetch(self, next.items.back().seq, next.fetch->second);
+  return std::move(next.items);
 }
 
 void pump_stream(user_actor* self, session_entry& entry,
                  const session_ptr& sink) {
   auto& st = self->state;
   auto& window = entry.window;
-  if (window.sent() >= st.last_seq || window.room() == 0)
+  if (window.room() == 0)
     return;
-  auto batch = collect(self, window.sent() + 1, window.room());
+  auto batch = collect(self, window.sent(), window.room());
   if (batch.empty())
     return;
   auto now = self->clock().now();
@@ -287,13 +384,11 @@ bool pump_poll(user_actor* self, session_entry& entry,
   if (st.handout_pass == st.pass && start >= st.handout_from &&
       start < st.handout_to)
     return false; // a poll waiting alongside took it: this one waits on
-  auto batch = st.last_seq > start
-                 ? collect(self, start + 1, st.opts.poll_batch)
-                 : std::vector<delivery>{};
+  auto batch = collect(self, start, st.opts.poll_batch);
   if (batch.empty()) {
     // Nothing after its position: an immediate poll hears so now, unless
     // a database read may still bring something.
-    if (!entry.immediate || st.fetching || st.last_seq > start)
+    if (!entry.immediate || st.fetching)
       return false;
     sink->deliver({});
     return true;
@@ -309,36 +404,53 @@ bool pump_poll(user_actor* self, session_entry& entry,
   return true;
 }
 
+void forget_session(user_actor* self,
+                    std::map<uint64_t, session_entry>::iterator it) {
+  auto& st = self->state;
+  st.sessions.erase(it);
+  if (st.sessions.empty())
+    schedule_idle_check(self);
+}
+
 void pump_one(user_actor* self, uint64_t session_id) {
   auto& st = self->state;
   auto it = st.sessions.find(session_id);
-  if (it == st.sessions.end() || !st.loaded)
+  if (it == st.sessions.end())
     return;
   auto sink = it->second.sink.lock();
   if (!sink) {
-    st.sessions.erase(it);
-    if (st.sessions.empty())
-      schedule_idle_check(self);
+    forget_session(self, it);
     return;
   }
-  if (!it->second.poll) {
-    pump_stream(self, it->second, sink);
-  } else if (pump_poll(self, it->second, sink)) {
-    st.sessions.erase(it); // answered: the poll request is over
-    if (st.sessions.empty())
-      schedule_idle_check(self);
+  if (st.stage == phase::unknown_user) {
+    // No such user: an immediate poll hears "nothing"; the others wait for
+    // the user to be created, looked up again on every tick.
+    if (it->second.poll && it->second.immediate) {
+      sink->deliver({});
+      forget_session(self, it);
+    } else {
+      schedule_tick(self);
+    }
+    return;
   }
+  if (st.stage != phase::ready)
+    return;
+  if (!it->second.poll)
+    pump_stream(self, it->second, sink);
+  else if (pump_poll(self, it->second, sink))
+    forget_session(self, it); // answered: the poll request is over
 }
 
 // `from_client`: an ack frame (counted in the metrics), not a position a
-// reconnecting client states.
+// reconnecting client states. Nothing past what the user's sessions were
+// ever sent counts: a client's claim alone never moves the cursor.
 void record_ack(user_actor* self, int64_t seq, bool from_client) {
   auto& st = self->state;
-  auto bounded = std::min(seq, st.last_seq);
-  if (bounded > st.acked_high) {
+  seq = std::min(seq, st.sent_high);
+  if (seq > st.acked_high) {
     if (from_client)
-      metrics::deliveries_acked(static_cast<size_t>(bounded - st.acked_high));
-    st.acked_high = bounded;
+      metrics::deliveries_acked(1);
+    st.acked_high = seq;
     schedule_flush(self);
   }
 }
@@ -353,28 +465,33 @@ void on_attach(user_actor* self, attach_session& msg) {
                 protocol::describe(protocol::too_many_sessions));
     return;
   }
+  auto position = st.stage == phase::ready ? clamp_position(self, msg.last_seq)
+                                           : msg.last_seq;
   session_entry entry;
   entry.sink = sink;
   entry.poll = msg.poll;
   entry.immediate = msg.immediate;
-  entry.window = session_window{msg.last_seq, st.opts.max_unacked};
-  entry.poll_after = msg.last_seq;
+  entry.window = session_window{position, st.opts.max_unacked};
+  entry.poll_after = position;
   entry.transport = sink->transport();
   entry.remote = sink->remote_address();
   entry.since = self->clock().now();
   auto id = sink->id();
   st.sessions[id] = std::move(entry);
-  // The client's position acknowledges everything up to it.
-  if (st.loaded)
-    record_ack(self, msg.last_seq, msg.poll);
+  if (st.stage == phase::ready)
+    record_ack(self, position, false);
+  if (st.stage == phase::unknown_user) {
+    // The user may exist by now (created after this actor looked).
+    st.stage = phase::loading;
+  }
   ensure_loaded(self);
   pump(self, id);
 }
 
 void on_detach(user_actor* self, uint64_t session_id) {
-  auto& st = self->state;
-  if (st.sessions.erase(session_id) > 0 && st.sessions.empty())
-    schedule_idle_check(self);
+  auto it = self->state.sessions.find(session_id);
+  if (it != self->state.sessions.end())
+    forget_session(self, it);
 }
 
 void on_ack(user_actor* self, const client_ack& msg) {
@@ -393,6 +510,7 @@ void on_ack(user_actor* self, const client_ack& msg) {
     case session_window::ack_result::duplicate:
       break;
     case session_window::ack_result::unknown:
+      // Past what this session was sent: refused, nothing recorded.
       if (auto sink = entry.sink.lock())
         sink->report("unknown_seq", "ack for seq " + std::to_string(msg.seq) +
                                       ", which this session was not sent");
@@ -400,37 +518,64 @@ void on_ack(user_actor* self, const client_ack& msg) {
   }
 }
 
-void on_new_deliveries(user_actor* self, user_deliveries& msg) {
+// A message's web delivery for this user, or nothing when the user's
+// preferences leave it out.
+std::optional<delivery> to_delivery(user_actor* self, const feed_item& item) {
   auto& st = self->state;
-  for (auto& d : msg.deliveries) {
-    if (d.channel != "web" || !d.seq || !d.message)
-      continue;
-    if (st.user_id == 0)
-      st.user_id = d.user_id;
-    delivery out;
-    out.seq = *d.seq;
-    out.message_id = d.message_id;
-    out.template_code = d.message->template_code;
-    out.title = d.message->web_title;
-    out.body = d.message->web_body;
-    out.data_json = d.message->vars_json;
-    out.created_at = d.message->created_at;
-    st.last_seq = std::max(st.last_seq, out.seq);
-    st.cache.emplace(out.seq, std::move(out));
+  const auto& m = *item.message;
+  auto verdict = st.policy.decide(m.message_type, m.priority, m.created_unix);
+  if (verdict == web_verdict::opted_out || verdict == web_verdict::over_cap) {
+    ++st.suppressed;
+    return std::nullopt;
   }
-  // An announcement tells us who the user is; earlier deliveries are read
-  // from the database when a session needs them.
-  if (st.user_id != 0)
-    st.loaded = true;
-  while (st.cache.size() > st.opts.cache_limit)
-    st.cache.erase(st.cache.begin());
+  delivery out;
+  out.seq = item.position;
+  out.message_id = m.id;
+  out.template_code = m.template_code;
+  out.title = m.web_title;
+  out.body = m.web_body;
+  out.data_json = m.vars_json;
+  out.created_at = m.created_at;
+  out.silent = verdict == web_verdict::silent;
+  return out;
+}
+
+void on_feed_items(user_actor* self, feed_items& msg) {
+  auto& st = self->state;
+  if (st.stage != phase::ready) {
+    // Not subscribed (again) yet: the database read that follows the new
+    // subscription covers these.
+    for (const auto& item : msg.items)
+      if (!item.message)
+        st.reload_wanted = true;
+    return;
+  }
+  for (const auto& item : msg.items) {
+    if (!item.message) {
+      // Memberships or preferences changed here: what follows may belong
+      // to other streams now. Subscribe anew; everything after this
+      // position is read again from the database up to the new
+      // subscription, then arrives live.
+      st.feed.truncate_after(item.position);
+      st.stage = phase::loading;
+      ensure_loaded(self);
+      break;
+    }
+    if (auto d = to_delivery(self, item)) {
+      st.newest = std::max(st.newest, d->seq);
+      st.feed.add_live(std::move(*d));
+    }
+  }
+  st.feed.trim(st.opts.cache_limit);
   pump_all(self);
 }
 
 void on_tick(user_actor* self) {
   auto& st = self->state;
   st.tick_scheduled = false;
-  if (!st.loaded)
+  if (st.stage == phase::unknown_user && !st.sessions.empty())
+    st.stage = phase::loading;
+  if (st.stage == phase::loading)
     ensure_loaded(self);
   auto now = self->clock().now();
   bool inflight = false;
@@ -444,12 +589,15 @@ void on_tick(user_actor* self) {
                                            st.opts.max_resend_backoff);
     std::vector<delivery> batch;
     for (auto seq : due) {
-      auto it = st.cache.find(seq);
-      if (it == st.cache.end()) {
-        fetch(self, seq - 1);
+      auto d = st.feed.find(seq);
+      if (!d) {
+        // No longer held: the session starts over from what it acked,
+        // reading the rest again.
+        entry.window.reset(entry.window.acked());
+        batch.clear();
         break;
       }
-      batch.push_back(it->second);
+      batch.push_back(*d);
     }
     st.resent += batch.size();
     if (!batch.empty()) {
@@ -460,29 +608,36 @@ void on_tick(user_actor* self) {
     inflight = inflight || entry.window.unacked() > 0;
   }
   pump_all(self);
-  if (inflight || !st.loaded)
+  if (inflight || st.stage == phase::loading)
     schedule_tick(self);
 }
 
+// Progress goes to the shard, which writes the cursors of all its users
+// in one statement per flush.
 void flush(user_actor* self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.user_id == 0)
     return;
-  persist_progress msg{st.user_id, 0, 0};
-  if (st.sent_high > st.persisted_sent)
-    msg.sent_seq = st.sent_high;
-  if (st.acked_high > st.persisted_acked)
-    msg.acked_seq = st.acked_high;
-  if (msg.sent_seq == 0 && msg.acked_seq == 0)
+  if (st.sent_high <= st.persisted_sent && st.acked_high <= st.persisted_acked)
     return;
-  if (auto workers = inbox(self)) {
-    self->send(workers, msg);
-    st.persisted_sent = std::max(st.persisted_sent, msg.sent_seq);
-    st.persisted_acked = std::max(st.persisted_acked, msg.acked_seq);
-  } else {
-    schedule_flush(self);
+  self->send(st.shard, user_progress{st.user_id, st.sent_high, st.acked_high});
+  st.persisted_sent = st.sent_high;
+  st.persisted_acked = st.acked_high;
+}
+
+const char* phase_name(phase p) {
+  switch (p) {
+    case phase::loading:
+      return "loading";
+    case phase::subscribing:
+      return "subscribing";
+    case phase::ready:
+      return "ready";
+    case phase::unknown_user:
+      return "unknown_user";
   }
+  return "?";
 }
 
 std::string describe(user_actor* self) {
@@ -504,64 +659,71 @@ std::string describe(user_actor* self) {
                         {"app_id", st.key.app_id},
                         {"user", st.key.external_id},
                         {"user_id", st.user_id},
-                        {"loaded", st.loaded},
-                        {"last_seq", st.last_seq},
+                        {"phase", phase_name(st.stage)},
+                        {"loaded", st.stage == phase::ready},
+                        {"last_seq", st.newest},
                         {"acked_seq", st.acked_high},
-                        {"cached", st.cache.size()},
+                        {"cached", st.feed.size()},
                         {"pushed", st.pushed},
                         {"resent", st.resent},
+                        {"suppressed", st.suppressed},
                         {"mailbox", self->mailbox().size()},
                         {"sessions", std::move(sessions)}}
     .dump();
 }
 
+void on_read(user_actor* self, const client_read& msg) {
+  auto& st = self->state;
+  auto workers = inbox(self);
+  if (!workers || st.user_id == 0)
+    return;
+  auto session_id = msg.session_id;
+  auto message_id = msg.message_id;
+  self
+    ->request(workers, std::chrono::seconds{10},
+              persist_read{st.user_id, message_id})
+    .then([self, session_id, message_id](bool found) {
+      auto it = self->state.sessions.find(session_id);
+      if (found || it == self->state.sessions.end())
+        return;
+      if (auto sink = it->second.sink.lock())
+        sink->report("unknown_message", "no message " +
+                                          std::to_string(message_id) +
+                                          " for this user");
+    });
+}
+
+void on_idle(user_actor* self) {
+  auto& st = self->state;
+  st.idle_scheduled = false;
+  if (!st.sessions.empty())
+    return;
+  auto idle_for = self->clock().now() - st.idle_since;
+  if (idle_for < st.opts.idle_timeout) {
+    st.idle_scheduled = true;
+    self->delayed_send(self, st.opts.idle_timeout - idle_for, idle_atom_v);
+    return;
+  }
+  flush(self);
+  self->quit();
+}
+
 caf::behavior user_behavior(user_actor* self, user_key key,
-                            user_options options) {
+                            user_options options, caf::actor shard) {
   self->state.key = std::move(key);
   self->state.opts = options;
+  self->state.shard = std::move(shard);
   ensure_loaded(self);
   schedule_idle_check(self);
   return {
     [self](attach_session& msg) { on_attach(self, msg); },
     [self](const detach_session& msg) { on_detach(self, msg.session_id); },
     [self](const client_ack& msg) { on_ack(self, msg); },
-    [self](const client_read& msg) {
-      auto& st = self->state;
-      auto workers = inbox(self);
-      if (!workers || st.user_id == 0)
-        return;
-      auto session_id = msg.session_id;
-      auto message_id = msg.message_id;
-      self
-        ->request(workers, std::chrono::seconds{10},
-                  persist_read{st.user_id, message_id})
-        .then([self, session_id, message_id](bool found) {
-          auto it = self->state.sessions.find(session_id);
-          if (found || it == self->state.sessions.end())
-            return;
-          if (auto sink = it->second.sink.lock())
-            sink->report("unknown_message", "no message " +
-                                              std::to_string(message_id) +
-                                              " for this user");
-        });
-    },
-    [self](user_deliveries& msg) { on_new_deliveries(self, msg); },
+    [self](const client_read& msg) { on_read(self, msg); },
+    [self](feed_items& msg) { on_feed_items(self, msg); },
     [self](tick_atom) { on_tick(self); },
     [self](flush_atom) { flush(self); },
-    [self](idle_atom) {
-      auto& st = self->state;
-      st.idle_scheduled = false;
-      if (!st.sessions.empty())
-        return;
-      auto idle_for = self->clock().now() - st.idle_since;
-      if (idle_for < st.opts.idle_timeout) {
-        st.idle_scheduled = true;
-        self->delayed_send(self, st.opts.idle_timeout - idle_for, idle_atom_v);
-        return;
-      }
-      flush(self);
-      self->quit();
-    },
+    [self](idle_atom) { on_idle(self); },
     [self](inspect_atom) { return describe(self); },
     [self](trace_atom, int64_t message_id) {
       return trace_of(self, message_id);
@@ -574,7 +736,8 @@ caf::behavior user_behavior(user_actor* self, user_key key,
 
 caf::actor spawn_user_actor(caf::event_based_actor* parent, user_key key,
                             user_options options) {
-  return parent->spawn(user_behavior, std::move(key), options);
+  return parent->spawn(user_behavior, std::move(key), options,
+                       caf::actor_cast<caf::actor>(parent));
 }
 
 } // namespace herald::actors

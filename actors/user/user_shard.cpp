@@ -1,6 +1,7 @@
 #include "actors/user/user_shard.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/stream/stream_index.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/routing.hpp"
 #include "core/log.hpp"
@@ -13,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <unordered_map>
 
 namespace herald::actors {
 
@@ -31,12 +33,28 @@ struct user_entry {
   size_t restarts = 0;
 };
 
+/// A subscription waiting for the shard to learn where the log stands.
+struct waiting_subscription {
+  caf::typed_response_promise<int64_t> promise;
+};
+
 struct shard_state {
   size_t index = 0;
   user_options opts;
+  std::shared_ptr<tail_cursor> tail;
+  /// Everything after this position reaches the shard live; -1: not known
+  /// yet (no batch and no cursor so far).
+  int64_t live_after = -1;
   std::map<user_key, user_entry> users;
+  stream_index streams;
+  std::vector<waiting_subscription> waiting;
+  std::unordered_map<int64_t, storage::cursor_update> progress;
+  bool flush_scheduled = false;
   size_t started = 0;
   size_t restarts = 0;
+  size_t batches = 0;
+  size_t fanned_out = 0;
+  size_t cursor_writes = 0;
   static inline const char* name = "user_shard";
 };
 
@@ -52,7 +70,9 @@ caf::actor& ensure_actor(shard_actor* self, const user_key& key) {
   return entry.actor;
 }
 
-// Sends every live session of `entry` to its (new) user actor.
+// Sends every live session of `entry` to its (new) user actor, at the
+// position its client stated when it connected: acks made since may be
+// repeated, which the client dedups, but nothing is skipped.
 void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
   for (auto it = entry.sessions.begin(); it != entry.sessions.end();) {
     auto session = it->second.session.lock();
@@ -60,11 +80,8 @@ void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
       it = entry.sessions.erase(it);
       continue;
     }
-    auto position = it->second.poll
-                      ? it->second.last_seq
-                      : std::max(it->second.last_seq, session->acked_seq());
     self->send(entry.actor,
-               attach_session{key, std::move(session), position,
+               attach_session{key, std::move(session), it->second.last_seq,
                               it->second.poll, it->second.immediate});
     ++it;
   }
@@ -77,7 +94,7 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
     if (entry.actor.address() != msg.source)
       continue;
     entry.actor = nullptr;
-    // Drop sessions that are gone, then decide.
+    self->state.streams.unsubscribe(it->first);
     for (auto s = entry.sessions.begin(); s != entry.sessions.end();)
       s = s->second.session.expired() ? entry.sessions.erase(s) : ++s;
     bool failed = msg.reason && msg.reason != caf::exit_reason::normal;
@@ -100,6 +117,66 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
   }
 }
 
+void learn_live_after(shard_actor* self, int64_t position) {
+  auto& st = self->state;
+  if (st.live_after >= 0 || position < 0)
+    return;
+  st.live_after = position;
+  for (auto& w : st.waiting)
+    w.promise.deliver(st.live_after);
+  st.waiting.clear();
+}
+
+void on_tailed(shard_actor* self, const tailed& msg) {
+  auto& st = self->state;
+  const auto& batch = *msg.batch;
+  // A shard that started after the tailer stored this batch's end but
+  // before it looked the shards up gets the batch too: it skips what its
+  // live range does not cover.
+  learn_live_after(self, batch.after);
+  ++st.batches;
+  for (auto& [key, items] : st.streams.fan_out(batch.entries, st.live_after)) {
+    auto it = st.users.find(key);
+    if (it == st.users.end() || !it->second.actor)
+      continue;
+    st.fanned_out += items.items.size();
+    self->send(it->second.actor, std::move(items));
+  }
+  st.live_after = std::max(st.live_after, batch.through);
+}
+
+void flush_progress(shard_actor* self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.progress.empty())
+    return;
+  auto workers = self->system().registry().get<caf::actor>(names::inbox);
+  if (!workers) {
+    st.flush_scheduled = true;
+    self->delayed_send(self, st.opts.flush_interval, flush_atom_v);
+    return;
+  }
+  persist_cursors msg;
+  msg.updates.reserve(st.progress.size());
+  for (auto& [id, update] : st.progress)
+    msg.updates.push_back(update);
+  st.progress.clear();
+  ++st.cursor_writes;
+  self->send(workers, std::move(msg));
+}
+
+void on_progress(shard_actor* self, const user_progress& msg) {
+  auto& st = self->state;
+  auto& update = st.progress[msg.user_id];
+  update.user_id = msg.user_id;
+  update.sent = std::max(update.sent, msg.sent);
+  update.acked = std::max(update.acked, msg.acked);
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->delayed_send(self, st.opts.flush_interval, flush_atom_v);
+  }
+}
+
 // A shard can hold many thousands of users: the tree shows the first ones.
 constexpr size_t described_users = 200;
 
@@ -119,36 +196,49 @@ caf::result<std::string> ask_user(shard_actor* self, const user_key& key,
 }
 
 std::string describe(shard_actor* self) {
+  auto& st = self->state;
   nlohmann::json children = nlohmann::json::array();
-  for (const auto& [key, entry] : self->state.users) {
+  for (const auto& [key, entry] : st.users) {
     if (children.size() == described_users)
       break;
+    auto streams = st.streams.streams_of(key);
     children.push_back(
       {{"kind", "user"},
        {"name", std::to_string(key.app_id) + "/" + key.external_id},
        {"id", entry.actor ? entry.actor.id() : 0},
        {"state", entry.actor ? "running" : "restarting"},
        {"sessions", entry.sessions.size()},
+       {"streams", streams ? *streams : std::vector<std::string>{}},
        {"restarts", entry.restarts}});
   }
   return nlohmann::json{{"kind", "user_shard"},
                         {"id", self->id()},
-                        {"index", self->state.index},
-                        {"users", self->state.users.size()},
-                        {"started", self->state.started},
-                        {"user_restarts", self->state.restarts},
+                        {"index", st.index},
+                        {"users", st.users.size()},
+                        {"streams", st.streams.streams()},
+                        {"live_after", st.live_after},
+                        {"batches", st.batches},
+                        {"fanned_out", st.fanned_out},
+                        {"cursor_writes", st.cursor_writes},
+                        {"started", st.started},
+                        {"user_restarts", st.restarts},
                         {"mailbox", self->mailbox().size()},
                         {"children", std::move(children)}}
     .dump();
 }
 
 caf::behavior shard_behavior(shard_actor* self, size_t index,
-                             user_options options) {
-  self->state.index = index;
-  self->state.opts = options;
+                             user_options options,
+                             std::shared_ptr<tail_cursor> tail) {
+  auto& st = self->state;
+  st.index = index;
+  st.opts = options;
+  st.tail = std::move(tail);
   auto& sys = self->system();
   auto name = shard_name(index);
+  // Registered before the cursor is read: see tail_cursor.
   sys.registry().put(name, self);
+  learn_live_after(self, st.tail ? st.tail->dispatched.load() : -1);
   self->attach_functor([&sys, name, addr = self->address()](const caf::error&) {
     auto current = sys.registry().get(name);
     if (current && current->address() == addr)
@@ -159,6 +249,7 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
     for (auto& [key, entry] : self->state.users)
       if (entry.actor)
         self->send_exit(entry.actor, msg.reason);
+    flush_progress(self);
     self->quit(msg.reason);
   });
   return {
@@ -186,16 +277,20 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
     [self](const client_read& msg) {
       self->send(ensure_actor(self, msg.user), msg);
     },
-    [self](user_deliveries& msg) {
-      std::map<user_key, user_deliveries> by_user;
-      for (auto& d : msg.deliveries) {
-        user_key key{d.app_id, d.external_id};
-        auto it = self->state.users.find(key);
-        if (it != self->state.users.end() && it->second.actor)
-          by_user[key].deliveries.push_back(std::move(d));
-      }
-      for (auto& [key, batch] : by_user)
-        self->send(self->state.users[key].actor, std::move(batch));
+    [self](subscribe& msg) -> caf::result<int64_t> {
+      auto& st = self->state;
+      st.streams.subscribe(msg.user, std::move(msg.streams));
+      if (st.live_after >= 0)
+        return st.live_after;
+      auto rp = self->make_response_promise<int64_t>();
+      st.waiting.push_back({rp});
+      return rp;
+    },
+    [self](const tailed& msg) { on_tailed(self, msg); },
+    [self](const user_progress& msg) { on_progress(self, msg); },
+    [self](flush_atom) { flush_progress(self); },
+    [self](crash_atom) {
+      self->quit(caf::make_error(caf::sec::runtime_error, "injected crash"));
     },
     [self](crash_atom, const user_key& key) {
       auto it = self->state.users.find(key);
@@ -215,62 +310,12 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
   };
 }
 
-struct router_state {
-  size_t shards = 1;
-  size_t routed = 0;
-  static inline const char* name = "user_router";
-};
-
-using router_actor = caf::stateful_actor<router_state>;
-
-caf::behavior router_behavior(router_actor* self, size_t shards) {
-  self->state.shards = std::max<size_t>(1, shards);
-  auto& sys = self->system();
-  sys.registry().put(names::users, self);
-  self->attach_functor([&sys, addr = self->address()](const caf::error&) {
-    auto current = sys.registry().get(names::users);
-    if (current && current->address() == addr)
-      sys.registry().erase(names::users);
-  });
-  return {
-    [self](deliveries_committed& msg) {
-      auto& st = self->state;
-      std::vector<user_deliveries> per_shard(st.shards);
-      for (auto& d : msg.deliveries) {
-        if (d.channel != "web" || !d.seq)
-          continue; // the web inbox only; channels have their own actors
-        auto i = shard_index({d.app_id, d.external_id}, st.shards);
-        per_shard[i].deliveries.push_back(std::move(d));
-      }
-      for (size_t i = 0; i < st.shards; ++i) {
-        if (per_shard[i].deliveries.empty())
-          continue;
-        st.routed += per_shard[i].deliveries.size();
-        if (auto shard =
-              self->system().registry().get<caf::actor>(shard_name(i)))
-          self->send(shard, std::move(per_shard[i]));
-      }
-    },
-    [self](inspect_atom) {
-      return nlohmann::json{{"kind", "user_router"},
-                            {"id", self->id()},
-                            {"mailbox", self->mailbox().size()},
-                            {"shards", self->state.shards},
-                            {"routed", self->state.routed}}
-        .dump();
-    },
-  };
-}
-
 } // namespace
 
 caf::actor spawn_user_shard(caf::event_based_actor* parent, size_t index,
-                            user_options options) {
-  return parent->spawn(shard_behavior, index, options);
-}
-
-caf::actor spawn_user_router(caf::event_based_actor* parent, size_t shards) {
-  return parent->spawn(router_behavior, shards);
+                            user_options options,
+                            std::shared_ptr<tail_cursor> tail) {
+  return parent->spawn(shard_behavior, index, options, std::move(tail));
 }
 
 } // namespace herald::actors

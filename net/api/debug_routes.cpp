@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <variant>
+
 namespace herald::net::api {
 
 namespace {

@@ -4,12 +4,17 @@
 
 #include "core/rendered_json.hpp"
 #include "fixtures/herald_database.hpp"
+#include "storage/channel_expansion.hpp"
 
 #include <caf/test/unit_test.hpp>
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 using namespace herald;
 
@@ -32,9 +37,14 @@ storage::render_outcome render(const storage::claimed_message& msg) {
 
 struct fixture : test::herald_database {
   storage::outbox_expander expander{url()};
+  storage::channel_expansion channels{url()};
 
+  // Into the log, then the sms and mobile rows, as the engine does.
   storage::batch_result expand(size_t limit = 500) {
-    return expander.expand_batch(limit, render);
+    auto result = expander.expand_batch(limit, render);
+    while (channels.expand_batch(50) > 0) {
+    }
+    return result;
   }
 
   std::string outbox(int64_t id, const std::string& column) {
@@ -42,14 +52,24 @@ struct fixture : test::herald_database {
                        " FROM herald.outbox WHERE id = " + std::to_string(id));
   }
 
-  // "user:channel:seq:state" of a message's deliveries, sorted.
+  std::string recipients(int64_t id) {
+    return outbox(id, "(herald.api_message_json(outbox))->>'recipients'");
+  }
+
+  int64_t position(int64_t id) { return std::stoll(outbox(id, "position")); }
+
+  // "user:channel:seq:state" of a message's deliveries, sorted; a web seq
+  // (the message's position) shows as "+".
   std::string deliveries_of(int64_t id) {
     return query_value(
       "SELECT string_agg(u.external_id || ':' || d.channel || ':'"
-      " || coalesce(d.seq::text, '-') || ':' || d.state, ' '"
+      " || CASE WHEN d.seq IS NULL THEN '-' WHEN d.channel = 'web' THEN '+'"
+      " ELSE d.seq::text END || ':' || d.state, ' '"
       " ORDER BY u.external_id, d.channel)"
-      " FROM herald.deliveries d JOIN herald.users u ON u.id = d.user_id"
-      " WHERE d.message_id = " +
+      " FROM (SELECT message_id, user_id, channel, seq, state"
+      " FROM herald.web_deliveries UNION ALL SELECT message_id, user_id,"
+      " channel, seq, state FROM herald.deliveries) d"
+      " JOIN herald.users u ON u.id = d.user_id WHERE d.message_id = " +
       std::to_string(id));
   }
 };
@@ -64,13 +84,15 @@ CAF_TEST(a message becomes rendered deliveries) {
   auto id = publish("'shop', 'order_shipped', 'user:u1', " + order_a);
   auto result = expand();
   CAF_CHECK_EQUAL(result.claimed, 1u);
-  CAF_CHECK_EQUAL(result.deliveries.size(), 2u);
+  CAF_CHECK(result.first_position > 0);
+  CAF_CHECK_EQUAL(result.first_position, result.last_position);
+  CAF_CHECK_EQUAL(position(id), result.first_position);
   CAF_CHECK_EQUAL(outbox(id, "state"), "processed");
-  CAF_CHECK_EQUAL(outbox(id, "recipients"), "1");
+  CAF_CHECK_EQUAL(recipients(id), "1");
   CAF_CHECK_EQUAL(outbox(id, "rendered->'web'->>'body'"),
                   "Your order <b>A</b> has shipped");
   CAF_CHECK_EQUAL(outbox(id, "rendered->'sms'->>'body'"), "Order A shipped");
-  CAF_CHECK_EQUAL(deliveries_of(id), "u1:sms:-:pending u1:web:1:pending");
+  CAF_CHECK_EQUAL(deliveries_of(id), "u1:sms:-:pending u1:web:+:pending");
   CAF_CHECK_EQUAL(expand().claimed, 0u);
 }
 
@@ -89,8 +111,8 @@ CAF_TEST(a late commit is expanded once and sequenced after) {
   CAF_CHECK_EQUAL(expand().claimed, 1u);
   CAF_CHECK_EQUAL(expand().claimed, 0u);
   // Per user, seq follows the order the expander saw them, with no gap.
-  CAF_CHECK_EQUAL(deliveries_of(b), "u1:sms:-:pending u1:web:1:pending");
-  CAF_CHECK_EQUAL(deliveries_of(a), "u1:sms:-:pending u1:web:2:pending");
+  CAF_CHECK_EQUAL(deliveries_of(b), "u1:sms:-:pending u1:web:+:pending");
+  CAF_CHECK_EQUAL(deliveries_of(a), "u1:sms:-:pending u1:web:+:pending");
 }
 
 CAF_TEST(a rolled back publish is never expanded) {
@@ -110,8 +132,13 @@ CAF_TEST(a merchant target reaches its users and its stores users once) {
   expand();
   // boss belongs to m1; u1 is in s1 and s2, u2 in s2; u3 is m2's.
   CAF_CHECK_EQUAL(deliveries_of(id),
-                  "boss:web:1:pending u1:web:1:pending u2:web:1:pending");
-  CAF_CHECK_EQUAL(outbox(id, "recipients"), "3");
+                  "boss:web:+:pending u1:web:+:pending u2:web:+:pending");
+  CAF_CHECK_EQUAL(recipients(id), "3");
+  // One log entry: the merchant's stream.
+  CAF_CHECK_EQUAL(query_value("SELECT string_agg(stream, ',') FROM"
+                              " herald.stream_log WHERE message_id = " +
+                              std::to_string(id)),
+                  "merchant:1");
 }
 
 CAF_TEST(overlapping targets deliver once per user and channel) {
@@ -120,7 +147,7 @@ CAF_TEST(overlapping targets deliver once per user and channel) {
                     order_a + ", ARRAY['web']");
   expand();
   CAF_CHECK_EQUAL(deliveries_of(id),
-                  "u1:web:1:pending u2:web:1:pending u3:web:1:pending");
+                  "u1:web:+:pending u2:web:+:pending u3:web:+:pending");
 }
 
 CAF_TEST(opted out deliveries are kept as suppressed with the reason) {
@@ -129,7 +156,7 @@ CAF_TEST(opted out deliveries are kept as suppressed with the reason) {
        std::to_string(user_id("u1")) + ", 'order_shipped', 'sms', false)");
   auto id = publish("'shop', 'order_shipped', 'user:u1', " + order_a);
   expand();
-  CAF_CHECK_EQUAL(deliveries_of(id), "u1:sms:-:suppressed u1:web:1:pending");
+  CAF_CHECK_EQUAL(deliveries_of(id), "u1:sms:-:suppressed u1:web:+:pending");
   CAF_CHECK_EQUAL(query_value("SELECT reason_code FROM herald.deliveries"
                               " WHERE state = 'suppressed'"),
                   "opted_out");
@@ -143,8 +170,8 @@ CAF_TEST(an opt out of everything suppresses the web inbox too) {
   auto later = publish("'shop', 'order_shipped', 'user:u2', " + order_a +
                        ", ARRAY['web']");
   expand();
-  CAF_CHECK_EQUAL(deliveries_of(id), "u1:web:1:pending u2:web:-:suppressed");
-  // Suppressed deliveries take no seq: the user's stream has no gap.
+  CAF_CHECK_EQUAL(deliveries_of(id), "u1:web:+:pending u2:web:-:suppressed");
+  // Left out of u2's feed: no seq.
   CAF_CHECK_EQUAL(deliveries_of(later), "u2:web:-:suppressed");
 }
 
@@ -159,8 +186,8 @@ CAF_TEST(hourly caps suppress the excess with the reason) {
   ids.push_back(publish("'shop', 'order_shipped', 'user:u1', " + order_a +
                         ", ARRAY['web']"));
   expand();
-  CAF_CHECK_EQUAL(deliveries_of(ids[0]), "u1:web:1:pending");
-  CAF_CHECK_EQUAL(deliveries_of(ids[1]), "u1:web:2:pending");
+  CAF_CHECK_EQUAL(deliveries_of(ids[0]), "u1:web:+:pending");
+  CAF_CHECK_EQUAL(deliveries_of(ids[1]), "u1:web:+:pending");
   CAF_CHECK_EQUAL(deliveries_of(ids[2]), "u1:web:-:suppressed");
   CAF_CHECK_EQUAL(deliveries_of(ids[3]), "u1:web:-:suppressed");
   CAF_CHECK_EQUAL(count_deliveries("reason_code = 'hourly_cap'"), 2);
@@ -185,7 +212,7 @@ CAF_TEST(quiet hours hold sms until the window ends unless critical) {
   CAF_CHECK_EQUAL(held(normal), "t");
   CAF_CHECK_EQUAL(held(critical), "f");
   // The web inbox has no quiet hours.
-  CAF_CHECK_EQUAL(deliveries_of(normal), "u1:sms:-:pending u1:web:1:pending");
+  CAF_CHECK_EQUAL(deliveries_of(normal), "u1:sms:-:pending u1:web:+:pending");
 }
 
 CAF_TEST(messages that cannot be processed are rejected with a reason) {
@@ -223,7 +250,7 @@ CAF_TEST(messages that cannot be processed are rejected with a reason) {
                   0);
 }
 
-CAF_TEST(two expanders at once expand every message exactly once) {
+CAF_TEST(two expanders at once take positions in commit order) {
   constexpr int messages = 600;
   exec("INSERT INTO herald.outbox (app_id, template_code, targets, vars,"
        " channels) SELECT 1, 'order_shipped', ARRAY['merchant:m1',"
@@ -231,6 +258,7 @@ CAF_TEST(two expanders at once expand every message exactly once) {
        " FROM generate_series(1, " +
        std::to_string(messages) + ") g");
   std::atomic<size_t> claimed{0};
+  std::atomic<bool> done{false};
   auto work = [&] {
     storage::outbox_expander mine{url()};
     for (;;) {
@@ -240,24 +268,113 @@ CAF_TEST(two expanders at once expand every message exactly once) {
       claimed += r.claimed;
     }
   };
+  // A reader that has seen the head at P must never later find more below
+  // P: it records what each snapshot showed, checked against the end.
+  std::vector<std::pair<int64_t, int64_t>> seen;
+  auto read = [&] {
+    pqxx::connection conn{url()};
+    while (!done) {
+      pqxx::work tx{conn};
+      auto row =
+        tx.exec1("SELECT h.position, (SELECT count(DISTINCT position) FROM"
+                 " herald.stream_log l WHERE l.position <= h.position"
+                 " AND l.message_id IS NOT NULL) FROM herald.log_head h");
+      seen.emplace_back(row[0].as<int64_t>(), row[1].as<int64_t>());
+    }
+  };
+  std::thread reader{read};
   std::thread one{work};
   std::thread two{work};
   one.join();
   two.join();
+  done = true;
+  reader.join();
   CAF_CHECK_EQUAL(claimed.load(), static_cast<size_t>(messages));
-  // merchant:m1 + topic:news = boss, u1, u2, u3: four users each.
-  CAF_CHECK_EQUAL(count_deliveries(), 4 * messages);
   CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.outbox"
                               " WHERE state <> 'processed'"),
                   "0");
-  // Every user's seqs are exactly 1..messages.
-  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM (SELECT user_id FROM"
-                              " herald.deliveries GROUP BY user_id HAVING"
-                              " min(seq) = 1 AND max(seq) = count(*)"
-                              " AND count(DISTINCT seq) = count(*)) ok"),
-                  "4");
-  CAF_CHECK_EQUAL(query_value("SELECT max(seq) FROM herald.deliveries"),
+  // One position per message; two log entries each (merchant, topic).
+  CAF_CHECK_EQUAL(query_value("SELECT count(DISTINCT position) FROM"
+                              " herald.outbox"),
                   std::to_string(messages));
+  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.stream_log"
+                              " WHERE message_id IS NOT NULL"),
+                  std::to_string(2 * messages));
+  CAF_CHECK(seen.size() > 1);
+  // Every snapshot's head, checked against the end (a sample of them:
+  // each check is a query).
+  auto step = std::max<size_t>(1, seen.size() / 40);
+  for (size_t i = 0; i < seen.size(); i += step) {
+    auto [head, below] = seen[i];
+    CAF_CHECK_EQUAL(query_value("SELECT count(DISTINCT position) FROM"
+                                " herald.stream_log WHERE message_id IS NOT"
+                                " NULL AND position <= " +
+                                std::to_string(head)),
+                    std::to_string(below));
+  }
+  // merchant:m1 + topic:news = boss, u1, u2, u3: each message once each.
+  CAF_CHECK_EQUAL(count_deliveries(), 4 * messages);
+  CAF_CHECK_EQUAL(
+    query_value("SELECT count(*) FROM (SELECT user_id FROM"
+                " herald.web_deliveries GROUP BY user_id HAVING"
+                " count(DISTINCT seq) = count(*) AND count(*) = " +
+                std::to_string(messages) + ") ok"),
+    "4");
+}
+
+CAF_TEST(a message to a merchant of many users is one log entry) {
+  constexpr int members = 100000;
+  exec("INSERT INTO herald.users (app_id, external_id, merchant_id)"
+       " SELECT 1, 'm-' || g, 1 FROM generate_series(1, " +
+       std::to_string(members) + ") g");
+  auto id = publish("'shop', 'order_shipped', 'merchant:m1', " + order_a +
+                    ", ARRAY['web']");
+  auto result = expand();
+  CAF_CHECK_EQUAL(result.claimed, 1u);
+  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.stream_log"
+                              " WHERE message_id = " +
+                              std::to_string(id)),
+                  "1");
+  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.deliveries"), "0");
+  // boss, u1 and u2 besides: the audience is read from the memberships.
+  CAF_CHECK_EQUAL(recipients(id), std::to_string(members + 3));
+}
+
+CAF_TEST(a membership counts from the position at which it began) {
+  auto before = publish("'shop', 'order_shipped', 'topic:news', " + order_a +
+                        ", ARRAY['web']");
+  expand();
+  exec("INSERT INTO herald.subscriptions (topic_id, user_id) VALUES (1, " +
+       std::to_string(user_id("u2")) + ")");
+  auto after = publish("'shop', 'order_shipped', 'topic:news', " + order_a +
+                       ", ARRAY['web']");
+  expand();
+  CAF_CHECK_EQUAL(deliveries_of(before), "u1:web:+:pending u3:web:+:pending");
+  CAF_CHECK_EQUAL(deliveries_of(after),
+                  "u1:web:+:pending u2:web:+:pending u3:web:+:pending");
+  // Leaving stops what follows.
+  auto controls = [&] {
+    return query_value("SELECT count(*) FROM herald.stream_log WHERE"
+                       " message_id IS NULL AND stream = 'user:" +
+                       std::to_string(user_id("u3")) + "'");
+  };
+  auto before_leaving = controls();
+  exec("DELETE FROM herald.subscriptions WHERE user_id = " +
+       std::to_string(user_id("u3")));
+  auto later = publish("'shop', 'order_shipped', 'topic:news', " + order_a +
+                       ", ARRAY['web']");
+  expand();
+  CAF_CHECK_EQUAL(deliveries_of(later), "u1:web:+:pending u2:web:+:pending");
+  // Each change is a control entry on the user's stream.
+  CAF_CHECK_EQUAL(std::stoi(controls()), std::stoi(before_leaving) + 1);
+}
+
+CAF_TEST(an app target reaches every user of the app) {
+  auto id =
+    publish("'shop', 'order_shipped', 'app', " + order_a + ", ARRAY['web']");
+  expand();
+  CAF_CHECK_EQUAL(deliveries_of(id), "boss:web:+:pending u1:web:+:pending "
+                                     "u2:web:+:pending u3:web:+:pending");
 }
 
 CAF_TEST(watch_table publishes for rows of the producer own table) {
@@ -276,13 +393,13 @@ CAF_TEST(watch_table publishes for rows of the producer own table) {
   expand();
   CAF_CHECK_EQUAL(
     query_value("SELECT string_agg(DISTINCT u.external_id, ',')"
-                " FROM herald.deliveries d JOIN herald.users u"
+                " FROM herald.web_deliveries d JOIN herald.users u"
                 " ON u.id = d.user_id JOIN herald.outbox o"
                 " ON o.id = d.message_id WHERE o.vars->>'number' = 'A-1'"),
     "boss,u1,u2");
   CAF_CHECK_EQUAL(
     query_value("SELECT string_agg(DISTINCT u.external_id, ',')"
-                " FROM herald.deliveries d JOIN herald.users u"
+                " FROM herald.web_deliveries d JOIN herald.users u"
                 " ON u.id = d.user_id JOIN herald.outbox o"
                 " ON o.id = d.message_id WHERE o.vars->>'number' = 'A-2'"),
     "u3");

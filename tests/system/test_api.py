@@ -31,7 +31,10 @@ SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
   UNION ALL SELECT 'prefs:' || string_agg(x::text, ',' ORDER BY user_id)
     FROM herald.preferences x
   UNION ALL SELECT 'outbox:' || count(*) FROM herald.outbox
-  UNION ALL SELECT 'deliveries:' || count(*) FROM herald.deliveries) s
+  UNION ALL SELECT 'deliveries:' || count(*) FROM herald.deliveries
+  UNION ALL SELECT 'log:' || count(*) FROM herald.stream_log
+  UNION ALL SELECT 'cursors:' || count(*) FROM herald.user_cursors
+  UNION ALL SELECT 'read:' || count(*) FROM herald.read_marks) s
 """
 
 

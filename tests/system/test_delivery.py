@@ -95,7 +95,7 @@ class DeliveryTest(ClusterTestCase):
                                  ("msg", 1, "Note 1", "Body 1", 1))
                 await ws.send(json.dumps({"type": "ack", "seq": 1}))
                 acked = wait_until(lambda: self.sql(
-                    "SELECT state FROM herald.deliveries") == "acked", 5)
+                    "SELECT state FROM herald.web_deliveries") == "acked", 5)
                 self.assertTrue(acked)
         run(scenario())
 
@@ -114,7 +114,7 @@ class DeliveryTest(ClusterTestCase):
                         ids.append(frame["id"])
                 await ws.send(json.dumps({"type": "read", "id": ids[0]}))
                 self.assertTrue(wait_until(lambda: self.sql(
-                    "SELECT state FROM herald.deliveries WHERE message_id = "
+                    "SELECT state FROM herald.web_deliveries WHERE message_id = "
                     + str(ids[0])) == "read", 5))
                 # A message this user does not have is reported, not fatal.
                 await ws.send(json.dumps({"type": "read", "id": 999999}))
@@ -150,7 +150,7 @@ class DeliveryTest(ClusterTestCase):
     def test_sse_resumes_from_last_event_id_and_acks(self):
         self.publish(5)
         wait_until(lambda: self.sql(
-            "SELECT count(*) FROM herald.deliveries") == "5", 10)
+            "SELECT count(*) FROM herald.web_deliveries") == "5", 10)
         stream = SseReader(self.port, self.token(), last_event_id=2)
         try:
             self.assertEqual(stream.status, 200)
@@ -167,7 +167,7 @@ class DeliveryTest(ClusterTestCase):
                 body=json.dumps({"session": welcome["session"], "seq": 5}))
             self.assertEqual(status, 200)
             self.assertTrue(wait_until(lambda: self.sql(
-                "SELECT count(*) FROM herald.deliveries"
+                "SELECT count(*) FROM herald.web_deliveries"
                 " WHERE state = 'acked'") == "5", 5))
             status, _, body = http_call(
                 self.port, "POST", f"/v1/ack?token={self.token('bob')}",
@@ -200,7 +200,7 @@ class DeliveryTest(ClusterTestCase):
         # The next poll acks; the state shows it.
         self.poll("ada", 4, 0)
         self.assertTrue(wait_until(lambda: self.sql(
-            "SELECT count(*) FROM herald.deliveries"
+            "SELECT count(*) FROM herald.web_deliveries"
             " WHERE state = 'acked'") == "4", 5))
 
     def test_bad_tokens_and_foreign_origins_are_refused_before_upgrade(self):

@@ -91,7 +91,7 @@ class TlsTest(ClusterTestCase):
                 self.assertEqual((msg["seq"], msg["title"]), (1, "Note 1"))
                 await ws.send(json.dumps({"type": "ack", "seq": 1}))
                 self.assertTrue(wait_until(lambda: self.sql(
-                    "SELECT state FROM herald.deliveries") == "acked", 5))
+                    "SELECT state FROM herald.web_deliveries") == "acked", 5))
             # A normal close ends with the TLS teardown; the engine keeps
             # serving.
             self.assertEqual(http_call(self.port, "GET", "/healthz",

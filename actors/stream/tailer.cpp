@@ -1,0 +1,131 @@
+#include "actors/stream/tailer.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/type_ids.hpp"
+#include "actors/user/messages.hpp"
+#include "actors/user/routing.hpp"
+#include "core/log.hpp"
+#include "storage/error.hpp"
+#include "storage/log_reader.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/group.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace herald::actors {
+
+namespace {
+
+struct tailer_state {
+  tailer_options options;
+  std::shared_ptr<tail_cursor> tail;
+  std::unique_ptr<storage::log_reader> log;
+  size_t batches = 0;
+  size_t entries = 0;
+  size_t failures = 0;
+  std::string last_error;
+  bool retry_scheduled = false;
+  static inline const char* name = "tailer";
+};
+
+using tailer_actor = caf::stateful_actor<tailer_state>;
+
+// The cursor moves before the batch is sent: a shard registering in the
+// meantime either gets the batch or starts after it (tail_cursor).
+void hand_out(tailer_actor* self, storage::log_batch batch) {
+  auto& st = self->state;
+  st.tail->dispatched.store(batch.through);
+  auto shared = std::make_shared<const storage::log_batch>(std::move(batch));
+  auto& reg = self->system().registry();
+  for (size_t i = 0; i < st.options.shards; ++i)
+    if (auto shard = reg.get<caf::actor>(shard_name(i)))
+      self->send(shard, tailed{shared});
+}
+
+// Up to batches_per_turn batches; true when more may be there.
+bool tail_some(tailer_actor* self) {
+  auto& st = self->state;
+  if (st.tail->dispatched.load() < 0) {
+    auto head = st.log->head();
+    log::get("ingest")->info("tailing the stream log from position {}", head);
+    hand_out(self, storage::log_batch{head, head, {}});
+  }
+  for (size_t i = 0; i < st.options.batches_per_turn; ++i) {
+    auto after = st.tail->dispatched.load();
+    auto batch = st.log->read_after(after, st.options.batch_positions);
+    if (batch.through <= after)
+      return false;
+    ++st.batches;
+    st.entries += batch.entries.size();
+    auto full = batch.through - after >= st.options.batch_positions;
+    hand_out(self, std::move(batch));
+    if (!full)
+      return false;
+  }
+  return true;
+}
+
+void on_wake(tailer_actor* self) {
+  auto& st = self->state;
+  try {
+    if (tail_some(self))
+      self->send(self, wake_atom_v);
+  } catch (const std::exception& e) {
+    ++st.failures;
+    st.last_error = e.what();
+    log::get("ingest")->warn("tailing the log failed, retrying: {}", e.what());
+    if (!st.retry_scheduled) {
+      st.retry_scheduled = true;
+      self->delayed_send(self, st.options.retry_delay, tick_atom_v);
+    }
+  }
+}
+
+caf::behavior tailer_behavior(tailer_actor* self, tailer_options options,
+                              std::shared_ptr<tail_cursor> tail) {
+  auto& st = self->state;
+  st.log = std::make_unique<storage::log_reader>(options.database_url);
+  st.options = std::move(options);
+  st.tail = std::move(tail);
+  auto& sys = self->system();
+  sys.registry().put(names::tailer, self);
+  self->attach_functor([&sys, addr = self->address()](const caf::error&) {
+    auto current = sys.registry().get(names::tailer);
+    if (current && current->address() == addr)
+      sys.registry().erase(names::tailer);
+  });
+  self->join(sys.groups().get_local(log_group));
+  self->send(self, wake_atom_v);
+  return {
+    [self](wake_atom) { on_wake(self); },
+    [self](tick_atom) {
+      self->state.retry_scheduled = false;
+      on_wake(self);
+    },
+    [self](inspect_atom) {
+      auto& st = self->state;
+      return nlohmann::json{{"kind", "tailer"},
+                            {"id", self->id()},
+                            {"position", st.tail->dispatched.load()},
+                            {"batches", st.batches},
+                            {"entries", st.entries},
+                            {"failures", st.failures},
+                            {"last_error", st.last_error},
+                            {"mailbox", self->mailbox().size()}}
+        .dump();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_tailer(caf::event_based_actor* parent, tailer_options options,
+                        std::shared_ptr<tail_cursor> tail) {
+  return parent->spawn<caf::detached>(tailer_behavior, std::move(options),
+                                      std::move(tail));
+}
+
+} // namespace herald::actors

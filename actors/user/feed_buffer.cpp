@@ -1,0 +1,122 @@
+#include "actors/user/feed_buffer.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace herald::actors {
+
+void feed_buffer::start_live(int64_t after) {
+  live_after_ = after;
+  add_complete(after, open_end);
+}
+
+void feed_buffer::add_live(delivery d) {
+  auto seq = d.seq;
+  messages_.insert_or_assign(seq, std::move(d));
+}
+
+void feed_buffer::add_range(int64_t after, int64_t through,
+                            std::vector<delivery> batch) {
+  if (through <= after)
+    return;
+  for (auto& d : batch)
+    if (d.seq > after && d.seq <= through)
+      messages_.insert_or_assign(d.seq, std::move(d));
+  add_complete(after, through);
+}
+
+void feed_buffer::add_complete(int64_t after, int64_t through) {
+  // Merge with every range that overlaps or touches (after, through].
+  auto it = complete_.upper_bound(after);
+  if (it != complete_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second >= after) {
+      after = prev->first;
+      through = std::max(through, prev->second);
+      it = complete_.erase(prev);
+    }
+  }
+  while (it != complete_.end() && it->first <= through) {
+    through = std::max(through, it->second);
+    it = complete_.erase(it);
+  }
+  complete_.emplace(after, through);
+}
+
+std::map<int64_t, int64_t>::const_iterator
+feed_buffer::range_after(int64_t p) const {
+  auto it = complete_.upper_bound(p);
+  if (it == complete_.begin())
+    return complete_.end();
+  --it;
+  return it->second > p ? it : complete_.end();
+}
+
+feed_buffer::next feed_buffer::after(int64_t p, size_t max) const {
+  next out;
+  while (out.items.size() < max) {
+    auto range = range_after(p);
+    if (range == complete_.end()) {
+      // Unknown past p: read up to the next known range (which starts no
+      // later than the live start).
+      auto following = complete_.upper_bound(p);
+      if (following != complete_.end())
+        out.fetch = std::make_pair(p, following->first);
+      return out;
+    }
+    auto through = range->second;
+    for (auto m = messages_.upper_bound(p);
+         m != messages_.end() && m->first <= through && out.items.size() < max;
+         ++m) {
+      out.items.push_back(m->second);
+      p = m->first;
+    }
+    if (out.items.size() >= max || through == open_end)
+      return out;
+    p = through; // the range is exhausted: go on after it
+  }
+  return out;
+}
+
+void feed_buffer::truncate_after(int64_t position) {
+  messages_.erase(messages_.upper_bound(position), messages_.end());
+  for (auto it = complete_.begin(); it != complete_.end();) {
+    if (it->first >= position) {
+      it = complete_.erase(it);
+    } else {
+      it->second = std::min(it->second, position);
+      ++it;
+    }
+  }
+  live_after_.reset();
+}
+
+const delivery* feed_buffer::find(int64_t seq) const {
+  auto it = messages_.find(seq);
+  return it == messages_.end() ? nullptr : &it->second;
+}
+
+void feed_buffer::trim(size_t limit) {
+  if (messages_.size() <= limit)
+    return;
+  auto cut = std::next(messages_.begin(),
+                       static_cast<std::ptrdiff_t>(messages_.size() - limit));
+  auto floor = std::prev(cut)->first; // the newest position dropped
+  messages_.erase(messages_.begin(), cut);
+  // Nothing at or below `floor` is held any more: what was complete there
+  // must be read again.
+  for (auto it = complete_.begin(); it != complete_.end();) {
+    if (it->first >= floor)
+      break;
+    auto through = it->second;
+    it = complete_.erase(it);
+    if (through > floor)
+      complete_.emplace(floor, through);
+  }
+}
+
+int64_t feed_buffer::newest() const {
+  return messages_.empty() ? 0 : messages_.rbegin()->first;
+}
+
+} // namespace herald::actors

@@ -1,0 +1,75 @@
+#pragma once
+
+#include "core/delivery.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace herald::actors {
+
+/// The part of one user's feed a user actor holds in memory, and where it
+/// knows that part to be complete. Positions of a user's feed have gaps
+/// (other users' messages sit between them), so "complete" is kept as
+/// ranges: over (after, through] the buffer holds every message of the
+/// feed, or knows it holds none. The live range is open-ended: everything
+/// after the position at which the user subscribed arrives in order from
+/// its shard. Pure bookkeeping, driven by the user actor.
+class feed_buffer {
+public:
+  static constexpr int64_t open_end = std::numeric_limits<int64_t>::max();
+
+  /// Everything after `after` arrives live from now on.
+  void start_live(int64_t after);
+
+  /// Whether start_live was called.
+  bool live() const { return live_after_.has_value(); }
+
+  /// A message that arrived live (its position is past the live start).
+  void add_live(delivery d);
+
+  /// Messages read from the database for (`after`, `through`]: the feed
+  /// holds exactly these there.
+  void add_range(int64_t after, int64_t through, std::vector<delivery> batch);
+
+  /// What comes after position `p`, at most `max` messages, in order.
+  /// `fetch` is set when the buffer does not know what follows the last
+  /// of `items` (or `p` itself): read (fetch->first, fetch->second] from
+  /// the database, then ask again.
+  struct next {
+    std::vector<delivery> items;
+    std::optional<std::pair<int64_t, int64_t>> fetch;
+  };
+  next after(int64_t p, size_t max) const;
+
+  /// The message at position `seq`, if held.
+  const delivery* find(int64_t seq) const;
+
+  /// Forgets everything past `position`, and that it was complete there:
+  /// the user's streams changed at `position`, what follows is read again.
+  void truncate_after(int64_t position);
+
+  /// Drops the oldest messages beyond `limit`, and the knowledge of
+  /// completeness below what remains.
+  void trim(size_t limit);
+
+  /// The newest position held (0: none).
+  int64_t newest() const;
+
+  size_t size() const { return messages_.size(); }
+
+private:
+  /// The complete range containing position p + 1, if any.
+  std::map<int64_t, int64_t>::const_iterator range_after(int64_t p) const;
+
+  void add_complete(int64_t after, int64_t through);
+
+  std::map<int64_t, delivery> messages_;
+  /// Complete ranges, disjoint and merged: after -> through.
+  std::map<int64_t, int64_t> complete_;
+  std::optional<int64_t> live_after_;
+};
+
+} // namespace herald::actors

@@ -1,0 +1,27 @@
+#include "storage/channel_expansion.hpp"
+
+#include "storage/detail/pg.hpp"
+#include "storage/error.hpp"
+
+namespace herald::storage {
+
+struct channel_expansion::impl {
+  explicit impl(std::string url) : conn(std::move(url)) {}
+  detail::lazy_connection conn;
+};
+
+channel_expansion::channel_expansion(std::string database_url)
+  : impl_(std::make_unique<impl>(std::move(database_url))) {}
+
+channel_expansion::~channel_expansion() = default;
+
+size_t channel_expansion::expand_batch(size_t limit) {
+  return impl_->conn.transact(
+    "cannot expand sms and mobile deliveries", [&](pqxx::work& tx) {
+      auto row = tx.exec_params1("SELECT herald.expand_channel_deliveries($1)",
+                                 static_cast<int64_t>(limit));
+      return static_cast<size_t>(row[0].as<int64_t>());
+    });
+}
+
+} // namespace herald::storage

@@ -1,0 +1,88 @@
+#include "storage/log_reader.hpp"
+
+#include "core/iso_time.hpp"
+#include "storage/detail/pg.hpp"
+#include "storage/error.hpp"
+
+namespace herald::storage {
+
+namespace {
+
+// One snapshot for the head and the entries below it: positions are taken
+// in commit order under the head's lock, so everything up to the head a
+// snapshot sees is already committed and visible in that snapshot.
+constexpr const char* read_sql = R"sql(
+  WITH h AS (SELECT least($1::bigint + $2::bigint, position) AS through
+               FROM herald.log_head)
+  SELECT h.through, l.position, l.stream, o.id, o.template_code,
+         coalesce(o.message_type, o.template_code), o.priority,
+         coalesce(o.rendered->'web'->>'title', ''),
+         coalesce(o.rendered->'web'->>'body', ''), o.vars::text,
+         to_char(o.created_at AT TIME ZONE 'UTC',
+                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    FROM h
+    LEFT JOIN herald.stream_log l
+      ON l.position > $1::bigint AND l.position <= h.through
+    LEFT JOIN herald.outbox o ON o.id = l.message_id
+   ORDER BY l.position, l.stream
+)sql";
+
+std::shared_ptr<const message_content> content_of(const pqxx::row& row) {
+  auto m = std::make_shared<message_content>();
+  m->id = row[3].as<int64_t>();
+  m->template_code = row[4].as<std::string>();
+  m->message_type = row[5].as<std::string>();
+  m->priority = row[6].as<std::string>();
+  m->web_title = row[7].as<std::string>();
+  m->web_body = row[8].as<std::string>();
+  m->vars_json = row[9].as<std::string>();
+  m->created_at = row[10].as<std::string>();
+  m->created_unix = parse_iso_utc(m->created_at).value_or(0);
+  return m;
+}
+
+} // namespace
+
+struct log_reader::impl {
+  explicit impl(std::string url) : conn(std::move(url)) {}
+  detail::lazy_connection conn;
+};
+
+log_reader::log_reader(std::string database_url)
+  : impl_(std::make_unique<impl>(std::move(database_url))) {}
+
+log_reader::~log_reader() = default;
+
+int64_t log_reader::head() {
+  return impl_->conn.transact("cannot read the log head", [](pqxx::work& tx) {
+    return tx.exec1("SELECT position FROM herald.log_head")[0].as<int64_t>();
+  });
+}
+
+log_batch log_reader::read_after(int64_t after, int64_t max_positions) {
+  return impl_->conn.transact("cannot read the stream log", [&](
+                                                              pqxx::work& tx) {
+    tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    auto rows = tx.exec_params(read_sql, after, max_positions);
+    log_batch batch;
+    batch.after = after;
+    batch.through = after;
+    for (const auto& row : rows) {
+      batch.through = std::max(batch.through, row[0].as<int64_t>());
+      if (row[1].is_null())
+        continue; // no entries, only the head
+      auto position = row[1].as<int64_t>();
+      if (batch.entries.empty() || batch.entries.back().position != position) {
+        log_entry entry;
+        entry.position = position;
+        if (!row[3].is_null())
+          entry.message = content_of(row);
+        batch.entries.push_back(std::move(entry));
+      }
+      batch.entries.back().streams.push_back(row[2].as<std::string>());
+    }
+    return batch;
+  });
+}
+
+} // namespace herald::storage

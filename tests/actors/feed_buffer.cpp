@@ -1,0 +1,104 @@
+#define CAF_SUITE actors.feed_buffer
+
+#include "actors/user/feed_buffer.hpp"
+
+#include <caf/test/dsl.hpp>
+
+using namespace herald;
+using namespace herald::actors;
+
+namespace {
+
+delivery at(int64_t seq) {
+  delivery d;
+  d.seq = seq;
+  d.message_id = seq + 100;
+  return d;
+}
+
+std::vector<int64_t> seqs(const std::vector<delivery>& ds) {
+  std::vector<int64_t> out;
+  for (const auto& d : ds)
+    out.push_back(d.seq);
+  return out;
+}
+
+} // namespace
+
+CAF_TEST(live messages after the live start are complete) {
+  feed_buffer feed;
+  feed.start_live(10);
+  feed.add_live(at(12));
+  feed.add_live(at(20));
+  auto next = feed.after(10, 10);
+  CAF_CHECK_EQUAL(seqs(next.items), (std::vector<int64_t>{12, 20}));
+  CAF_CHECK(!next.fetch);
+  CAF_CHECK(feed.after(20, 10).items.empty());
+}
+
+CAF_TEST(what lies before the live start is fetched up to it) {
+  feed_buffer feed;
+  feed.start_live(10);
+  feed.add_live(at(12));
+  auto next = feed.after(3, 10);
+  CAF_CHECK(next.items.empty());
+  CAF_REQUIRE(next.fetch);
+  CAF_CHECK_EQUAL(next.fetch->first, 3);
+  CAF_CHECK_EQUAL(next.fetch->second, 10);
+  feed.add_range(3, 10, {at(5), at(9)});
+  next = feed.after(3, 10);
+  CAF_CHECK_EQUAL(seqs(next.items), (std::vector<int64_t>{5, 9, 12}));
+  CAF_CHECK(!next.fetch);
+}
+
+CAF_TEST(a partial read leaves the rest to fetch) {
+  feed_buffer feed;
+  feed.start_live(100);
+  // A full batch: complete only up to its last message (40).
+  feed.add_range(0, 40, {at(10), at(40)});
+  auto next = feed.after(0, 10);
+  CAF_CHECK_EQUAL(seqs(next.items), (std::vector<int64_t>{10, 40}));
+  CAF_REQUIRE(next.fetch);
+  CAF_CHECK_EQUAL(next.fetch->first, 40);
+  CAF_CHECK_EQUAL(next.fetch->second, 100);
+}
+
+CAF_TEST(at most max messages come back) {
+  feed_buffer feed;
+  feed.start_live(0);
+  for (int64_t s = 1; s <= 5; ++s)
+    feed.add_live(at(s * 2));
+  CAF_CHECK_EQUAL(seqs(feed.after(0, 2).items), (std::vector<int64_t>{2, 4}));
+  CAF_CHECK_EQUAL(seqs(feed.after(4, 2).items), (std::vector<int64_t>{6, 8}));
+}
+
+CAF_TEST(trimming forgets completeness below what remains) {
+  feed_buffer feed;
+  feed.start_live(0);
+  for (int64_t s = 1; s <= 6; ++s)
+    feed.add_live(at(s));
+  feed.trim(3);
+  CAF_CHECK_EQUAL(feed.size(), 3u);
+  // 4, 5, 6 are held; before 3 the buffer no longer knows.
+  CAF_CHECK_EQUAL(seqs(feed.after(3, 10).items),
+                  (std::vector<int64_t>{4, 5, 6}));
+  auto next = feed.after(0, 10);
+  CAF_CHECK(next.items.empty());
+  CAF_REQUIRE(next.fetch);
+  CAF_CHECK_EQUAL(next.fetch->second, 3);
+}
+
+CAF_TEST(truncation makes everything after a position unknown) {
+  feed_buffer feed;
+  feed.start_live(0);
+  feed.add_live(at(1));
+  feed.add_live(at(5));
+  feed.truncate_after(3);
+  CAF_CHECK(!feed.live());
+  CAF_CHECK_EQUAL(seqs(feed.after(0, 10).items), (std::vector<int64_t>{1}));
+  feed.start_live(8);
+  auto next = feed.after(1, 10);
+  CAF_REQUIRE(next.fetch);
+  CAF_CHECK_EQUAL(next.fetch->first, 3);
+  CAF_CHECK_EQUAL(next.fetch->second, 8);
+}

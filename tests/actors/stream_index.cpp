@@ -1,0 +1,60 @@
+#define CAF_SUITE actors.stream_index
+
+#include "actors/stream/stream_index.hpp"
+
+#include <caf/test/dsl.hpp>
+
+using namespace herald;
+using namespace herald::actors;
+
+namespace {
+
+storage::log_entry entry(int64_t position, std::vector<std::string> streams) {
+  auto m = std::make_shared<storage::message_content>();
+  m->id = position;
+  return {position, std::move(streams), m};
+}
+
+std::vector<int64_t> positions(const feed_items& f) {
+  std::vector<int64_t> out;
+  for (const auto& i : f.items)
+    out.push_back(i.position);
+  return out;
+}
+
+} // namespace
+
+CAF_TEST(each subscriber gets its entries once in position order) {
+  stream_index index;
+  user_key ada{1, "ada"}, bob{1, "bob"};
+  index.subscribe(ada, {"user:1", "store:3", "merchant:2"});
+  index.subscribe(bob, {"user:2", "store:3"});
+  auto out =
+    index.fan_out({entry(1, {"merchant:2", "store:3"}), entry(2, {"user:2"}),
+                   entry(3, {"topic:9"}), entry(4, {"user:1"})},
+                  0);
+  CAF_CHECK_EQUAL(positions(out[ada]), (std::vector<int64_t>{1, 4}));
+  CAF_CHECK_EQUAL(positions(out[bob]), (std::vector<int64_t>{1, 2}));
+  CAF_CHECK_EQUAL(out.size(), 2u);
+}
+
+CAF_TEST(entries at or before the live start are skipped) {
+  stream_index index;
+  user_key ada{1, "ada"};
+  index.subscribe(ada, {"app:1"});
+  auto out = index.fan_out({entry(4, {"app:1"}), entry(5, {"app:1"})}, 4);
+  CAF_CHECK_EQUAL(positions(out[ada]), (std::vector<int64_t>{5}));
+}
+
+CAF_TEST(subscribing again replaces the streams and leaving empties them) {
+  stream_index index;
+  user_key ada{1, "ada"};
+  index.subscribe(ada, {"store:3", "store:3", "user:1"});
+  CAF_CHECK_EQUAL(index.subscribers("store:3"), 1u);
+  index.subscribe(ada, {"user:1"});
+  CAF_CHECK_EQUAL(index.subscribers("store:3"), 0u);
+  CAF_CHECK_EQUAL(index.streams(), 1u);
+  index.unsubscribe(ada);
+  CAF_CHECK_EQUAL(index.streams(), 0u);
+  CAF_CHECK(index.fan_out({entry(1, {"user:1"})}, 0).empty());
+}
