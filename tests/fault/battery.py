@@ -63,6 +63,7 @@ class FaultCase(ClusterTestCase):
         self.checker = None
         self.ledger = Ledger()
         self.started = time.monotonic()
+        self.fault_ended = None  # set by a scenario as its fault ends
 
     def tearDown(self):
         if self.checker:
@@ -90,6 +91,7 @@ class FaultCase(ClusterTestCase):
         else:
             result = old.stop(timeout=30)
         self.start_engine(*self.engine_extra)
+        self.fault_ended = time.monotonic()
         return result
 
     def admin(self, method, path, body=None):
@@ -175,8 +177,12 @@ class FaultCase(ClusterTestCase):
             self.assertTrue(writers.join(timeout), "writers did not finish")
             self.assertEqual(writers.failures, [],
                              "publishes that never went through")
+        # Counted from the later of the last commit and the fault's end.
+        since = max(writers.finished_at if writers else 0,
+                    self.fault_ended or 0) or time.monotonic()
         drain = self.checker.wait_drained(self.ledger, timeout)
         if drain is not None:
+            drain = max(0.0, time.monotonic() - since)
             self.marker()
         figures, problems = self.checker.verdict(self.ledger)
         self.report(scenario, size, figures, drain, problems)

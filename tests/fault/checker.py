@@ -295,6 +295,7 @@ class SseClient(Client):
             self.session_id = None
             if ack_task:
                 ack_task.cancel()
+                await asyncio.gather(ack_task, return_exceptions=True)
             writer.close()
 
     async def acker(self):
@@ -333,12 +334,14 @@ class PollClient(Client):
     wait = 5
 
     async def session(self):
+        wait = 0  # the first poll answers at once: the client is "in"
         while not self.stopping:
             status, body = await http_request(
                 self.port, "GET",
                 f"/v1/poll?token={urllib.parse.quote(self.token())}"
-                f"&after={self.inbox.last_seq}&wait={self.wait}",
+                f"&after={self.inbox.last_seq}&wait={wait}",
                 timeout=self.wait + 15)
+            wait = self.wait
             if status != 200:
                 raise ConnectionError(f"poll answered {status}")
             if not self.connected.is_set():
@@ -589,7 +592,7 @@ class Writers:
         self.pad = pad
         self.threads = []
         self.failures = []
-        self.done = threading.Event()
+        self.finished_at = 0.0  # when the last writer was done
 
     def vars_of(self, op, n):
         data = {"n": n, "tag": op.tag}
@@ -640,6 +643,7 @@ class Writers:
                     time.sleep(random.uniform(0.05, 0.2))
         if conn is not None and not conn.closed:
             conn.close()
+        self.finished_at = max(self.finished_at, time.monotonic())
 
     def start(self, plans):
         for ops in plans:

@@ -4,6 +4,7 @@ supervision restarts them, their sessions stay, and every committed message
 still arrives once, in order."""
 
 import random
+import time
 import unittest
 
 from battery import FaultCase, sized, spread
@@ -28,6 +29,7 @@ class ActorCrashTest(FaultCase):
                        >= self.ledger_size() * step // 12, 30)
             victims = rng.sample(everyone, 3)
             crashes += sum(self.crash_user(v) for v in victims)
+        self.fault_ended = time.monotonic()
         print(f"\ncrashes injected: {crashes}")
         self.assertGreaterEqual(crashes, 10, "too few crashes were taken")
         self.settle(writers, f"user actors crashed ({crashes} times)",

@@ -39,7 +39,7 @@ class BigMessageTest(FaultCase):
         print("\nbig messages: " + ", ".join(f"{k}: {v}"
                                             for k, v in outcomes.items()))
         self.settle(None, "messages at and above the size limit",
-                    "0.5, ~1, 1 and 1.5 x 4 MiB", timeout=45)
+                    "0.5, ~1, 1 and 1.5 x 4 MiB", timeout=30)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class PartitionTest(FaultCase):
             proxy.cut()
             time.sleep(CUT_FOR)  # the length of the fault, not a wait
             proxy.heal()
+            self.fault_ended = time.monotonic()
         self.assertTrue(self.engine.wait_ready(30), self.engine.log()[-3000:])
         print(f"\nproxy: {proxy.accepted} connections accepted, "
               f"{proxy.cuts} cuts")

@@ -35,14 +35,14 @@ def wait_until(predicate, timeout, interval=0.05):
 class Cluster:
     """A throwaway PostgreSQL cluster in a temporary folder."""
 
-    def __init__(self):
+    def __init__(self, fast=True):
         self.root = tempfile.mkdtemp(prefix="herald-sys-")
         # As root the server runs as "postgres", which must reach the folder.
         os.chmod(self.root, 0o755)
         self.env = dict(os.environ,
                         HERALD_PG_DIR=os.path.join(self.root, "pg"),
                         HERALD_PG_PORT=str(random.randint(56000, 59999)),
-                        HERALD_PG_FAST="1")
+                        HERALD_PG_FAST="1" if fast else "0")
         self.url = None
 
     def _pg(self, *args):
@@ -182,13 +182,17 @@ class Engine:
 class ClusterTestCase(unittest.TestCase):
     """One throwaway cluster per test class, a fresh database per test
     (self.db, self.url), and engines stopped after each test. A class with
-    PG_TCP = True gets a cluster that also listens on 127.0.0.1."""
+    PG_TCP = True gets a cluster that also listens on 127.0.0.1; one with
+    PG_FAST = False a durable one (a commit survives a crash of the
+    server, which the fast one, without synchronous commit, does not
+    promise)."""
 
     PG_TCP = False
+    PG_FAST = True
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster()
+        cls.cluster = Cluster(fast=cls.PG_FAST)
         cls.cluster.start(tcp=cls.PG_TCP)
 
     @classmethod
