@@ -186,6 +186,8 @@ class FaultCase(ClusterTestCase):
             self.marker()
         figures, problems = self.checker.verdict(self.ledger)
         self.report(scenario, size, figures, drain, problems)
+        if problems or drain is None:
+            print("engine log, last lines:\n" + self.engine.log()[-3000:])
         self.assertIsNotNone(drain, "clients did not get every committed "
                              f"message within {timeout} s: "
                              + "; ".join(problems[:10]))

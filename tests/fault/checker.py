@@ -295,7 +295,6 @@ class SseClient(Client):
             self.session_id = None
             if ack_task:
                 ack_task.cancel()
-                await asyncio.gather(ack_task, return_exceptions=True)
             writer.close()
 
     async def acker(self):
@@ -406,8 +405,16 @@ class Checker:
                 client.stopping = True
                 if client.task:
                     client.task.cancel()
-            await asyncio.gather(*(c.task for c in self.clients if c.task),
-                                 return_exceptions=True)
+            tasks = [c.task for c in self.clients if c.task]
+            if tasks:
+                await asyncio.wait(tasks, timeout=10)
+            # Whatever they left behind (ack requests, closing handshakes).
+            rest = [t for t in asyncio.all_tasks()
+                    if t is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            if rest:
+                await asyncio.wait(rest, timeout=5)
         try:
             self.call(halt(), timeout=30)
         finally:
