@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libkainjow-mustache-dev libjwt-dev libcli11-dev prometheus-cpp-dev
   postgresql postgresql-contrib
-  curl openssl python3 python3-websockets prometheus
+  curl openssl python3 python3-websockets python3-psycopg2 prometheus
   chromium fonts-dejavu-core nodejs
 )
 

@@ -6,7 +6,8 @@
 #   scripts/pg.sh start [--tcp]   create on first use, start, print the URL
 #   scripts/pg.sh url             print the URL of the database "herald"
 #   scripts/pg.sh status          say whether it runs
-#   scripts/pg.sh stop            stop it (the data stays)
+#   scripts/pg.sh stop [--immediate]  stop it (the data stays); --immediate
+#                                 crashes it on purpose (no checkpoint)
 #   scripts/pg.sh remove          stop it and delete its folder
 #
 # HERALD_PG_DIR picks the folder (default .herald/pg), HERALD_PG_PORT the
@@ -101,8 +102,10 @@ start() {
 }
 
 stop() {
+  local mode=fast
+  [[ "${1:-}" == "--immediate" ]] && mode=immediate
   if is_running; then
-    as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    as_owner "$bindir/pg_ctl" -D "$data" -m "$mode" -w stop >/dev/null
   fi
 }
 
@@ -112,13 +115,13 @@ case "${1:-}" in
   status)
     if is_running; then echo "running: $(url)"; else echo "stopped"; fi
     ;;
-  stop) stop ;;
+  stop) stop "${2:-}" ;;
   remove)
     stop
     rm -rf "$dir"
     ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -48,9 +48,12 @@ test('WebSocket and SSE refused: long-polling carries the messages', async () =>
     jsonb_build_object('title', 'burst ' || i, 'body', 'batched')) FROM generate_series(1, 5) i`);
   await page.waitForFunction(() => document.querySelectorAll('#messages li').length === 9,
     null, { timeout: 5000 });
-  await page.waitForTimeout(300);
-  assert.deepEqual((await inboxTitles(page)).slice(0, 6),
-    ['burst 5', 'burst 4', 'burst 3', 'burst 2', 'burst 1', 'poll 4']);
+  // A marker after the burst: once it shows, a duplicate would have too.
+  await publishNote(stack.cluster, 'bo', 'marker');
+  await page.waitForSelector('#messages li:has-text("marker")');
+  assert.deepEqual((await inboxTitles(page)).slice(0, 7),
+    ['marker', 'burst 5', 'burst 4', 'burst 3', 'burst 2', 'burst 1', 'poll 4']);
+  assert.equal((await inboxTitles(page)).length, 10);
   await page.close();
 });
 

@@ -35,14 +35,14 @@ def wait_until(predicate, timeout, interval=0.05):
 class Cluster:
     """A throwaway PostgreSQL cluster in a temporary folder."""
 
-    def __init__(self):
+    def __init__(self, fast=True):
         self.root = tempfile.mkdtemp(prefix="herald-sys-")
         # As root the server runs as "postgres", which must reach the folder.
         os.chmod(self.root, 0o755)
         self.env = dict(os.environ,
                         HERALD_PG_DIR=os.path.join(self.root, "pg"),
                         HERALD_PG_PORT=str(random.randint(56000, 59999)),
-                        HERALD_PG_FAST="1")
+                        HERALD_PG_FAST="1" if fast else "0")
         self.url = None
 
     def _pg(self, *args):
@@ -50,12 +50,19 @@ class Cluster:
                              capture_output=True, text=True)
         return out.stdout.strip()
 
-    def start(self):
-        self.url = self._pg("start")
+    @property
+    def port(self):
+        """The TCP port the cluster listens on when started with tcp."""
+        return int(self.env["HERALD_PG_PORT"])
+
+    def start(self, tcp=False):
+        self.url = self._pg("start", *(["--tcp"] if tcp else []))
         return self.url
 
-    def stop(self):
-        self._pg("stop")
+    def stop(self, immediate=False):
+        """A clean stop; immediate=True is a crash (pg_ctl -m immediate):
+        no checkpoint, clients cut off mid-transaction."""
+        self._pg("stop", *(["--immediate"] if immediate else []))
 
     def remove(self):
         self._pg("remove")
@@ -64,6 +71,11 @@ class Cluster:
     def database_url(self, name):
         return re.sub(r"^postgresql:///[^?]*", f"postgresql:///{name}",
                       self.url)
+
+    def tcp_url(self, name, port=None):
+        """The database over TCP on 127.0.0.1 (the cluster must have been
+        started with tcp), or through a proxy listening on port."""
+        return f"postgresql://herald@127.0.0.1:{port or self.port}/{name}"
 
     def create_database(self, name):
         self.psql("postgres", f'CREATE DATABASE "{name}"')
@@ -169,19 +181,26 @@ class Engine:
 
 class ClusterTestCase(unittest.TestCase):
     """One throwaway cluster per test class, a fresh database per test
-    (self.db, self.url), and engines stopped after each test."""
+    (self.db, self.url), and engines stopped after each test. A class with
+    PG_TCP = True gets a cluster that also listens on 127.0.0.1; one with
+    PG_FAST = False a durable one (a commit survives a crash of the
+    server, which the fast one, without synchronous commit, does not
+    promise)."""
+
+    PG_TCP = False
+    PG_FAST = True
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster()
-        cls.cluster.start()
+        cls.cluster = Cluster(fast=cls.PG_FAST)
+        cls.cluster.start(tcp=cls.PG_TCP)
 
     @classmethod
     def tearDownClass(cls):
         cls.cluster.remove()
 
     def setUp(self):
-        self.cluster.start()  # a test may have stopped it
+        self.cluster.start(tcp=self.PG_TCP)  # a test may have stopped it
         self.db = "t_" + uuid.uuid4().hex[:12]
         self.url = self.cluster.create_database(self.db)
         self.engines = []

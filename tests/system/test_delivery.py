@@ -19,6 +19,9 @@ from clients import SEED, SseReader, http_call, mint  # noqa: E402
 from harness import ClusterTestCase, Engine, wait_until  # noqa: E402
 
 
+ADMIN = "delivery-admin-token"
+
+
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 120))
 
@@ -33,6 +36,7 @@ class DeliveryTest(ClusterTestCase):
                              "--delivery.write-timeout=3s",
                              "--delivery.hello-timeout=2s",
                              "--delivery.max-frame-bytes=4096",
+                             f"--admin.token={ADMIN}",
                              *os.environ.get("HERALD_TEST_ENGINE_ARGS", "").split()).start()
         self.engines.append(self.engine)
         self.assertTrue(self.engine.wait_ready(), self.engine.log())
@@ -54,6 +58,15 @@ class DeliveryTest(ClusterTestCase):
         subprocess.run(["psql", self.cluster.database_url(self.db), "-q",
                         "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"],
                        input=script, text=True, check=True)
+
+    def poll_sessions(self, user):
+        status, _, body = http_call(
+            self.port, "GET", f"/v1/admin/debug/users/shop/{user}",
+            headers={"Authorization": f"Bearer {ADMIN}"})
+        if status != 200:
+            return 0
+        return sum(1 for s in body.get("sessions", [])
+                   if s.get("transport") == "poll")
 
     def ws_url(self, token):
         return f"ws://127.0.0.1:{self.port}/v1/ws?token={token}"
@@ -191,7 +204,9 @@ class DeliveryTest(ClusterTestCase):
         threads = [threading.Thread(target=poll_after_3) for _ in range(2)]
         for t in threads:
             t.start()
-        wait_until(lambda: False, 0.5)
+        # Both are waiting once the user's actor holds two poll sessions.
+        self.assertTrue(wait_until(lambda: self.poll_sessions("ada") == 2,
+                                   3))
         self.publish(1)
         for t in threads:
             t.join()
