@@ -5,6 +5,7 @@
 #   scripts/test.sh                   everything, from a clean build
 #   scripts/test.sh --keep-build      reuse build/test (faster while working)
 #   scripts/test.sh --suite NAME      one ctest entry, e.g. storage.migrations
+#   scripts/test.sh --full            also the long variants (attack battery)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -14,13 +15,14 @@ suite=""
 while (($# > 0)); do
   case "$1" in
     --keep-build) keep_build=1 ;;
+    --full) export HERALD_SECURITY_FULL=1 ;;
     --suite)
       suite=$2
       keep_build=1
       shift
       ;;
     *)
-      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
       exit 2
       ;;
   esac

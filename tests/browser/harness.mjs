@@ -91,6 +91,11 @@ export class Engine {
       throw new Error(`${e.message}\n${this.log.join('')}`);
     });
     this.url = `http://127.0.0.1:${this.port}`;
+    // The operator's side (admin API, debug, /metrics, the console) is on
+    // the admin listener only.
+    const admin = await waitFor(async () => /admin: +http:\/\/[^:]+:(\d+)/.exec(this.log.join('')),
+      5000, 'the admin listener');
+    this.adminUrl = `http://127.0.0.1:${admin[1]}`;
     await waitFor(async () => (await fetch(`${this.url}/readyz`)).ok, 20000, 'heraldd to be ready');
     return this;
   }
@@ -105,7 +110,7 @@ export class Engine {
 
   /** An admin API call; the parsed body. */
   async admin(method, route, body) {
-    const res = await fetch(this.url + route, {
+    const res = await fetch(this.adminUrl + route, {
       method,
       headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
       body: body && JSON.stringify(body),
