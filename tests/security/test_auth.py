@@ -34,9 +34,11 @@ def sse_status(port, token, origin=None):
         conn.close()
 
 
-class TokenTest(BatteryCase):
-    def setUp(self):
-        super().setUp()
+class AuthTest(BatteryCase):
+    """One class, so that the whole file shares one PostgreSQL cluster."""
+
+    def shop(self):
+        """An engine that knows the shop app (and an empty mall app)."""
         self.engine = self.start_engine()
         self.seed()
         self.sql("INSERT INTO herald.apps (name, allowed_origins)"
@@ -92,6 +94,7 @@ class TokenTest(BatteryCase):
         return out
 
     def test_every_bad_token_kind_is_refused_on_every_transport(self):
+        self.shop()
         started = time.monotonic()
         checked = 0
         for kind, token, code in self.bad_tokens():
@@ -107,6 +110,7 @@ class TokenTest(BatteryCase):
                seconds=round(time.monotonic() - started, 2))
 
     def test_a_foreign_origin_is_refused_on_every_transport(self):
+        self.shop()
         got = self.attempts(self.token(), origin="https://evil.example")
         for transport, (status, code) in got.items():
             self.assertEqual(status, 403, transport)
@@ -119,6 +123,7 @@ class TokenTest(BatteryCase):
         figure("foreign origin", transports=len(got), refused_403=len(got))
 
     def test_bad_tokens_in_hello_and_auth_frames_close_with_4001(self):
+        self.shop()
         for kind, token, _ in self.bad_tokens():
             if token is None:
                 continue
@@ -138,6 +143,7 @@ class TokenTest(BatteryCase):
         ws.close()
 
     def test_one_users_token_never_acts_for_another(self):
+        self.shop()
         # A WebSocket opened as ada cannot say hello or auth as bob.
         for frame in ({"type": "hello", "last_seq": 0,
                        "token": self.token("bob")},):
@@ -177,8 +183,6 @@ class TokenTest(BatteryCase):
             f"/v1/poll?after=0&wait=1&token={self.token('ada')}")
         self.assertEqual((status, body["messages"]), (200, []))
 
-
-class AdminSurfaceTest(BatteryCase):
     PROBES = [
         ("GET", "/v1/admin/apps"), ("POST", "/v1/admin/apps"),
         ("GET", "/v1/admin/templates"), ("GET", "/v1/admin/messages"),
@@ -282,8 +286,6 @@ class AdminSurfaceTest(BatteryCase):
             with open(f"/proc/{engine.proc.pid}/cmdline", "rb") as cmd:
                 self.assertNotIn(ADMIN.encode(), cmd.read())
 
-
-class StartupTest(BatteryCase):
     def test_a_valid_token_while_the_engine_starts_gets_503_not_401(self):
         # A database with the app, then an engine that starts while the
         # database is down: it listens, but cannot know the app yet.
@@ -321,8 +323,6 @@ class StartupTest(BatteryCase):
                answered_503=len(seen), answered_401=0,
                served_after_db_back_s=round(time.monotonic() - started, 2))
 
-
-class RotationTest(BatteryCase):
     def test_rotating_the_token_secret_closes_that_apps_sessions(self):
         engine = self.start_engine()
         self.seed()

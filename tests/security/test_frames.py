@@ -3,22 +3,24 @@ close 1009 (before and after hello), frames that are not herald.v1 in
 4006; and what the engine sends: one message larger than the session's
 byte cap still goes out whole instead of closing the session forever."""
 
+import asyncio
 import json
-import socket
 import time
 import unittest
 
-from common import BatteryCase, RawWebSocket, SseReaderRaw, figure
+import websockets
+
+from common import BatteryCase, RawWebSocket, SseReaderRaw, figure, run
 
 
-class OversizeTest(BatteryCase):
-    def setUp(self):
-        super().setUp()
-        self.engine = self.start_engine()
+class FrameTest(BatteryCase):
+    def shop(self, *extra):
+        self.engine = self.start_engine(*extra)
         self.seed()
         self.assertTrue(self.wait_known(self.engine))
 
     def test_frames_over_the_limit_close_with_1009_never_1006(self):
+        self.shop()
         codes = []
         for hello_first in (False, True):
             for size in (65537, 1 << 20):
@@ -37,10 +39,25 @@ class OversizeTest(BatteryCase):
                 self.assertEqual(code, 1009,
                                  f"{size} B, hello first: {hello_first}")
                 ws.close()
+        # The same with a real client library, as a browser would see it.
+        async def library_client():
+            async with websockets.connect(
+                    f"ws://127.0.0.1:{self.engine.port}/v1/ws?token="
+                    + self.token(), subprotocols=["herald.v1"],
+                    max_size=None) as ws:
+                try:
+                    await ws.send("x" * (1 << 20))
+                    await asyncio.wait_for(ws.recv(), 10)
+                except websockets.ConnectionClosed as closed:
+                    return closed.code
+        code = run(library_client())
+        codes.append(code)
+        self.assertEqual(code, 1009)
         figure("oversize frames", attempts=len(codes),
                closed_1009=codes.count(1009))
 
     def test_frames_that_are_not_herald_v1_close_with_4006(self):
+        self.shop()
         cases = [
             ("bad json", "{not json", 1),
             ("not an object", "[1,2]", 1),
@@ -66,14 +83,9 @@ class OversizeTest(BatteryCase):
         figure("invalid frames", kinds=len(cases) + 1,
                closed_4006=len(cases) + 1)
 
-
-class ByteCapTest(BatteryCase):
-    engine_args = ("--delivery.max-queued-bytes=65536",)
-
     def test_one_message_bigger_than_the_byte_cap_still_goes_out(self):
-        engine = self.start_engine()
-        self.seed()
-        self.assertTrue(self.wait_known(engine))
+        self.shop("--delivery.max-queued-bytes=65536")
+        engine = self.engine
         ws = RawWebSocket(engine.port, self.token())
         ws.hello()
         self.assertEqual(json.loads(ws.read_frame()[1])["type"], "welcome")

@@ -130,13 +130,6 @@ class SlowConsumerTest(BatteryCase):
         self.flood("sse")
 
 
-class HeartbeatTest(BatteryCase):
-    def setUp(self):
-        super().setUp()
-        self.engine = self.start_engine()
-        self.seed()
-        self.assertTrue(self.wait_known(self.engine))
-
     def test_a_websocket_that_answers_no_ping_is_dropped(self):
         ws = RawWebSocket(self.engine.port, self.token())
         ws.send_frame(json.dumps({"type": "hello", "last_seq": 0,
