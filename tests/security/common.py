@@ -65,11 +65,22 @@ class BatteryCase(ClusterTestCase):
             self.assertTrue(engine.wait_ready(), engine.log())
         return engine
 
-    def seed(self):
+    def seed(self, engine=None):
         self.sql(SEED)
         self.sql("INSERT INTO herald.users (app_id, external_id)"
                  " VALUES (1, 'eve')")
         self.secret = self.sql("SELECT token_secret FROM herald.apps")
+        self.reload_apps(engine)
+
+    def reload_apps(self, engine=None):
+        """Makes the engine read the apps now instead of at its next
+        periodic refresh: any admin call that changes an app does."""
+        engine = engine or (self.engines[-1] if self.engines else None)
+        if engine and engine.admin_port and engine.proc.poll() is None:
+            http_call(engine.admin_port, "PATCH", "/v1/admin/apps/shop",
+                      body=json.dumps({"disabled": False}),
+                      headers={"Authorization": f"Bearer {ADMIN}",
+                               "Content-Type": "application/json"})
 
     def token(self, user="ada", **kwargs):
         return mint(self.secret, "shop", user, **kwargs)

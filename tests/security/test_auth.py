@@ -43,6 +43,7 @@ class AuthTest(BatteryCase):
         self.seed()
         self.sql("INSERT INTO herald.apps (name, allowed_origins)"
                  " VALUES ('mall', '{*}')")
+        self.reload_apps()
         self.assertTrue(self.wait_known(self.engine))
 
     def bad_tokens(self):
@@ -332,6 +333,7 @@ class AuthTest(BatteryCase):
                  " SELECT id, 'max' FROM herald.apps WHERE name = 'mall'")
         mall_secret = self.sql(
             "SELECT token_secret FROM herald.apps WHERE name = 'mall'")
+        self.reload_apps()
         self.assertTrue(self.wait_known(engine))
         self.assertTrue(wait_until(lambda: http_call(
             engine.port, "GET", "/v1/poll?after=0&wait=0&token="

@@ -52,9 +52,12 @@ class SlowConsumerTest(BatteryCase):
 
     def slow_consumer_closed(self, transport):
         """Lines of the engine's log saying a session of eve was closed as a
-        slow consumer on this transport."""
+        slow consumer on this transport, or, for a WebSocket, dropped for
+        answering no ping (a client that does not read does not see pings
+        either: whichever comes first ends it)."""
         return [line for line in self.engine.stderr_lines
-                if "slow consumer" in line and "shop/eve" in line
+                if ("slow consumer" in line or "no pong" in line)
+                and "shop/eve" in line
                 and ("sse session" in line) == (transport == "sse")]
 
     def flood(self, transport):
@@ -97,6 +100,8 @@ class SlowConsumerTest(BatteryCase):
                 self.publish("ada", 1)
             closed = wait_until(
                 lambda: self.slow_consumer_closed(transport), 60)
+            how = ("no pong" if closed and "no pong" in closed[0]
+                   else "slow consumer")
             closed_s = time.monotonic() - started
             publisher.join()
             bystander_thread.join(60)
@@ -112,12 +117,15 @@ class SlowConsumerTest(BatteryCase):
                     victim._until(b"\n\n\n")
         victim.close()
         growth = rss.peak - rss_before
-        # Bounded: the cap is 4 MiB per session; the rest is the engine's
-        # own working set while it expands 50 MB of messages.
+        # The session's own memory is capped (4 MiB); the growth measured
+        # here is the user actor's cache of what it has not delivered yet
+        # (all of it: "cached" in heraldctl user), which the delivery core
+        # bounds in bytes once it holds a window instead (README.md). Until
+        # then this only catches a runaway.
         self.assertLess(growth, 400, f"RSS grew by {growth:.0f} MB")
         figure(f"{transport} client that never reads, {total_mb} MB "
                "published", messages=count, message_bytes=pad,
-               closed_after_s=round(closed_s, 2),
+               closed_after_s=round(closed_s, 2), closed_as=how,
                rss_before_mb=round(rss_before, 1),
                rss_peak_mb=round(rss.peak, 1),
                rss_after_mb=round(rss_mb(self.engine.proc.pid), 1),
@@ -161,14 +169,14 @@ class SlowConsumerTest(BatteryCase):
                     + self.token("bob"), subprotocols=["herald.v1"]) as c:
                 await c.send(json.dumps({"type": "hello", "last_seq": 0}))
                 await c.recv()
-                await asyncio.sleep(5)  # the duration under test
+                await asyncio.sleep(3.5)  # past interval + timeout (2 s)
                 self.publish("bob", 1)
                 return json.loads(await asyncio.wait_for(c.recv(), 10))
         self.assertEqual(run(healthy())["type"], "msg")
         figure("WebSocket that stops answering pings", ping_interval_s=1,
                ping_timeout_s=1, dropped_after_s=round(dropped_s, 2),
                pings_seen=seen["pings"], heartbeat_frames=seen["heartbeats"],
-               answering_client="still open after 5 s")
+               answering_client="still open after 3.5 s")
 
     def test_sse_heartbeats_arrive_at_the_interval(self):
         for query, marker in (("", ":"), ("&heartbeat=1", "event: heartbeat")):
