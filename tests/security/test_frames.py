@@ -10,7 +10,8 @@ import unittest
 
 import websockets
 
-from common import BatteryCase, RawWebSocket, SseReaderRaw, figure, run
+from common import (BatteryCase, RawWebSocket, SseReaderRaw, figure,
+                    http_call, run)
 
 
 class FrameTest(BatteryCase):
@@ -106,9 +107,26 @@ class FrameTest(BatteryCase):
         self.assertEqual(frame["type"], "msg")
         ws.close()
         sse.close()
+        # A long-poll answer holds what fits the cap (at least one); the
+        # next poll, after its last_seq, gets the rest.
+        self.publish("eve", 3, pad=40000)
+        token = self.token("eve")
+        polled = []
+        for _ in range(10):
+            status, _, body = http_call(
+                engine.port, "GET",
+                f"/v1/poll?after={polled[-1] if polled else 0}&wait=5"
+                f"&token={token}")
+            self.assertEqual(status, 200)
+            self.assertLessEqual(len(body["messages"]), 1)
+            polled += [m["seq"] for m in body["messages"]]
+            if len(polled) == 3:
+                break
+        self.assertEqual(len(polled), 3)
+        self.assertEqual(polled, sorted(set(polled)))
         figure("one frame over the byte cap", cap_bytes=65536,
                frame_bytes=len(payload), websocket="delivered",
-               sse="delivered")
+               sse="delivered", poll="3 answers of 1 message (40 KB each)")
 
 
 if __name__ == "__main__":
