@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,11 +27,44 @@ struct app_info {
 class app_directory {
 public:
   using snapshot = std::map<std::string, app_info>;
+  /// Told the ids of apps whose token secret changed (or that are gone):
+  /// tokens signed with the old secret must no longer be trusted.
+  using revocation_listener = std::function<void(std::vector<int64_t>)>;
 
   void replace(snapshot apps) {
     auto fresh = std::make_shared<const snapshot>(std::move(apps));
+    std::shared_ptr<const snapshot> old;
+    std::vector<revocation_listener> listeners;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      old = std::move(apps_);
+      apps_ = fresh;
+      listeners = listeners_;
+    }
+    loaded_ = true;
+    // Compared outside the lock: listeners close sessions, which may read
+    // the directory again.
+    std::vector<int64_t> revoked;
+    for (const auto& [name, before] : *old) {
+      auto now = fresh->find(name);
+      if (now == fresh->end() || now->second.id != before.id ||
+          now->second.token_secret != before.token_secret)
+        revoked.push_back(before.id);
+    }
+    if (!revoked.empty())
+      for (const auto& listener : listeners)
+        listener(revoked);
+  }
+
+  /// Whether the apps were read at least once; until then no token can be
+  /// judged (the engine is starting).
+  bool loaded() const { return loaded_; }
+
+  /// Calls `listener` after every replace() that revoked secrets; for the
+  /// life of this directory.
+  void on_revocation(revocation_listener listener) const {
     std::lock_guard<std::mutex> guard{mutex_};
-    apps_ = std::move(fresh);
+    listeners_.push_back(std::move(listener));
   }
 
   std::optional<app_info> find(const std::string& name) const {
@@ -52,6 +87,8 @@ public:
 private:
   mutable std::mutex mutex_;
   std::shared_ptr<const snapshot> apps_ = std::make_shared<const snapshot>();
+  mutable std::vector<revocation_listener> listeners_;
+  std::atomic<bool> loaded_{false};
 };
 
 } // namespace herald

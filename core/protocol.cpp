@@ -93,6 +93,11 @@ parse_client_frame(std::string_view text) {
       return *err;
     if (auto err = read_int(frame, "last_seq", 0, false, result.last_seq))
       return *err;
+    if (auto it = frame.find("heartbeat"); it != frame.end()) {
+      if (!it->is_boolean())
+        return frame_error{"bad_field", "heartbeat: must be true or false"};
+      result.heartbeat = it->get<bool>();
+    }
     return result;
   }
   if (type == "ack") {
@@ -142,12 +147,20 @@ std::string msg_frame(const delivery& d) {
 }
 
 std::string welcome_frame(std::string_view user, int64_t resume_from,
-                          int64_t last_seq, int64_t token_expires_at) {
-  return dump(json{{"type", "welcome"},
-                   {"user", user},
-                   {"resume_from", resume_from},
-                   {"last_seq", last_seq},
-                   {"token_expires_at", token_expires_at}});
+                          int64_t last_seq, int64_t token_expires_at,
+                          int64_t heartbeat_ms) {
+  json frame{{"type", "welcome"},
+             {"user", user},
+             {"resume_from", resume_from},
+             {"last_seq", last_seq},
+             {"token_expires_at", token_expires_at}};
+  if (heartbeat_ms > 0)
+    frame["heartbeat_ms"] = heartbeat_ms;
+  return dump(frame);
+}
+
+std::string heartbeat_frame() {
+  return R"({"type":"heartbeat"})";
 }
 
 std::string error_frame(std::string_view code, std::string_view message) {

@@ -24,6 +24,9 @@ struct hello {
   /// Absent when the token came another way (e.g. the upgrade request).
   std::optional<std::string> token;
   int64_t last_seq = 0;
+  /// "heartbeat": true asks for heartbeat frames a script can see (a
+  /// browser hides WebSocket pings), for a liveness watchdog.
+  bool heartbeat = false;
 };
 
 /// {"type":"ack","seq":12}: everything up to seq arrived.
@@ -69,8 +72,15 @@ std::string msg_frame(const delivery& d);
 
 /// {"type":"welcome","user":...,"resume_from":N,"last_seq":M,
 /// "token_expires_at":T}: the answer to a good hello.
+/// With heartbeat_ms > 0 (the client asked for heartbeats) it carries
+/// "heartbeat_ms": the longest the client should wait for any frame before
+/// it takes the connection for dead (the ping interval plus its timeout).
 std::string welcome_frame(std::string_view user, int64_t resume_from,
-                          int64_t last_seq, int64_t token_expires_at);
+                          int64_t last_seq, int64_t token_expires_at,
+                          int64_t heartbeat_ms = 0);
+
+/// {"type":"heartbeat"}: sent every ping interval to clients that asked.
+std::string heartbeat_frame();
 
 /// {"type":"error","code":...,"message":...}.
 std::string error_frame(std::string_view code, std::string_view message);

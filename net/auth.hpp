@@ -4,6 +4,7 @@
 #include "net/http_types.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,9 +25,14 @@ struct auth_outcome {
   unsigned status = 0;
   std::string code;
   std::string message;
+  /// Seconds for Retry-After (503 while the engine starts), or 0.
+  int retry_after = 0;
 
   http_response error_response() const {
-    return json_error(status, code, message);
+    auto res = json_error(status, code, message);
+    if (retry_after > 0)
+      res.headers.emplace_back("Retry-After", std::to_string(retry_after));
+    return res;
   }
 };
 
@@ -34,7 +40,8 @@ struct auth_outcome {
 /// audience names, not expired, not before its nbf. Then, when the request
 /// comes from a browser (an Origin header), that the origin is on the app's
 /// allow-list ("*" allows any). 401 for token problems, 403 for origins and
-/// disabled apps.
+/// disabled apps; 503 with retry_after while the apps are not loaded yet
+/// (the engine is starting: a valid token must not look invalid).
 auth_outcome authenticate(const app_directory& apps, std::string_view token,
                           std::optional<std::string_view> origin,
                           int64_t now_unix);
@@ -43,11 +50,30 @@ auth_outcome authenticate(const app_directory& apps, std::string_view token,
 /// query parameter (browsers cannot set headers on WebSocket and SSE).
 std::string token_of(const http_request& req);
 
-/// The operator's check for admin routes: nullopt when the request carries
-/// `Authorization: Bearer <admin_token>`, else the 401 (or 403 when no
-/// admin token is configured) to answer with.
-std::optional<http_response> check_admin(const http_request& req,
-                                         const std::string& admin_token);
+/// The operator's check for admin routes, shared by every admin route of
+/// a listener: the token compared in constant time, and wrong tokens
+/// throttled per source address (a token bucket: `burst` failures at once,
+/// then one per `refill` seconds; past it every admin request from that
+/// address gets 429 with Retry-After, right token or not, so guessing
+/// cannot go faster). The first failure of each address is logged, the
+/// rest only counted. Thread-safe.
+class admin_guard {
+public:
+  explicit admin_guard(std::string admin_token, double burst = 10,
+                       double refill_seconds = 1);
+  ~admin_guard();
+
+  /// nullopt when `req` carries `Authorization: Bearer <admin token>`,
+  /// else the response: 401, 429 (throttled) or 403 (no admin token set).
+  std::optional<http_response> check(const http_request& req);
+
+  /// Wrong tokens seen so far, from any address.
+  uint64_t failures() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 /// The bearer credential of a request (`Authorization: Bearer ...`), or "".
 std::string bearer_of(const http_request& req);

@@ -26,7 +26,15 @@ struct server_options {
   uint16_t port = 8080; ///< 0 picks a free port; see server::port().
   unsigned threads = 2; ///< io_context threads.
   size_t body_limit = 1 << 20;
-  std::chrono::seconds idle_timeout{30}; ///< Between keep-alive requests.
+  /// A request's head must arrive within this, counted from when the
+  /// server starts waiting for it: slow clients (slowloris) and idle
+  /// keep-alive connections are closed after it.
+  std::chrono::seconds header_timeout{10};
+  /// The body, once the head is in, and the TLS handshake.
+  std::chrono::seconds idle_timeout{30};
+  /// A response (a long-poll answer too) the client does not take within
+  /// this ends the connection.
+  std::chrono::seconds write_timeout{10};
   /// When set, the port speaks TLS too: a connection whose first bytes are
   /// a TLS ClientHello gets a handshake, any other is plain HTTP. See
   /// make_tls_context().

@@ -24,10 +24,15 @@ fi
 echo "Admin API: Authorization: Bearer $(cat "$token_file")  (kept in $token_file)"
 
 port=8080
+admin_port=8081
 for arg in "$@"; do
-  case "$arg" in --http.port=*) port=${arg#*=} ;; esac
+  case "$arg" in
+    --http.port=*) port=${arg#*=} ;;
+    --admin.port=*) admin_port=${arg#*=} ;;
+  esac
 done
 base=http://127.0.0.1:$port
+admin=http://127.0.0.1:$admin_port
 
 # The demo tenant needs the schema heraldd migrates at start: seed it once
 # heraldd says it is ready, then say where to look.
@@ -38,7 +43,7 @@ base=http://127.0.0.1:$port
       cat <<EOF
 
   Demo inbox:  $base/demo/          (user ada; ?user=bo or ?user=chen)
-  Console:     $base/console/       (sign in with the admin token above)
+  Console:     $admin/console/  (admin listener; sign in with the admin token above)
   Push one:    psql "$url" -c "SELECT herald.publish('demo', 'note', 'user:ada', '{\"title\": \"Hello\", \"body\": \"from psql\"}')"
 
 EOF
@@ -50,4 +55,4 @@ EOF
 ) &
 
 exec build/dev/tools/heraldd --database.url="$url" --web.root="$repo/web" \
-  --admin.token="$(cat "$token_file")" --web.demo-app=demo "$@"
+  --admin.token-file="$token_file" --web.demo-app=demo "$@"

@@ -5,9 +5,10 @@
 #   scripts/test.sh                   everything, from a clean build
 #   scripts/test.sh --keep-build      reuse build/test (faster while working)
 #   scripts/test.sh --suite NAME      one ctest entry, e.g. storage.migrations
-#   scripts/test.sh --full            the fault battery at the issue's full
-#                                     sizes (10,000-message bursts, 2,000
-#                                     clients); combines with the others
+#   scripts/test.sh --full            the long variants: the fault battery at
+#                                     full sizes (10,000-message bursts, 2,000
+#                                     clients), the bigger attacks; combines
+#                                     with the others
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -17,14 +18,14 @@ suite=""
 while (($# > 0)); do
   case "$1" in
     --keep-build) keep_build=1 ;;
-    --full) export HERALD_FAULT_FULL=1 ;;
+    --full) export HERALD_FAULT_FULL=1 HERALD_SECURITY_FULL=1 ;;
     --suite)
       suite=$2
       keep_build=1
       shift
       ;;
     *)
-      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
       exit 2
       ;;
   esac

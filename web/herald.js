@@ -160,6 +160,7 @@ export function connect(url, options = {}) {
       if (c.done) return;
       c.done = true;
       clearTimeout(c.timer);
+      clearTimeout(c.watch);
       c.close();
       if (c === probe) {
         probe = null;
@@ -171,6 +172,14 @@ export function connect(url, options = {}) {
       }
     };
     c.timer = setTimeout(() => end({ code: 'open_timeout' }), o.openTimeout);
+    // The watchdog: a server that promised heartbeats (heartbeat_ms in its
+    // welcome) and sends nothing for that long is gone, even if the socket
+    // does not say so yet (a dead network, a sleeping laptop).
+    const alive = () => {
+      clearTimeout(c.watch);
+      if (c.beat)
+        c.watch = setTimeout(() => end({ code: 'heartbeat_timeout' }), c.beat);
+    };
     getToken().then(
       (t) => {
         if (c.done) return;
@@ -178,9 +187,12 @@ export function connect(url, options = {}) {
           base,
           seq: () => client.lastSeq,
           wait: o.pollWait,
-          opened() {
+          alive,
+          opened(beat) {
             if (c.done || c.opened) return;
             c.opened = true;
+            c.beat = beat;
+            alive();
             clearTimeout(c.timer);
             if (c === probe) {
               const old = active;
@@ -198,6 +210,7 @@ export function connect(url, options = {}) {
             if (index > 0) later('upgrade', upgrade, o.upgradeAfter);
           },
           message(m) {
+            alive();
             if (c === active) deliver(m, c);
           },
           error(e) {
@@ -332,10 +345,11 @@ const TRANSPORTS = {
     const ws = new WebSocket(
       query(x, '/v1/ws', { token }).replace(/^http/, 'ws'), 'herald.v1');
     const send = (f) => ws.readyState === 1 && ws.send(JSON.stringify(f));
-    ws.onopen = () => send({ type: 'hello', last_seq: x.seq() });
+    ws.onopen = () => send({ type: 'hello', last_seq: x.seq(), heartbeat: true });
     ws.onmessage = (e) => {
       const f = parse(e.data);
-      if (f.type === 'welcome') x.opened();
+      x.alive();
+      if (f.type === 'welcome') x.opened(f.heartbeat_ms);
       else if (f.type === 'msg') x.message(f);
       else if (f.type === 'error') x.error(f);
     };
@@ -362,16 +376,19 @@ const TRANSPORTS = {
   sse(token, x) {
     let session = null;
     const es = new EventSource(
-      query(x, '/v1/stream', { token, last_event_id: x.seq() }));
+      query(x, '/v1/stream', { token, last_event_id: x.seq(), heartbeat: 1 }));
     es.addEventListener('welcome', (e) => {
-      session = parse(e.data).session;
-      x.opened();
+      const f = parse(e.data);
+      session = f.session;
+      x.opened(f.heartbeat_ms);
     });
+    es.addEventListener('heartbeat', x.alive);
     es.addEventListener('msg', (e) => x.message(parse(e.data)));
+    // token_revoked: the app's token secret changed.
     es.addEventListener('error', (e) => {
       const f = e.data ? parse(e.data) : {};
       es.close();
-      x.lost({ auth: f.code === 'token_expired', code: f.code, message: f.message });
+      x.lost({ auth: /^token_/.test(f.code), code: f.code, message: f.message });
     });
     return {
       ack(seq) {

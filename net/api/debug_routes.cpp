@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <variant>
 
 namespace herald::net::api {
@@ -28,6 +29,8 @@ using actors::trace_atom_v;
 using nlohmann::json;
 
 constexpr auto ask_timeout = std::chrono::seconds{5};
+/// A trace asks the database and then each recipient's actor in turn.
+constexpr auto trace_deadline = std::chrono::seconds{20};
 
 /// Asks `target` from a short-lived actor (HTTP handlers run on I/O
 /// threads, not in actors) and hands the answer to `then`.
@@ -141,7 +144,7 @@ void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx) {
   // Every route checks the admin token first.
   auto guarded = [ctx](auto handler) {
     return [ctx, handler](http_request& req, responder respond) {
-      if (auto refusal = check_admin(req, ctx->admin_token))
+      if (auto refusal = ctx->admin->check(req))
         return respond(std::move(*refusal));
       handler(req, std::move(respond));
     };
@@ -211,13 +214,36 @@ void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx) {
         return respond(
           json_error(400, "bad_field", "id: must be a positive integer"));
       auto id = std::stoll(text);
-      ctx->system->spawn([ctx, id, respond](caf::blocking_actor* self) {
+      // Always an answer: whichever comes first of the trace, its failure
+      // or the deadline (a database that hangs, an actor that never
+      // replies) responds; the others find it done.
+      auto once = std::make_shared<std::atomic<bool>>(false);
+      auto answer = [once, respond](http_response res) {
+        if (!once->exchange(true))
+          respond(std::move(res));
+      };
+      ctx->system->spawn([answer](caf::event_based_actor* self) {
+        self->delayed_send(self, trace_deadline, inspect_atom_v);
+        return caf::behavior{[self, answer](actors::inspect_atom) {
+          answer(json_error(504, "trace_timeout",
+                            "the trace took longer than " +
+                              std::to_string(trace_deadline.count()) +
+                              " s; retry"));
+          self->quit();
+        }};
+      });
+      ctx->system->spawn([ctx, id, answer](caf::blocking_actor* self) {
         try {
-          respond(json_response(200, trace(self, *ctx, id).dump()));
+          answer(json_response(200, trace(self, *ctx, id).dump()));
         } catch (const api_error& e) {
-          respond(json_error(e.status(), e.code(), e.what()));
+          answer(json_error(e.status(), e.code(), e.what()));
         } catch (const storage::error& e) {
-          respond(unavailable(e.what()));
+          answer(unavailable(e.what()));
+        } catch (const std::exception& e) {
+          answer(json_error(500, "trace_failed",
+                            std::string{"the trace failed: "} + e.what()));
+        } catch (...) {
+          answer(json_error(500, "trace_failed", "the trace failed"));
         }
       });
     }));

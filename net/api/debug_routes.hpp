@@ -19,6 +19,7 @@ class api_gateway;
 
 namespace herald::net {
 struct stream_context;
+class admin_guard;
 } // namespace herald::net
 
 namespace herald::net::api {
@@ -32,13 +33,14 @@ struct debug_context {
   std::shared_ptr<const app_directory> apps;
   /// For the database half of message traces.
   std::shared_ptr<storage::api_gateway> database;
-  std::string admin_token;
+  /// The admin token check (shared with the admin API's routes).
+  std::shared_ptr<admin_guard> admin;
 };
 
 /// The operator's view into the running engine (admin token): the actor
 /// tree, one user's live sessions, a message's trace from outbox row to
 /// each session, fault injection into a user actor, and GET /metrics in
-/// the Prometheus text format.
+/// the Prometheus text format. For the admin listener only.
 void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx);
 
 } // namespace herald::net::api

@@ -78,7 +78,7 @@ struct http_api::impl {
     credentials who;
     switch (route.who) {
       case caller::admin:
-        if (auto refusal = check_admin(req, options.admin_token))
+        if (auto refusal = options.admin->check(req))
           throw refused{std::move(*refusal)};
         break;
       case caller::app: {
@@ -98,7 +98,7 @@ struct http_api::impl {
         auto outcome = authenticate(*options.apps, token_of(req),
                                     req.header("origin"), unix_now());
         if (!outcome.who)
-          throw api_error{outcome.status, outcome.code, outcome.message};
+          throw refused{outcome.error_response()};
         who.app_id = outcome.who->app_id;
         args["user"] = outcome.who->user;
         break;
@@ -191,14 +191,14 @@ http_api::~http_api() {
   stop();
 }
 
-void http_api::add_routes(router& routes, bool admin_only) {
+void http_api::add_routes(router& routes, audience who) {
   // The table lives as long as the handlers that point into it.
   auto table = std::make_shared<std::vector<api_route>>(
     api_routes([self = impl_.get()](json secret, const json& args) {
       return self->mint_token(std::move(secret), args);
     }));
   for (const auto& route : *table)
-    if (!admin_only || route.who == caller::admin)
+    if (who == audience::all || route.who != caller::admin)
       routes.add(route.method, route.pattern,
                  [self = impl_, table, &route](http_request& req, responder r) {
                    self->handle(self, route, req, std::move(r));

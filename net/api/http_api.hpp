@@ -7,6 +7,10 @@
 #include <memory>
 #include <string>
 
+namespace herald::net {
+class admin_guard;
+} // namespace herald::net
+
 namespace herald::net::api {
 
 struct http_api_options {
@@ -14,9 +18,10 @@ struct http_api_options {
   /// Threads (and database connections) running API calls: the calls
   /// block on PostgreSQL, so they never run on the I/O threads.
   size_t threads = 4;
-  /// The operator's bearer token for /v1/admin; empty turns the admin API
-  /// off (403).
-  std::string admin_token;
+  /// Checks the operator's bearer token for /v1/admin (403 for every admin
+  /// route when it holds no token). Shared with the debug routes, so that
+  /// wrong tokens are throttled across all of them.
+  std::shared_ptr<admin_guard> admin;
   /// Requests per second per API key, and the burst allowed above that.
   double rate_limit = 50;
   double rate_burst = 100;
@@ -37,9 +42,16 @@ public:
   http_api(const http_api&) = delete;
   http_api& operator=(const http_api&) = delete;
 
-  /// Adds the routes; `routes` must not outlive this object's stop().
-  /// `admin_only`: just the operator's (for the loopback admin listener).
-  void add_routes(router& routes, bool admin_only = false);
+  /// Which routes add_routes() adds.
+  enum class audience {
+    everyone, ///< app and user routes: the public listener
+    all,      ///< those and the operator's: the admin listener
+  };
+
+  /// Adds the routes; `routes` must not outlive this object's stop(). The
+  /// operator's routes (/v1/admin/...) only on the admin listener: on the
+  /// public port they do not exist.
+  void add_routes(router& routes, audience who);
 
   /// Starts taking calls (until then they get 503): once the schema the
   /// calls need is migrated.

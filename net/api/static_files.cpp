@@ -65,54 +65,60 @@ http_response not_found(const std::string& path) {
 
 } // namespace
 
-void add_static_files(router& routes, std::string root, std::string landing) {
-  routes.set_fallback([root = std::move(root), landing = std::move(landing)](
-                        http_request& req, responder respond) {
-    if (req.path == "/" && !landing.empty()) {
+void add_static_files(router& routes, std::string root, std::string landing,
+                      std::vector<std::string> hidden) {
+  routes.set_fallback(
+    [root = std::move(root), landing = std::move(landing),
+     hidden = std::move(hidden)](http_request& req, responder respond) {
+      for (const auto& prefix : hidden)
+        if (req.path.compare(0, prefix.size(), prefix) == 0 ||
+            req.path + "/" == prefix)
+          return respond(not_found(req.path));
+      if (req.path == "/" && !landing.empty()) {
+        http_response res;
+        res.status = 302;
+        res.content_type = "text/plain; charset=utf-8";
+        res.headers.emplace_back("Location", landing);
+        return respond(std::move(res));
+      }
+      if (!safe_path(req.path))
+        return respond(not_found(req.path));
+      auto file = root + req.path;
+      if (req.path.back() == '/')
+        file += "index.html";
+      struct stat info {};
+      if (::stat(file.c_str(), &info) != 0)
+        return respond(not_found(req.path));
+      if (S_ISDIR(info.st_mode)) {
+        // A folder: its index, at the URL with the slash, so that relative
+        // links in the page resolve inside it.
+        http_response res;
+        res.status = 301;
+        res.content_type = "text/plain; charset=utf-8";
+        res.headers.emplace_back("Location", req.path + "/");
+        return respond(std::move(res));
+      }
+      if (!S_ISREG(info.st_mode))
+        return respond(not_found(req.path));
+      auto etag = etag_of(info);
       http_response res;
-      res.status = 302;
-      res.content_type = "text/plain; charset=utf-8";
-      res.headers.emplace_back("Location", landing);
-      return respond(std::move(res));
-    }
-    if (!safe_path(req.path))
-      return respond(not_found(req.path));
-    auto file = root + req.path;
-    if (req.path.back() == '/')
-      file += "index.html";
-    struct stat info {};
-    if (::stat(file.c_str(), &info) != 0)
-      return respond(not_found(req.path));
-    if (S_ISDIR(info.st_mode)) {
-      // A folder: its index, at the URL with the slash, so that relative
-      // links in the page resolve inside it.
-      http_response res;
-      res.status = 301;
-      res.content_type = "text/plain; charset=utf-8";
-      res.headers.emplace_back("Location", req.path + "/");
-      return respond(std::move(res));
-    }
-    if (!S_ISREG(info.st_mode))
-      return respond(not_found(req.path));
-    auto etag = etag_of(info);
-    http_response res;
-    res.headers.emplace_back("Cache-Control", "no-cache");
-    res.headers.emplace_back("ETag", etag);
-    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    if (auto since = req.header("if-none-match"); since && *since == etag) {
-      res.status = 304;
+      res.headers.emplace_back("Cache-Control", "no-cache");
+      res.headers.emplace_back("ETag", etag);
+      res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+      if (auto since = req.header("if-none-match"); since && *since == etag) {
+        res.status = 304;
+        res.content_type = content_type_of(file);
+        return respond(std::move(res));
+      }
+      std::ifstream in{file, std::ios::binary};
+      if (!in)
+        return respond(not_found(req.path));
+      std::ostringstream body;
+      body << in.rdbuf();
       res.content_type = content_type_of(file);
-      return respond(std::move(res));
-    }
-    std::ifstream in{file, std::ios::binary};
-    if (!in)
-      return respond(not_found(req.path));
-    std::ostringstream body;
-    body << in.rdbuf();
-    res.content_type = content_type_of(file);
-    res.body = body.str();
-    respond(std::move(res));
-  });
+      res.body = body.str();
+      respond(std::move(res));
+    });
 }
 
 } // namespace herald::net::api

@@ -1,5 +1,7 @@
 #include "net/api/stream_routes.hpp"
 
+#include "core/app_directory.hpp"
+#include "core/log.hpp"
 #include "core/protocol.hpp"
 #include "net/auth.hpp"
 #include "net/detail/takeover.hpp"
@@ -11,6 +13,7 @@
 #include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace herald::net::api {
 
@@ -119,7 +122,8 @@ public:
       std::move(stream), *ctx_, *outcome.who, req.remote_address, registry);
     directory_->add(session);
     auto origin = origin_of(req);
-    session->start(last_seq, origin ? std::string{*origin} : std::string{});
+    session->start(last_seq, origin ? std::string{*origin} : std::string{},
+                   param(req, "heartbeat") == "1");
     return std::nullopt;
   }
 
@@ -133,6 +137,17 @@ private:
 void add_stream_routes(server& srv, router& routes,
                        std::shared_ptr<const stream_context> ctx) {
   auto sse_sessions = std::make_shared<sse_directory>();
+  // A rotated token secret ends the sessions its old tokens opened.
+  ctx->apps->on_revocation(
+    [live = std::weak_ptr<live_sessions>(ctx->live)](std::vector<int64_t> ids) {
+      if (auto sessions = live.lock()) {
+        auto n = sessions->revoke(ids);
+        if (n > 0)
+          log::get("net")->info("token secret changed: {} live sessions "
+                                "closed",
+                                n);
+      }
+    });
   srv.add_takeover(std::make_shared<websocket_takeover>(ctx));
   srv.add_takeover(std::make_shared<sse_takeover>(ctx, sse_sessions));
 
@@ -155,8 +170,9 @@ void add_stream_routes(server& srv, router& routes,
     auto shard = ctx->shard_of(key);
     if (!shard)
       return r(json_error(503, "unavailable", "the engine is restarting"));
-    auto session = std::make_shared<poll_session>(
-      io, std::move(r), req.remote_address, after, key, shard);
+    auto session =
+      std::make_shared<poll_session>(io, std::move(r), req.remote_address,
+                                     after, key, shard, ctx->max_queued_bytes);
     session->start(std::chrono::seconds{wait});
   });
 

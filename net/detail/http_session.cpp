@@ -52,7 +52,7 @@ void http_session::run() {
       return self->do_read();
     // A TLS ClientHello or the first bytes of an HTTP request: the bytes
     // read to tell stay in buffer_ for whichever comes next.
-    self->stream_.next_layer().expires_after(self->options_.idle_timeout);
+    self->stream_.next_layer().expires_after(self->options_.header_timeout);
     beast::async_detect_ssl(
       self->stream_.next_layer(), self->buffer_,
       beast::bind_front_handler(&http_session::on_detect, self));
@@ -65,7 +65,7 @@ void http_session::on_detect(beast::error_code ec, bool is_tls) {
   if (!is_tls)
     return do_read();
   stream_.start_tls(*options_.tls);
-  stream_.next_layer().expires_after(options_.idle_timeout);
+  stream_.next_layer().expires_after(options_.header_timeout);
   stream_.tls().async_handshake(
     ssl::stream_base::server, buffer_.data(),
     beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
@@ -90,6 +90,17 @@ void http_session::close() {
 void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(options_.body_limit);
+  // One deadline for the whole head, not per byte: a client that trickles
+  // it (slowloris) is cut off as surely as a silent one.
+  stream_.next_layer().expires_after(options_.header_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(
+                            &http_session::on_read_header, shared_from_this()));
+}
+
+void http_session::on_read_header(beast::error_code ec, std::size_t bytes) {
+  if (ec || parser_->is_done())
+    return on_read(ec, bytes);
   stream_.next_layer().expires_after(options_.idle_timeout);
   http::async_read(
     stream_, buffer_, *parser_,
@@ -174,7 +185,7 @@ void http_session::write(http_response res) {
     msg->prepare_payload();
   }
   response_in_flight_ = msg;
-  stream_.next_layer().expires_after(options_.idle_timeout);
+  stream_.next_layer().expires_after(options_.write_timeout);
   http::async_write(stream_, *msg,
                     beast::bind_front_handler(&http_session::on_write,
                                               shared_from_this(), keep_alive_));

@@ -31,6 +31,7 @@ private:
   void on_detect(beast::error_code ec, bool is_tls);
   void on_handshake(beast::error_code ec, std::size_t used);
   void do_read();
+  void on_read_header(beast::error_code ec, std::size_t bytes);
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
   void write(http_response res);

@@ -11,12 +11,13 @@ namespace herald::net {
 
 poll_session::poll_session(boost::asio::io_context& io, responder respond,
                            std::string remote, int64_t after,
-                           actors::user_key key, caf::actor shard)
+                           actors::user_key key, caf::actor shard,
+                           size_t max_bytes)
   // On a strand of its own: the deliver and the timeout race from
   // different threads, and only the strand makes cancel safe.
   : timer_(boost::asio::make_strand(io)), respond_(std::move(respond)),
     remote_(std::move(remote)), after_(after), key_(std::move(key)),
-    shard_(std::move(shard)), id_(next_session_id()) {}
+    shard_(std::move(shard)), max_bytes_(max_bytes), id_(next_session_id()) {}
 
 void poll_session::start(std::chrono::seconds wait) {
   counted_.open(transport());
@@ -36,6 +37,17 @@ void poll_session::start(std::chrono::seconds wait) {
 }
 
 void poll_session::deliver(std::vector<delivery> batch) {
+  // The byte cap of the other transports: an answer holds what fits (at
+  // least one message, whatever its size); its last_seq says where the
+  // next poll resumes, so the rest comes then.
+  size_t bytes = 0;
+  size_t fits = 0;
+  for (; fits < batch.size(); ++fits) {
+    bytes += protocol::msg_frame(batch[fits]).size();
+    if (fits > 0 && bytes > max_bytes_)
+      break;
+  }
+  batch.resize(fits);
   auto last = batch.empty() ? after_ : batch.back().seq;
   if (answer(json_response(200, protocol::poll_body(batch, last))))
     boost::asio::post(timer_.get_executor(),

@@ -22,7 +22,7 @@ class poll_session : public actors::session_sink,
 public:
   poll_session(boost::asio::io_context& io, responder respond,
                std::string remote, int64_t after, actors::user_key key,
-               caf::actor shard);
+               caf::actor shard, size_t max_bytes);
 
   /// Waits up to `wait` for deliveries after `after`.
   void start(std::chrono::seconds wait);
@@ -45,6 +45,7 @@ private:
   int64_t after_;
   actors::user_key key_;
   caf::actor shard_;
+  size_t max_bytes_;
   uint64_t id_;
   std::atomic<bool> answered_{false};
   connection_count counted_;

@@ -5,6 +5,10 @@
 
 #include <caf/send.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -24,10 +28,21 @@ sse_session::sse_session(detail::connection_stream&& stream,
 
 sse_session::~sse_session() {
   registry_.remove(registry_id_);
+  ctx_.live->remove(live_key_);
 }
 
-void sse_session::start(int64_t last_seq, std::string origin) {
+void sse_session::start(int64_t last_seq, std::string origin,
+                        bool heartbeat_events) {
   registry_id_ = registry_.add(weak_from_this());
+  live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
+  heartbeat_events_ = heartbeat_events;
+  // The client never writes, so only the kernel can tell a dead peer: the
+  // heartbeats it cannot acknowledge end the connection after this.
+  {
+    unsigned timeout_ms = static_cast<unsigned>(ctx_.ping_timeout.count());
+    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP,
+                 TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+  }
   counted_.open(transport());
   acked_seq_ = last_seq;
   std::string head = "HTTP/1.1 200 OK\r\n"
@@ -44,6 +59,8 @@ void sse_session::start(int64_t last_seq, std::string origin) {
                          {"user", who_.user},
                          {"resume_from", last_seq},
                          {"token_expires_at", who_.expires_at}};
+  if (heartbeat_events_)
+    welcome["heartbeat_ms"] = (ctx_.ping_interval + ctx_.ping_timeout).count();
   // Ask the browser to wait a second before reconnecting after a drop.
   head += "retry: 1000\nevent: welcome\ndata: " + welcome.dump() + "\n\n";
   enqueue(std::move(head));
@@ -85,12 +102,13 @@ void sse_session::watch_peer() {
 }
 
 void sse_session::keepalive() {
-  keepalive_timer_.expires_after(ctx_.sse_keepalive);
+  keepalive_timer_.expires_after(ctx_.ping_interval);
   keepalive_timer_.async_wait(
     [self = shared_from_this()](beast::error_code ec) {
       if (ec || self->finished_)
         return;
-      self->enqueue(": keepalive\n\n");
+      self->enqueue(self->heartbeat_events_ ? "event: heartbeat\ndata: {}\n\n"
+                                            : ":\n\n");
       self->keepalive();
     });
 }
@@ -129,6 +147,17 @@ void sse_session::close() {
   close(protocol::going_away, "server shutting down");
 }
 
+void sse_session::revoke() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->enqueue(
+      "event: error\ndata: " +
+      protocol::error_frame("token_revoked",
+                            "the app's token secret changed: get a new token") +
+      "\n\n");
+    self->close(protocol::unauthorized, "token revoked");
+  });
+}
+
 void sse_session::note_ack(int64_t seq) {
   auto current = acked_seq_.load();
   while (seq > current && !acked_seq_.compare_exchange_weak(current, seq)) {
@@ -138,7 +167,9 @@ void sse_session::note_ack(int64_t seq) {
 void sse_session::enqueue(std::string chunk) {
   if (finished_)
     return;
-  if (queue_.bytes() + chunk.size() > ctx_.max_queued_bytes) {
+  // As on the WebSocket, an empty queue takes one chunk of any size.
+  if (!queue_.empty() &&
+      queue_.bytes() + chunk.size() > ctx_.max_queued_bytes) {
     drop_slow_consumer("queue over the byte cap");
     return;
   }
@@ -155,10 +186,16 @@ void sse_session::do_write() {
     return;
   }
   writing_ = true;
+  write_timer_.expires_after(ctx_.write_timeout);
+  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && self->writing_ && !self->finished_)
+      self->drop_slow_consumer("a write stalled");
+  });
   asio::async_write(
     stream_, asio::buffer(queue_.front()),
     [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
+      self->write_timer_.cancel();
       if (ec) {
         detail::fail(ec, "sse write");
         self->finish();
@@ -189,6 +226,7 @@ void sse_session::finish() {
   keepalive_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();
+  ctx_.live->remove(live_key_);
   queue_.drop_waiting(writing_);
   if (attached_)
     if (auto shard = ctx_.shard_of(key()))

@@ -25,6 +25,7 @@ namespace herald::net {
 /// line now and then to keep it alive. Same queue discipline and byte cap
 /// as the WebSocket.
 class sse_session : public detail::closable,
+                    public revocable,
                     public actors::session_sink,
                     public std::enable_shared_from_this<sse_session> {
 public:
@@ -34,7 +35,10 @@ public:
   ~sse_session() override;
 
   /// Starts the stream for a client that has everything up to `last_seq`.
-  void start(int64_t last_seq, std::string origin);
+  /// `heartbeat_events`: heartbeats as `event: heartbeat` (which a script's
+  /// EventSource sees) rather than comment lines (which it does not).
+  void start(int64_t last_seq, std::string origin,
+             bool heartbeat_events = false);
 
   void deliver(std::vector<delivery> batch) override;
   void report(const std::string& code, const std::string& message) override;
@@ -45,6 +49,7 @@ public:
   int64_t acked_seq() const override { return acked_seq_; }
   uint64_t id() const override { return id_; }
   void close() override;
+  void revoke() override;
 
   /// Whether this stream is the given user's.
   bool belongs_to(int64_t app_id, const std::string& user) const {
@@ -74,6 +79,8 @@ private:
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer write_timer_;
   frame_queue queue_;
+  uint64_t live_key_ = 0;
+  bool heartbeat_events_ = false;
   connection_count counted_;
   std::atomic<int64_t> acked_seq_{0};
   char peer_byte_ = 0;

@@ -6,6 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -18,6 +21,36 @@ struct user_key;
 } // namespace herald::actors
 
 namespace herald::net {
+
+/// A live stream session that can be ended because its token can no longer
+/// be trusted (its app's token secret changed).
+class revocable {
+public:
+  virtual ~revocable() = default;
+  /// Ends the session as for a bad token; thread-safe.
+  virtual void revoke() = 0;
+};
+
+/// The live WebSocket and SSE sessions by app, so that a rotated token
+/// secret ends every session its old tokens opened. Thread-safe.
+class live_sessions {
+public:
+  /// Registers `s` of app `app_id`; returns the key for remove().
+  uint64_t add(int64_t app_id, std::weak_ptr<revocable> s);
+  void remove(uint64_t key);
+  /// Revokes every live session of these apps; returns how many.
+  size_t revoke(const std::vector<int64_t>& app_ids);
+  size_t size() const;
+
+private:
+  struct entry {
+    int64_t app_id;
+    std::weak_ptr<revocable> session;
+  };
+  mutable std::mutex mutex_;
+  uint64_t next_ = 0;
+  std::unordered_map<uint64_t, entry> sessions_;
+};
 
 /// What the streaming transports (WebSocket, SSE, long-poll) share: where
 /// the user shards are, the apps to authenticate against, and the limits.
@@ -36,8 +69,16 @@ struct stream_context {
   std::chrono::seconds hello_timeout{10};
   /// The longest a long-poll waits, whatever the client asks for.
   std::chrono::seconds max_poll_wait{60};
-  /// An SSE comment line keeps idle streams (and proxies) alive.
-  std::chrono::seconds sse_keepalive{15};
+  /// Heartbeats: a WebSocket ping, an SSE comment line, this often. They
+  /// keep proxies from closing idle streams and find dead peers.
+  std::chrono::milliseconds ping_interval{15000};
+  /// A WebSocket that answers a ping with nothing for this long is
+  /// dropped; an SSE socket whose bytes stay unacknowledged this long after
+  /// a heartbeat is dropped by the kernel (TCP_USER_TIMEOUT). A dead peer
+  /// goes within ping_interval + ping_timeout.
+  std::chrono::milliseconds ping_timeout{10000};
+  /// The sessions a token secret rotation ends.
+  std::shared_ptr<live_sessions> live = std::make_shared<live_sessions>();
 
   /// The running user shard that owns `user` (invalid while it restarts).
   caf::actor shard_of(const actors::user_key& user) const;

@@ -21,16 +21,25 @@ websocket_session::websocket_session(detail::connection_stream&& stream,
   : ws_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
     hello_timer_(ws_.get_executor()), expiry_timer_(ws_.get_executor()),
-    write_timer_(ws_.get_executor()) {}
+    write_timer_(ws_.get_executor()), ping_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
+  ctx_.live->remove(live_key_);
 }
 
 void websocket_session::start(http::request<http::string_body> req) {
   registry_id_ = registry_.add(weak_from_this());
+  live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
+  // Beast's own idle timeout stays off: the heartbeat below has its own
+  // interval and timeout (and the handshake and close keep Beast's).
   ws_.set_option(
     websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // Runs inside a read, which holds the session alive.
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong)
+      heard();
+  });
   ws_.set_option(
     websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "herald");
@@ -57,12 +66,59 @@ void websocket_session::on_accept(beast::error_code ec) {
   do_read();
 }
 
+void websocket_session::heard() {
+  awaiting_pong_ = false;
+}
+
+void websocket_session::arm_ping(std::chrono::steady_clock::time_point at) {
+  ping_timer_.expires_at(at);
+  ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec)
+      self->on_ping_timer();
+  });
+}
+
+void websocket_session::on_ping_timer() {
+  if (closing_ || finished_)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (awaiting_pong_) {
+    // Nothing came back within ping_timeout: the peer is gone (or does not
+    // play by the protocol). A close handshake would wait for it in vain.
+    log::get("net")->info("session {} of {}/{}: no pong within {} ms, "
+                          "dropping the connection",
+                          id_, who_.app, who_.user, ctx_.ping_timeout.count());
+    ws_.next_layer().close_now();
+    finish();
+    return;
+  }
+  if (ping_sent_ != std::chrono::steady_clock::time_point{} &&
+      now < ping_sent_ + ctx_.ping_interval) {
+    // The answer came: the next ping is due one interval after the last.
+    arm_ping(ping_sent_ + ctx_.ping_interval);
+    return;
+  }
+  ping_sent_ = now;
+  awaiting_pong_ = true;
+  if (!ping_in_flight_) {
+    ping_in_flight_ = true;
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+      self->ping_in_flight_ = false;
+      detail::fail(ec, "websocket ping");
+    });
+  }
+  if (heartbeat_frames_ && attached_)
+    enqueue(protocol::heartbeat_frame());
+  arm_ping(now + ctx_.ping_timeout);
+}
+
 void websocket_session::do_read() {
   ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
                                                     shared_from_this()));
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t) {
+  heard(); // any frame shows the peer is there
   if (ec) {
     // Beast has already answered a too-big frame with close code 1009.
     detail::fail(ec, "websocket read");
@@ -88,6 +144,7 @@ void websocket_session::on_frame(const std::string& text) {
   }
   auto& frame = std::get<protocol::client_frame>(parsed);
   if (auto hello = std::get_if<protocol::hello>(&frame)) {
+    heartbeat_frames_ = hello->heartbeat;
     on_hello(hello->token, hello->last_seq);
     return;
   }
@@ -125,9 +182,14 @@ void websocket_session::on_hello(std::optional<std::string> token,
   }
   attached_ = true;
   hello_timer_.cancel();
+  // Heartbeats from hello on: before it, the hello timeout bounds a
+  // silent connection.
+  arm_ping(std::chrono::steady_clock::now() + ctx_.ping_interval);
   acked_seq_ = last_seq;
-  enqueue(
-    protocol::welcome_frame(who_.user, last_seq, last_seq, who_.expires_at));
+  auto heartbeat_ms =
+    heartbeat_frames_ ? (ctx_.ping_interval + ctx_.ping_timeout).count() : 0;
+  enqueue(protocol::welcome_frame(who_.user, last_seq, last_seq,
+                                  who_.expires_at, heartbeat_ms));
   caf::anon_send(
     shard, actors::attach_session{key(), shared_from_this(), last_seq, false});
 }
@@ -183,10 +245,18 @@ void websocket_session::close() {
   close(protocol::going_away, protocol::describe(protocol::going_away));
 }
 
+void websocket_session::revoke() {
+  close(protocol::unauthorized,
+        "the app's token secret changed: get a new token");
+}
+
 void websocket_session::enqueue(std::string frame) {
   if (closing_ || finished_)
     return;
-  if (queue_.bytes() + frame.size() > ctx_.max_queued_bytes) {
+  // An empty queue takes any one frame, however big: otherwise a message
+  // larger than the cap would close every session it is sent to, forever.
+  if (!queue_.empty() &&
+      queue_.bytes() + frame.size() > ctx_.max_queued_bytes) {
     drop_slow_consumer("queue over the byte cap");
     return;
   }
@@ -246,6 +316,7 @@ void websocket_session::do_close(uint16_t code, std::string reason) {
   hello_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();
+  ping_timer_.cancel();
   if (!writing_) {
     queue_.drop_waiting(false);
     do_write();
@@ -284,6 +355,8 @@ void websocket_session::finish() {
   hello_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();
+  ping_timer_.cancel();
+  ctx_.live->remove(live_key_);
   queue_.drop_waiting(writing_);
   if (attached_)
     if (auto shard = ctx_.shard_of(key()))

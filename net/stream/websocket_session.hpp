@@ -23,6 +23,7 @@ namespace herald::net {
 /// a byte cap on the queue, forwards acks, closes when the token expires.
 class websocket_session
   : public detail::closable,
+    public revocable,
     public actors::session_sink,
     public std::enable_shared_from_this<websocket_session> {
 public:
@@ -47,6 +48,9 @@ public:
   // closable: the server is shutting down.
   void close() override;
 
+  // revocable: the app's token secret changed.
+  void revoke() override;
+
 private:
   using ws_stream = detail::beast::websocket::stream<detail::connection_stream>;
 
@@ -62,6 +66,9 @@ private:
   void on_write(detail::beast::error_code ec, std::size_t bytes);
   void do_close(uint16_t code, std::string reason);
   void drop_slow_consumer(const char* why);
+  void arm_ping(std::chrono::steady_clock::time_point at);
+  void on_ping_timer();
+  void heard();
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
@@ -76,6 +83,12 @@ private:
   boost::asio::steady_timer hello_timer_;
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer write_timer_;
+  boost::asio::steady_timer ping_timer_;
+  std::chrono::steady_clock::time_point ping_sent_{};
+  bool awaiting_pong_ = false;
+  bool ping_in_flight_ = false;
+  bool heartbeat_frames_ = false;
+  uint64_t live_key_ = 0;
   frame_queue queue_;
   connection_count counted_;
   std::atomic<int64_t> acked_seq_{0};

@@ -16,7 +16,7 @@ async function applyFor(code, body) {
 }
 
 async function signIn(page) {
-  await page.goto(`${stack.engine.url}/console/`);
+  await page.goto(`${stack.engine.adminUrl}/console/`);
   await page.fill('#signin input[name=token]', ADMIN_TOKEN);
   await page.click('#signin button');
   await page.waitForSelector('#app-list li[data-app=demo]');

@@ -91,6 +91,11 @@ export class Engine {
       throw new Error(`${e.message}\n${this.log.join('')}`);
     });
     this.url = `http://127.0.0.1:${this.port}`;
+    // The operator's side (admin API, debug, /metrics, the console) is on
+    // the admin listener only.
+    const admin = await waitFor(async () => /admin: +http:\/\/[^:]+:(\d+)/.exec(this.log.join('')),
+      5000, 'the admin listener');
+    this.adminUrl = `http://127.0.0.1:${admin[1]}`;
     await waitFor(async () => (await fetch(`${this.url}/readyz`)).ok, 20000, 'heraldd to be ready');
     return this;
   }
@@ -105,7 +110,7 @@ export class Engine {
 
   /** An admin API call; the parsed body. */
   async admin(method, route, body) {
-    const res = await fetch(this.url + route, {
+    const res = await fetch(this.adminUrl + route, {
       method,
       headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
       body: body && JSON.stringify(body),
@@ -126,6 +131,7 @@ export class Proxy {
     this.blockSse = false;
     this.seen = [];
     this.sockets = new Set();
+    this.tunnels = new Set(); // open WebSocket connections: { socket, up }
     this.server = http.createServer((req, res) => {
       this.seen.push(req.url.split('?')[0]);
       if (this.blockSse && req.url.startsWith('/v1/stream')) {
@@ -156,6 +162,7 @@ export class Proxy {
         up.write(`${lines.join('\r\n')}\r\n\r\n`);
         up.write(head);
         socket.pipe(up).pipe(socket);
+        this.tunnels.add({ socket, up });
       });
       const close = () => { socket.destroy(); up.destroy(); };
       up.on('error', close);
@@ -171,6 +178,20 @@ export class Proxy {
     await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${this.server.address().port}`;
     return this;
+  }
+
+  /**
+   * Stops every open WebSocket connection dead, both ways, without closing
+   * it: what a vanished network looks like to both ends. New ones work.
+   */
+  freeze() {
+    for (const { socket, up } of this.tunnels) {
+      socket.unpipe(up);
+      up.unpipe(socket);
+      socket.pause();
+      up.pause();
+    }
+    this.tunnels.clear();
   }
 
   /** Drops every open connection: clients must come back through the rules. */

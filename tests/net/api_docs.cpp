@@ -42,7 +42,7 @@ std::set<std::string> served_routes() {
   opts.threads = 1;
   opts.apps = std::make_shared<app_directory>();
   net::api::http_api api{opts};
-  api.add_routes(*routes);
+  api.add_routes(*routes, net::api::http_api::audience::all);
   net::api::add_demo_routes(*routes, opts.apps, "demo",
                             std::chrono::seconds{60});
   net::api::add_debug_routes(*routes,

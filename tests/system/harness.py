@@ -133,7 +133,7 @@ class Engine:
         if expect_port and not port_seen.wait(10):
             raise AssertionError("heraldd did not start listening: "
                                  + "\n".join(self.stderr_lines))
-        if expect_port and any(a.startswith("--admin.token=")
+        if expect_port and any(a.startswith("--admin.token")
                                for a in self.args):
             wait_until(lambda: self.admin_port, 5)
         return self

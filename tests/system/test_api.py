@@ -58,7 +58,10 @@ class ApiTestCase(ClusterTestCase):
         if body is not None:
             data = json.dumps(body)
             all_headers.setdefault("Content-Type", "application/json")
-        status, _, parsed = http_call(self.engine.port, method, path,
+        # The operator's routes exist on the admin listener only.
+        port = (self.engine.admin_port if path.startswith("/v1/admin")
+                else self.engine.port)
+        status, _, parsed = http_call(port, method, path,
                                       body=data, headers=all_headers)
         return status, parsed
 

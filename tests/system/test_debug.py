@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -253,6 +254,31 @@ scrape_configs:
         self.assertIn("heraldctl:", gone.stderr)
         health = self.ctl_json("health")
         self.assertEqual(health["readyz"]["status"], "ready")
+        # The public port has no admin routes: heraldctl says where to go.
+        public = self.ctl("tree", url=f"http://127.0.0.1:{self.engine.port}",
+                          check=False)
+        self.assertEqual(public.returncode, 1)
+        self.assertIn("admin listener", public.stderr)
+
+    def test_a_trace_always_answers_with_json(self):
+        def trace(message_id):
+            url = (f"http://127.0.0.1:{self.engine.admin_port}"
+                   f"/v1/admin/debug/messages/{message_id}/trace")
+            request = urllib.request.Request(
+                url, headers={"Authorization": f"Bearer {ADMIN}"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as res:
+                    return res.status, json.loads(res.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+        status, body = trace(999999)
+        self.assertEqual(status, 404, body)
+        self.assertIn("code", body["error"])
+        # The database gone: still an answer, a JSON error, not a hang.
+        self.cluster.stop()
+        status, body = trace(1)
+        self.assertIn(status, (500, 503, 504), body)
+        self.assertIn("code", body["error"])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -23,6 +24,7 @@ using nlohmann::json;
 struct options {
   std::string url;
   std::string token;
+  std::string token_file;
   bool json = false;
 };
 
@@ -31,15 +33,23 @@ std::string env_or(const char* name, std::string fallback) {
   return value && *value ? value : fallback;
 }
 
-// --token, else HERALD_ADMIN_TOKEN, else the file scripts/run.sh keeps.
+// --token, else --token-file, else HERALD_ADMIN_TOKEN, else the file
+// scripts/run.sh keeps.
 std::string find_token(const options& opts) {
   if (!opts.token.empty())
     return opts.token;
-  if (auto env = env_or("HERALD_ADMIN_TOKEN", ""); !env.empty())
-    return env;
-  std::ifstream file{".herald/admin-token"};
+  if (opts.token_file.empty())
+    if (auto env = env_or("HERALD_ADMIN_TOKEN", ""); !env.empty())
+      return env;
+  auto path = opts.token_file.empty() ? ".herald/admin-token" : opts.token_file;
+  std::ifstream file{path};
+  if (!file && !opts.token_file.empty())
+    throw std::runtime_error("--token-file: cannot read " + path);
   std::string token;
   std::getline(file, token);
+  while (!token.empty() &&
+         std::isspace(static_cast<unsigned char>(token.back())))
+    token.pop_back();
   return token;
 }
 
@@ -124,11 +134,13 @@ int main(int argc, char** argv) {
   options opts;
   opts.url = env_or("HERALD_ADMIN_URL", "http://127.0.0.1:8081");
   app.add_option("--url", opts.url,
-                 "the engine's admin listener (or public port); default "
-                 "$HERALD_ADMIN_URL or http://127.0.0.1:8081");
+                 "the engine's admin listener (the public port has no admin "
+                 "routes); default $HERALD_ADMIN_URL or http://127.0.0.1:8081");
   app.add_option("--token", opts.token,
-                 "admin token; default $HERALD_ADMIN_TOKEN or "
-                 ".herald/admin-token");
+                 "admin token (shows in ps: prefer --token-file); default "
+                 "$HERALD_ADMIN_TOKEN or .herald/admin-token");
+  app.add_option("--token-file", opts.token_file,
+                 "file whose first line is the admin token");
   app.add_flag("--json", opts.json, "print JSON instead of text");
 
   auto tree = app.add_subcommand("tree", "the supervised actor tree");
@@ -271,8 +283,11 @@ int main(int argc, char** argv) {
   } catch (const herald::ctl::refused& e) {
     std::cerr << "heraldctl: the engine refused: " << e.what();
     if (e.status == 401 || e.status == 403)
-      std::cerr << " (check --token, $HERALD_ADMIN_TOKEN or "
+      std::cerr << " (check --token, --token-file, $HERALD_ADMIN_TOKEN or "
                    ".herald/admin-token)";
+    if (e.status == 404)
+      std::cerr << " (is --url the admin listener? the public port has no "
+                   "admin routes)";
     std::cerr << std::endl;
     return e.status == 401 || e.status == 403 ? 3 : 1;
   } catch (const std::exception& e) {

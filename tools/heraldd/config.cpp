@@ -2,7 +2,9 @@
 
 #include <caf/atom.hpp>
 
+#include <cctype>
 #include <cstdlib>
+#include <fstream>
 
 namespace herald::tools {
 
@@ -20,7 +22,10 @@ config::config() {
     .add(http_tls_cert, "tls-cert",
          "PEM certificate chain: the port then speaks TLS as well as plain "
          "HTTP")
-    .add(http_tls_key, "tls-key", "PEM private key of tls-cert");
+    .add(http_tls_key, "tls-key", "PEM private key of tls-cert")
+    .add(http_header_timeout, "header-timeout",
+         "a request's head must arrive within this (slow clients are closed; "
+         "idle keep-alive connections too)");
   opt_group{custom_options_, "database"}
     .add(database_url, "url",
          "PostgreSQL URL (default: the HERALD_DATABASE_URL variable)")
@@ -43,7 +48,11 @@ config::config() {
     .add(hello_timeout, "hello-timeout",
          "a WebSocket without hello by then is closed (4003)")
     .add(max_frame_bytes, "max-frame-bytes",
-         "largest client frame (bigger: close 1009)");
+         "largest client frame (bigger: close 1009)")
+    .add(ping_interval, "ping-interval",
+         "heartbeat of WebSocket (ping) and SSE (comment line) sessions")
+    .add(ping_timeout, "ping-timeout",
+         "a WebSocket that answers no ping within this is closed");
   opt_group{custom_options_, "api"}
     .add(api_threads, "threads",
          "threads and database connections running HTTP API calls")
@@ -64,7 +73,10 @@ config::config() {
   opt_group{custom_options_, "admin"}
     .add(admin_token, "token",
          "bearer token of the operator's admin API, debug endpoints and "
-         "metrics (empty: all off)")
+         "metrics, at least 16 characters (empty: all off); prefer "
+         "token-file: the command line shows in ps")
+    .add(admin_token_file, "token-file",
+         "file holding the admin token (its first line)")
     .add(admin_address, "address",
          "address of the admin listener (keep it on loopback)")
     .add(admin_port, "port", "port of the admin listener (0: any free port)");
@@ -100,6 +112,31 @@ std::string config::finish() {
     return "api.rate-limit must be positive and api.rate-burst at least 1";
   if (ingest_expanders == 0)
     return "ingest.expanders must be at least 1";
+  if (ping_interval <= caf::timespan::zero() ||
+      ping_timeout <= caf::timespan::zero())
+    return "delivery.ping-interval and delivery.ping-timeout must be "
+           "positive";
+  if (http_header_timeout <= caf::timespan::zero())
+    return "http.header-timeout must be positive";
+  if (!admin_token_file.empty()) {
+    if (!admin_token.empty())
+      return "admin.token and admin.token-file go alone: set one of them";
+    std::ifstream file{admin_token_file};
+    if (!file)
+      return "admin.token-file: cannot read " + admin_token_file;
+    std::getline(file, admin_token);
+    // Editors and `echo` leave a line end or blanks behind.
+    while (!admin_token.empty() &&
+           std::isspace(static_cast<unsigned char>(admin_token.back())))
+      admin_token.pop_back();
+    if (admin_token.empty())
+      return "admin.token-file: " + admin_token_file +
+             " holds no token on its first line";
+  }
+  if (!admin_token.empty() && admin_token.size() < min_admin_token)
+    return "the admin token must be at least " +
+           std::to_string(min_admin_token) + " characters long (it has " +
+           std::to_string(admin_token.size()) + "); e.g. openssl rand -hex 24";
   return {};
 }
 

@@ -20,6 +20,7 @@ public:
   size_t http_body_limit = 1 << 20;
   std::string http_tls_cert;
   std::string http_tls_key;
+  caf::timespan http_header_timeout = std::chrono::seconds{10};
 
   // [database]
   std::string database_url;
@@ -39,6 +40,8 @@ public:
   size_t max_frame_bytes = 64 * 1024;
   caf::timespan write_timeout = std::chrono::seconds{10};
   caf::timespan hello_timeout = std::chrono::seconds{10};
+  caf::timespan ping_interval = std::chrono::seconds{15};
+  caf::timespan ping_timeout = std::chrono::seconds{10};
 
   // [api]
   size_t api_threads = 4;
@@ -55,6 +58,7 @@ public:
 
   // [admin]
   std::string admin_token;
+  std::string admin_token_file;
   std::string admin_address = "127.0.0.1";
   uint16_t admin_port = 8081;
 
@@ -65,9 +69,14 @@ public:
   std::string web_root = "web";
   std::string web_demo_app;
 
+  /// Shortest admin token accepted: a short one is guessed, throttling or
+  /// not.
+  static constexpr size_t min_admin_token = 16;
+
   /// Fills what neither file nor command line gave from the environment
-  /// (HERALD_DATABASE_URL) and returns an error text for what is still
-  /// missing or invalid; empty when the configuration is usable.
+  /// (HERALD_DATABASE_URL), reads admin.token-file, and returns an error text
+  /// for what is still missing or invalid; empty when the configuration is
+  /// usable.
   std::string finish();
 };
 

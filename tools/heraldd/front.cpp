@@ -8,6 +8,7 @@
 #include "net/api/http_api.hpp"
 #include "net/api/static_files.hpp"
 #include "net/api/stream_routes.hpp"
+#include "net/auth.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
 #include "net/stream/stream_context.hpp"
@@ -42,15 +43,22 @@ make_stream_context(const config& cfg, caf::actor_system& sys,
   streams->max_frame_bytes = cfg.max_frame_bytes;
   streams->hello_timeout = at_least_a_second(cfg.hello_timeout);
   streams->write_timeout = at_least_a_second(cfg.write_timeout);
+  auto ms = [](caf::timespan t) {
+    return std::max(std::chrono::milliseconds{1},
+                    std::chrono::duration_cast<std::chrono::milliseconds>(t));
+  };
+  streams->ping_interval = ms(cfg.ping_interval);
+  streams->ping_timeout = ms(cfg.ping_timeout);
   return streams;
 }
 
 net::api::http_api_options
-make_api_options(const config& cfg, std::shared_ptr<app_directory> apps) {
+make_api_options(const config& cfg, std::shared_ptr<app_directory> apps,
+                 std::shared_ptr<net::admin_guard> admin) {
   net::api::http_api_options opts;
   opts.database_url = cfg.database_url;
   opts.threads = cfg.api_threads;
-  opts.admin_token = cfg.admin_token;
+  opts.admin = std::move(admin);
   opts.rate_limit = cfg.api_rate_limit;
   opts.rate_burst = cfg.api_rate_burst;
   opts.token_ttl = seconds_of(cfg.api_token_ttl);
@@ -70,11 +78,15 @@ struct front::impl {
   impl(const config& cfg, caf::actor_system& sys,
        std::shared_ptr<readiness_board> board,
        std::shared_ptr<app_directory> apps)
-    : cfg(cfg), api(make_api_options(cfg, apps)),
+    : cfg(cfg),
+      admin_check(std::make_shared<net::admin_guard>(cfg.admin_token)),
+      api(make_api_options(cfg, apps, admin_check)),
       streams(make_stream_context(cfg, sys, apps)) {
-    // Public: health, the API, development tokens, streams, web files.
-    net::api::add_health_routes(*public_routes, board);
-    api.add_routes(*public_routes);
+    // Public: health, the app and user API, development tokens, streams,
+    // web files. Nothing of the operator's: no /v1/admin, no debug, no
+    // metrics, no console (they are 404 here, like any unknown path).
+    net::api::add_health_routes(*public_routes, board, apps);
+    api.add_routes(*public_routes, net::api::http_api::audience::everyone);
     auto debug = std::make_shared<net::api::debug_context>();
     debug->system = &sys;
     debug->root = [this] {
@@ -85,8 +97,7 @@ struct front::impl {
     debug->apps = apps;
     debug->database =
       std::make_shared<storage::api_gateway>(cfg.database_url, 1);
-    debug->admin_token = cfg.admin_token;
-    net::api::add_debug_routes(*public_routes, debug);
+    debug->admin = admin_check;
     if (!cfg.web_demo_app.empty()) {
       log::get("heraldd")->warn(
         "web.demo-app: POST /v1/demo/token mints tokens of app '{}' for "
@@ -96,30 +107,41 @@ struct front::impl {
                                 seconds_of(cfg.api_token_ttl));
     }
     if (!cfg.web_root.empty())
-      net::api::add_static_files(*public_routes, cfg.web_root, "/demo/");
+      net::api::add_static_files(*public_routes, cfg.web_root, "/demo/",
+                                 {"/console/"});
     net::server_options http;
     http.address = cfg.http_address;
     http.port = cfg.http_port;
     http.threads = static_cast<unsigned>(cfg.http_threads);
     http.body_limit = cfg.http_body_limit;
+    http.header_timeout =
+      std::max(std::chrono::seconds{1}, seconds_of(cfg.http_header_timeout));
+    http.write_timeout = streams->write_timeout;
     http.tls = tls_of(cfg);
     public_server.emplace(http, public_routes);
     net::api::add_stream_routes(*public_server, *public_routes, streams);
 
-    // Admin, on loopback by default: what heraldctl and Prometheus use.
+    // Admin, on loopback by default: the operator's API, the debug routes,
+    // /metrics and the console (which also calls the app API with an app's
+    // key, so that is here too). What heraldctl and Prometheus use.
     if (!cfg.admin_token.empty()) {
-      net::api::add_health_routes(*admin_routes, board);
-      api.add_routes(*admin_routes, true);
+      net::api::add_health_routes(*admin_routes, board, apps);
+      api.add_routes(*admin_routes, net::api::http_api::audience::all);
       net::api::add_debug_routes(*admin_routes, debug);
+      if (!cfg.web_root.empty())
+        net::api::add_static_files(*admin_routes, cfg.web_root, "/console/");
       net::server_options admin;
       admin.address = cfg.admin_address;
       admin.port = cfg.admin_port;
       admin.threads = 1;
+      admin.header_timeout = http.header_timeout;
+      admin.write_timeout = http.write_timeout;
       admin_server.emplace(admin, admin_routes);
     }
   }
 
   const config& cfg;
+  std::shared_ptr<net::admin_guard> admin_check;
   net::api::http_api api;
   std::shared_ptr<net::stream_context> streams;
   std::shared_ptr<net::router> public_routes = std::make_shared<net::router>();

@@ -112,7 +112,8 @@ int run(tools::config& cfg, tools::shutdown_signal& signal) {
             << "\n  readiness: " << base_url << "/readyz";
   if (auto admin = front->admin_url(); !admin.empty())
     std::cout << "\n  admin:     " << admin << " (heraldctl --url=" << admin
-              << ")";
+              << ")"
+              << "\n  console:   " << admin << "/console/";
   std::cout << std::endl;
 
   bool migrated = false;
