@@ -267,14 +267,34 @@ LANGUAGE sql STABLE AS $$
   GROUP BY f.stream
 $$;
 
--- The preference that decides a user's web messages of one type: the most
--- specific row wins, as for the other channels.
-CREATE FUNCTION herald.web_preference(p_user bigint, p_type text)
+-- Preferences count from the position at which they were set, like
+-- memberships: a message committed before a change keeps the verdict it
+-- had, in the live feed and in history alike. (A row changed since counts
+-- as absent for older messages: the value it replaced is not kept.)
+ALTER TABLE herald.preferences
+  ADD COLUMN since_position bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION herald.preference_starts_now() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.since_position := herald.log_position();
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER preferences_start BEFORE INSERT OR UPDATE
+  ON herald.preferences
+  FOR EACH ROW EXECUTE FUNCTION herald.preference_starts_now();
+
+-- The preference that decides a user's web message of one type at
+-- position p_position: the most specific row in force there wins, as for
+-- the other channels.
+CREATE FUNCTION herald.web_preference(p_user bigint, p_type text,
+                                      p_position bigint)
 RETURNS herald.preferences
 LANGUAGE sql STABLE AS $$
   SELECT * FROM herald.preferences p
    WHERE p.user_id = p_user AND p.message_type IN (p_type, '*')
-     AND p.channel IN ('web', '*')
+     AND p.channel IN ('web', '*') AND p.since_position < p_position
    ORDER BY p.message_type = '*', p.channel = '*'
    LIMIT 1
 $$;

@@ -202,7 +202,8 @@ LANGUAGE sql STABLE AS $$
     FROM e
     JOIN herald.outbox o ON o.id = e.message_id
     JOIN herald.users u ON u.id = p_user
-    LEFT JOIN LATERAL herald.web_preference(p_user, o.message_type) p
+    LEFT JOIN LATERAL herald.web_preference(p_user, o.message_type,
+                                            o.position) p
       ON true
    WHERE coalesce(p.enabled, true)
      AND NOT herald.web_over_cap(p_user, o, p.hourly_cap)
@@ -283,7 +284,8 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN herald.user_cursors c ON c.user_id = u.id
     LEFT JOIN herald.read_marks r
       ON r.user_id = u.id AND r.message_id = o.id
-    LEFT JOIN LATERAL herald.web_preference(u.id, o.message_type) p ON true
+    LEFT JOIN LATERAL herald.web_preference(u.id, o.message_type, o.position) p
+      ON true
     CROSS JOIN LATERAL (
       SELECT p.hourly_cap AS cap,
              CASE WHEN NOT coalesce(p.enabled, true) THEN 'opted_out'
@@ -421,7 +423,8 @@ LANGUAGE sql STABLE AS $$
     JOIN herald.users u ON u.id = p_user
     LEFT JOIN herald.read_marks r
       ON r.user_id = p_user AND r.message_id = e.message_id
-    LEFT JOIN LATERAL herald.web_preference(p_user, o.message_type) p
+    LEFT JOIN LATERAL herald.web_preference(p_user, o.message_type,
+                                            o.position) p
       ON true
    WHERE coalesce(p.enabled, true)
      AND NOT herald.web_over_cap(p_user, o, p.hourly_cap)
@@ -484,7 +487,8 @@ LANGUAGE sql STABLE AS $$
       JOIN herald.feed_streams(p_user) s
         ON s.stream = l.stream AND s.since < o.position
      WHERE o.id = p_message
-       AND coalesce((herald.web_preference(p_user, o.message_type)).enabled,
+       AND coalesce((herald.web_preference(p_user, o.message_type,
+                                       o.position)).enabled,
                     true))
 $$;
 

@@ -1,9 +1,17 @@
 #include "actors/user/feed_buffer.hpp"
 
 #include <algorithm>
-#include <iterator>
 
 namespace herald::actors {
+
+namespace {
+
+size_t weight(const delivery& d) {
+  return d.title.size() + d.body.size() + d.data_json.size() +
+         d.template_code.size() + d.created_at.size();
+}
+
+} // namespace
 
 void feed_buffer::start_live(int64_t after) {
   live_after_ = after;
@@ -11,8 +19,16 @@ void feed_buffer::start_live(int64_t after) {
 }
 
 void feed_buffer::add_live(delivery d) {
+  put(std::move(d));
+}
+
+void feed_buffer::put(delivery d) {
   auto seq = d.seq;
-  messages_.insert_or_assign(seq, std::move(d));
+  bytes_ += weight(d);
+  auto [it, fresh] = messages_.try_emplace(seq);
+  if (!fresh)
+    bytes_ -= weight(it->second);
+  it->second = std::move(d);
 }
 
 void feed_buffer::add_range(int64_t after, int64_t through,
@@ -21,7 +37,7 @@ void feed_buffer::add_range(int64_t after, int64_t through,
     return;
   for (auto& d : batch)
     if (d.seq > after && d.seq <= through)
-      messages_.insert_or_assign(d.seq, std::move(d));
+      put(std::move(d));
   add_complete(after, through);
 }
 
@@ -79,7 +95,10 @@ feed_buffer::next feed_buffer::after(int64_t p, size_t max) const {
 }
 
 void feed_buffer::truncate_after(int64_t position) {
-  messages_.erase(messages_.upper_bound(position), messages_.end());
+  for (auto it = messages_.upper_bound(position); it != messages_.end();) {
+    bytes_ -= weight(it->second);
+    it = messages_.erase(it);
+  }
   for (auto it = complete_.begin(); it != complete_.end();) {
     if (it->first >= position) {
       it = complete_.erase(it);
@@ -96,13 +115,17 @@ const delivery* feed_buffer::find(int64_t seq) const {
   return it == messages_.end() ? nullptr : &it->second;
 }
 
-void feed_buffer::trim(size_t limit) {
-  if (messages_.size() <= limit)
+void feed_buffer::trim(size_t limit, size_t max_bytes) {
+  if (messages_.size() <= limit && bytes_ <= max_bytes)
     return;
-  auto cut = std::next(messages_.begin(),
-                       static_cast<std::ptrdiff_t>(messages_.size() - limit));
-  auto floor = std::prev(cut)->first; // the newest position dropped
-  messages_.erase(messages_.begin(), cut);
+  int64_t floor = 0; // the newest position dropped
+  while (!messages_.empty() &&
+         (messages_.size() > limit || bytes_ > max_bytes)) {
+    auto oldest = messages_.begin();
+    floor = oldest->first;
+    bytes_ -= weight(oldest->second);
+    messages_.erase(oldest);
+  }
   // Nothing at or below `floor` is held any more: what was complete there
   // must be read again.
   for (auto it = complete_.begin(); it != complete_.end();) {

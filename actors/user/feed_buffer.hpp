@@ -51,25 +51,31 @@ public:
   /// the user's streams changed at `position`, what follows is read again.
   void truncate_after(int64_t position);
 
-  /// Drops the oldest messages beyond `limit`, and the knowledge of
-  /// completeness below what remains.
-  void trim(size_t limit);
+  /// Drops the oldest messages beyond `limit` messages or `max_bytes` of
+  /// text, and the knowledge of completeness below what remains: a
+  /// session behind that reads them again from the database.
+  void trim(size_t limit, size_t max_bytes);
 
   /// The newest position held (0: none).
   int64_t newest() const;
 
   size_t size() const { return messages_.size(); }
 
+  /// The text the buffer holds (titles, bodies, data), in bytes.
+  size_t bytes() const { return bytes_; }
+
 private:
   /// The complete range containing position p + 1, if any.
   std::map<int64_t, int64_t>::const_iterator range_after(int64_t p) const;
 
   void add_complete(int64_t after, int64_t through);
+  void put(delivery d);
 
   std::map<int64_t, delivery> messages_;
   /// Complete ranges, disjoint and merged: after -> through.
   std::map<int64_t, int64_t> complete_;
   std::optional<int64_t> live_after_;
+  size_t bytes_ = 0;
 };
 
 } // namespace herald::actors

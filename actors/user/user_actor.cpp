@@ -188,7 +188,7 @@ void schedule_idle_check(user_actor* self) {
   self->delayed_send(self, st.opts.idle_timeout, idle_atom_v);
 }
 
-void record_ack(user_actor* self, int64_t seq, bool from_client);
+void record_ack(user_actor* self, int64_t seq);
 
 // A session can have at most what the feed holds: a client that says it
 // is further (a database reset under a stale client) starts at the newest.
@@ -205,10 +205,10 @@ void on_subscribed(user_actor* self, int64_t live_after) {
   for (auto& [id, entry] : st.sessions) {
     if (entry.poll) {
       entry.poll_after = clamp_position(self, entry.poll_after);
-      record_ack(self, entry.poll_after, false);
+      record_ack(self, entry.poll_after);
     } else if (entry.window.unacked() == 0) {
       entry.window.reset(clamp_position(self, entry.window.acked()));
-      record_ack(self, entry.window.acked(), false);
+      record_ack(self, entry.window.acked());
     }
   }
   // What existed before this actor started is backlog: pushing it is a
@@ -333,7 +333,8 @@ void fetch(user_actor* self, int64_t after, int64_t through) {
           st.newest = std::max(st.newest, d.seq);
         st.feed.add_range(after, complete_to, std::move(batch));
         pump_all(self);
-        st.feed.trim(st.opts.cache_limit + st.opts.load_batch);
+        st.feed.trim(st.opts.cache_limit + st.opts.load_batch,
+                     st.opts.cache_bytes);
       },
       [self](caf::error& err) {
         self->state.fetching = false;
@@ -441,15 +442,12 @@ void pump_one(user_actor* self, uint64_t session_id) {
     forget_session(self, it); // answered: the poll request is over
 }
 
-// `from_client`: an ack frame (counted in the metrics), not a position a
-// reconnecting client states. Nothing past what the user's sessions were
-// ever sent counts: a client's claim alone never moves the cursor.
-void record_ack(user_actor* self, int64_t seq, bool from_client) {
+// Nothing past what the user's sessions were ever sent counts: a client's
+// claim alone never moves the cursor.
+void record_ack(user_actor* self, int64_t seq) {
   auto& st = self->state;
   seq = std::min(seq, st.sent_high);
   if (seq > st.acked_high) {
-    if (from_client)
-      metrics::deliveries_acked(1);
     st.acked_high = seq;
     schedule_flush(self);
   }
@@ -479,7 +477,7 @@ void on_attach(user_actor* self, attach_session& msg) {
   auto id = sink->id();
   st.sessions[id] = std::move(entry);
   if (st.stage == phase::ready)
-    record_ack(self, position, false);
+    record_ack(self, position);
   if (st.stage == phase::unknown_user) {
     // The user may exist by now (created after this actor looked).
     st.stage = phase::loading;
@@ -502,9 +500,12 @@ void on_ack(user_actor* self, const client_ack& msg) {
   auto& entry = it->second;
   if (entry.poll)
     return;
+  auto in_flight = entry.window.unacked();
   switch (entry.window.on_ack(msg.seq)) {
     case session_window::ack_result::advanced:
-      record_ack(self, msg.seq, true);
+      // Seqs have gaps: what an ack covers is what left the window.
+      metrics::deliveries_acked(in_flight - entry.window.unacked());
+      record_ack(self, msg.seq);
       pump(self, msg.session_id);
       break;
     case session_window::ack_result::duplicate:
@@ -566,8 +567,8 @@ void on_feed_items(user_actor* self, feed_items& msg) {
       st.feed.add_live(std::move(*d));
     }
   }
-  st.feed.trim(st.opts.cache_limit);
   pump_all(self);
+  st.feed.trim(st.opts.cache_limit, st.opts.cache_bytes);
 }
 
 void on_tick(user_actor* self) {

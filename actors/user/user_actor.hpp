@@ -23,8 +23,10 @@ struct user_options {
   caf::timespan idle_timeout = std::chrono::seconds{60};
   /// Live sessions per user; more are closed with too_many_sessions.
   size_t max_sessions = 16;
-  /// Deliveries kept in memory for sessions that are behind.
+  /// Messages kept in memory for sessions that are behind, at most so
+  /// many and so many bytes of text; beyond, they are read again.
   size_t cache_limit = 1024;
+  size_t cache_bytes = 4 * 1024 * 1024;
   /// Deliveries per database read, and per long-poll answer.
   size_t load_batch = 256;
   size_t poll_batch = 100;

@@ -70,9 +70,9 @@ caf::actor& ensure_actor(shard_actor* self, const user_key& key) {
   return entry.actor;
 }
 
-// Sends every live session of `entry` to its (new) user actor, at the
-// position its client stated when it connected: acks made since may be
-// repeated, which the client dedups, but nothing is skipped.
+// Sends every live session of `entry` to its (new) user actor at the
+// position its client acknowledged. Sessions count only acks of what they
+// were sent (net/stream), so a client's bogus ack cannot skip anything.
 void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
   for (auto it = entry.sessions.begin(); it != entry.sessions.end();) {
     auto session = it->second.session.lock();
@@ -80,8 +80,11 @@ void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
       it = entry.sessions.erase(it);
       continue;
     }
+    auto position = it->second.poll
+                      ? it->second.last_seq
+                      : std::max(it->second.last_seq, session->acked_seq());
     self->send(entry.actor,
-               attach_session{key, std::move(session), it->second.last_seq,
+               attach_session{key, std::move(session), position,
                               it->second.poll, it->second.immediate});
     ++it;
   }

@@ -198,7 +198,12 @@ void add_stream_routes(server& srv, router& routes,
           !session->belongs_to(outcome.who->app_id, outcome.who->user))
         return r(json_error(404, "unknown_session", "no such stream"));
       actors::user_key key{outcome.who->app_id, outcome.who->user};
-      session->note_ack(seq->get<int64_t>());
+      // A client bug must not cost messages: an ack past what this stream
+      // was sent is refused and changes nothing.
+      if (!session->note_ack(seq->get<int64_t>()))
+        return r(json_error(400, "unknown_seq",
+                            "seq: this stream was not sent " +
+                              std::to_string(seq->get<int64_t>()) + " yet"));
       if (auto shard = ctx->shard_of(key))
         caf::anon_send(
           shard, actors::client_ack{key, session->id(), seq->get<int64_t>()});

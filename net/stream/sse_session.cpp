@@ -45,6 +45,7 @@ void sse_session::start(int64_t last_seq, std::string origin,
   }
   counted_.open(transport());
   acked_seq_ = last_seq;
+  sent_seq_ = last_seq;
   std::string head = "HTTP/1.1 200 OK\r\n"
                      "Server: herald\r\n"
                      "Content-Type: text/event-stream; charset=utf-8\r\n"
@@ -114,6 +115,11 @@ void sse_session::keepalive() {
 }
 
 void sse_session::deliver(std::vector<delivery> batch) {
+  auto highest = sent_seq_.load();
+  for (const auto& d : batch)
+    while (d.seq > highest &&
+           !sent_seq_.compare_exchange_weak(highest, d.seq)) {
+    }
   asio::post(stream_.get_executor(),
              [self = shared_from_this(), batch = std::move(batch)] {
                std::string chunk;
@@ -158,10 +164,13 @@ void sse_session::revoke() {
   });
 }
 
-void sse_session::note_ack(int64_t seq) {
+bool sse_session::note_ack(int64_t seq) {
+  if (seq > sent_seq_.load())
+    return false;
   auto current = acked_seq_.load();
   while (seq > current && !acked_seq_.compare_exchange_weak(current, seq)) {
   }
+  return true;
 }
 
 void sse_session::enqueue(std::string chunk) {

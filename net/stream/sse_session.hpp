@@ -56,8 +56,9 @@ public:
     return who_.app_id == app_id && who_.user == user;
   }
 
-  /// Records an ack that came in over POST /v1/ack.
-  void note_ack(int64_t seq);
+  /// Records an ack that came in over POST /v1/ack; false (nothing
+  /// recorded) when it is past what this stream was sent.
+  bool note_ack(int64_t seq);
 
 private:
   void watch_peer();
@@ -83,6 +84,9 @@ private:
   bool heartbeat_events_ = false;
   connection_count counted_;
   std::atomic<int64_t> acked_seq_{0};
+  /// The highest seq handed to this stream (or the position it resumed
+  /// at): an ack can be for nothing beyond it.
+  std::atomic<int64_t> sent_seq_{0};
   char peer_byte_ = 0;
   bool writing_ = false;
   bool finished_ = false;

@@ -154,7 +154,9 @@ void websocket_session::on_frame(const std::string& text) {
   }
   auto shard = ctx_.shard_of(key());
   if (auto ack = std::get_if<protocol::ack>(&frame)) {
-    if (ack->seq > acked_seq_)
+    // Only what this session was sent counts as its position: a bogus ack
+    // must not move where a restarted user actor resumes it.
+    if (ack->seq > acked_seq_ && ack->seq <= sent_seq_)
       acked_seq_ = ack->seq;
     if (shard)
       caf::anon_send(shard, actors::client_ack{key(), id_, ack->seq});
@@ -186,6 +188,7 @@ void websocket_session::on_hello(std::optional<std::string> token,
   // silent connection.
   arm_ping(std::chrono::steady_clock::now() + ctx_.ping_interval);
   acked_seq_ = last_seq;
+  sent_seq_ = last_seq;
   auto heartbeat_ms =
     heartbeat_frames_ ? (ctx_.ping_interval + ctx_.ping_timeout).count() : 0;
   enqueue(protocol::welcome_frame(who_.user, last_seq, last_seq,
@@ -221,6 +224,11 @@ void websocket_session::arm_expiry() {
 }
 
 void websocket_session::deliver(std::vector<delivery> batch) {
+  auto highest = sent_seq_.load();
+  for (const auto& d : batch)
+    while (d.seq > highest &&
+           !sent_seq_.compare_exchange_weak(highest, d.seq)) {
+    }
   asio::post(ws_.get_executor(),
              [self = shared_from_this(), batch = std::move(batch)] {
                for (const auto& d : batch)

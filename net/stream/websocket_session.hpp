@@ -92,6 +92,8 @@ private:
   frame_queue queue_;
   connection_count counted_;
   std::atomic<int64_t> acked_seq_{0};
+  /// The highest seq handed to this session (or where it resumed).
+  std::atomic<int64_t> sent_seq_{0};
   bool writing_ = false;
   bool attached_ = false;
   bool closing_ = false;

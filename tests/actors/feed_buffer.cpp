@@ -77,7 +77,7 @@ CAF_TEST(trimming forgets completeness below what remains) {
   feed.start_live(0);
   for (int64_t s = 1; s <= 6; ++s)
     feed.add_live(at(s));
-  feed.trim(3);
+  feed.trim(3, 1 << 20);
   CAF_CHECK_EQUAL(feed.size(), 3u);
   // 4, 5, 6 are held; before 3 the buffer no longer knows.
   CAF_CHECK_EQUAL(seqs(feed.after(3, 10).items),
@@ -86,6 +86,21 @@ CAF_TEST(trimming forgets completeness below what remains) {
   CAF_CHECK(next.items.empty());
   CAF_REQUIRE(next.fetch);
   CAF_CHECK_EQUAL(next.fetch->second, 3);
+}
+
+CAF_TEST(trimming keeps the text held under its byte budget) {
+  feed_buffer feed;
+  feed.start_live(0);
+  for (int64_t s = 1; s <= 4; ++s) {
+    auto d = at(s);
+    d.body = std::string(1000, 'x');
+    feed.add_live(std::move(d));
+  }
+  CAF_CHECK(feed.bytes() >= 4000u);
+  feed.trim(100, 2500);
+  CAF_CHECK_EQUAL(feed.size(), 2u);
+  CAF_CHECK(feed.bytes() <= 2500u);
+  CAF_CHECK_EQUAL(seqs(feed.after(2, 10).items), (std::vector<int64_t>{3, 4}));
 }
 
 CAF_TEST(truncation makes everything after a position unknown) {

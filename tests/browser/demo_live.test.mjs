@@ -51,7 +51,7 @@ test('history pages back through older messages', async () => {
     FROM generate_series(1, 25) i`);
   // Committed is not yet expanded: wait until all 25 have their seq, so the
   // page finds them in its history rather than live.
-  await waitFor(async () => await stack.cluster.sql(`SELECT count(*) FROM herald.deliveries d
+  await waitFor(async () => await stack.cluster.sql(`SELECT count(*) FROM herald.web_deliveries d
     JOIN herald.users u ON u.id = d.user_id WHERE u.external_id = 'bo' AND d.seq IS NOT NULL`) === '25',
   10000, 'the expansion of 25 messages');
   await page.goto(`${stack.engine.url}/demo/?user=bo`);

@@ -25,7 +25,7 @@ test('messages published while offline arrive once, in order, when back online',
   // Once the engine has recorded the 20 deliveries, they would be pushed
   // to an open connection; the page must still show none of them.
   await waitFor(async () => (await stack.cluster.sql(
-    "SELECT count(*) FROM herald.deliveries WHERE channel = 'web'")) === '21', 10000,
+    "SELECT count(*) FROM herald.web_deliveries")) === '21', 10000,
   'the 20 deliveries recorded');
   assert.deepEqual(await inboxTitles(page), ['before'], 'nothing arrives while offline');
 

@@ -61,7 +61,8 @@ class DeliveryTest(ClusterTestCase):
 
     def poll_sessions(self, user):
         status, _, body = http_call(
-            self.port, "GET", f"/v1/admin/debug/users/shop/{user}",
+            self.engine.admin_port, "GET",
+            f"/v1/admin/debug/users/shop/{user}",
             headers={"Authorization": f"Bearer {ADMIN}"})
         if status != 200:
             return 0
@@ -335,7 +336,8 @@ class DeliveryTest(ClusterTestCase):
                     self.ws_url(self.token("ada")), subprotocols=["herald.v1"],
                     max_size=2 ** 22) as ws:
                 await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
-                return await self.read_msgs(ws, 250, ack_every=10)
+                # Bob's 250 take positions 1-250, Ada's 251-500.
+                return await self.read_msgs(ws, 500, ack_every=10)
         results = {}
         reading = threading.Thread(
             target=lambda: results.setdefault("ada", run(reader())))
@@ -344,7 +346,7 @@ class DeliveryTest(ClusterTestCase):
         self.publish(250, user="bob", pad=200_000)
         self.publish(250, user="ada", pad=200_000)
         reading.join()
-        self.assertEqual(results["ada"], list(range(1, 251)))
+        self.assertEqual(results["ada"], list(range(251, 501)))
         with open(f"/proc/{self.engine.proc.pid}/status") as status:
             rss_kb = int(status.read().split("VmRSS:")[1].split()[0])
         self.assertLess(rss_kb, 300 * 1024, "engine memory grew unbounded")

@@ -150,7 +150,7 @@ void client_pool::print_stats() {
     seq_min = std::min(seq_min, c->last_seq());
   }
   std::printf("{\"event\":\"stats\",\"connections\":%zu,\"ready\":%zu,"
-              "\"received\":%llu,\"duplicates\":%llu,\"gaps\":%llu,"
+              "\"received\":%llu,\"duplicates\":%llu,"
               "\"closes\":%llu,\"errors\":%llu,\"reconnects\":%llu,"
               "\"published\":%llu,\"last_seq_sum\":%lld,"
               "\"last_seq_min\":%lld,\"last_arrival_us\":%lld,"
@@ -159,7 +159,6 @@ void client_pool::print_stats() {
               conns_.size(), ready_,
               static_cast<unsigned long long>(stats_.received),
               static_cast<unsigned long long>(stats_.duplicates),
-              static_cast<unsigned long long>(stats_.gaps),
               static_cast<unsigned long long>(stats_.closes),
               static_cast<unsigned long long>(stats_.errors),
               static_cast<unsigned long long>(stats_.reconnects),

@@ -11,8 +11,7 @@ namespace herald::bench {
 /// JSON line for the orchestrator to add up across processes.
 struct counters {
   uint64_t received = 0;   ///< messages that carried a send stamp
-  uint64_t duplicates = 0; ///< herald.v1 seqs seen before (resends)
-  uint64_t gaps = 0;       ///< seqs skipped: must stay 0
+  uint64_t duplicates = 0; ///< herald.v1 seqs at or below the last (resends)
   uint64_t closes = 0;     ///< connections the server ended
   uint64_t errors = 0;     ///< connect/handshake failures, error frames
   uint64_t reconnects = 0;
