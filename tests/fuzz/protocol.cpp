@@ -3,6 +3,7 @@
 // through every frame the engine writes (publishers choose those texts).
 
 #include "core/protocol.hpp"
+#include "core/utf8.hpp"
 #include "fuzz_support.hpp"
 
 #include <nlohmann/json.hpp>
@@ -83,6 +84,29 @@ void check_outgoing(std::string_view text) {
   check(welcome["type"] == "welcome", "welcome_frame: type welcome");
 }
 
+// core/utf8 against two other opinions: the harness's own decoder and
+// nlohmann::json's serialiser, which refuses exactly the invalid text.
+void check_utf8(std::string_view text) {
+  const bool valid = utf8::valid(text);
+  check(valid == fuzz::is_utf8(text), "utf8::valid agrees with the harness");
+  bool dumps = true;
+  try {
+    (void)json(std::string{text}).dump();
+  } catch (const json::type_error&) {
+    dumps = false;
+  }
+  check(valid == dumps, "utf8::valid agrees with nlohmann::json");
+  for (size_t max : {size_t{0}, size_t{1}, text.size() / 2, size_t{32}}) {
+    const auto cut = utf8::truncate(text, max);
+    check(cut.size() <= max || cut.size() == text.size(),
+          "utf8::truncate: at most max bytes");
+    check(text.substr(0, cut.size()) == cut, "utf8::truncate: a prefix");
+    check(!valid || utf8::valid(cut), "utf8::truncate: valid stays valid");
+    check(!valid || cut.size() + 3 >= std::min(max, text.size()),
+          "utf8::truncate: drops at most one partial character");
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -93,5 +117,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   else
     check_error(std::get<frame_error>(parsed));
   check_outgoing(text);
+  check_utf8(text);
   return 0;
 }
