@@ -114,6 +114,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (space == std::string_view::npos)
     return 0;
   req.method = std::string{request_line.substr(0, space)};
+  // Beast's parser lets only token characters (RFC 7230 §3.2.6) through.
+  constexpr std::string_view tchar = "!#$%&'*+-.^_`|~0123456789"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "abcdefghijklmnopqrstuvwxyz";
+  if (req.method.empty() ||
+      req.method.find_first_not_of(tchar) != std::string::npos)
+    return 0;
   req.target = std::string{request_line.substr(space + 1)};
   if (!parse_target(req.target, req.path, req.query)) {
     check(req.target.empty() || req.target.front() != '/' ||
