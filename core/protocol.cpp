@@ -1,5 +1,7 @@
 #include "core/protocol.hpp"
 
+#include "core/utf8.hpp"
+
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -64,12 +66,14 @@ std::optional<frame_error> read_token(const json& frame, const char* key,
   return std::nullopt;
 }
 
-// Echoing a client's text back is helpful, echoing a megabyte is not.
+// Echoing a client's text back is helpful, echoing a megabyte is not. The
+// cut falls between characters: the message becomes a close reason, and a
+// browser drops a connection whose close reason is not UTF-8.
 std::string shorten(const std::string& text) {
   constexpr size_t limit = 32;
   if (text.size() <= limit)
     return text;
-  return text.substr(0, limit) + "...";
+  return std::string{utf8::truncate(text, limit)} + "...";
 }
 
 } // namespace

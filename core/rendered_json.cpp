@@ -21,7 +21,10 @@ render_json(const compiled_template& tmpl, std::string_view vars_json,
       entry["title"] = text.title;
     out[channel] = std::move(entry);
   }
-  return out.dump();
+  // Nothing guarantees template texts are UTF-8 (a SQL_ASCII database
+  // stores any bytes); a throwing dump would fail the message over one bad
+  // byte, so it becomes U+FFFD, as in the frames sent to clients.
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace herald

@@ -12,6 +12,9 @@ packages=(
   postgresql postgresql-contrib
   curl openssl python3 python3-websockets python3-psycopg2 prometheus
   chromium fonts-dejavu-core nodejs
+  # Fuzzing and sanitizer builds (tests/fuzz, HERALD_SANITIZE): clang's
+  # libFuzzer and sanitizer runtimes are only "recommended" by clang.
+  clang libclang-rt-14-dev libfuzzer-14-dev
 )
 
 missing=()

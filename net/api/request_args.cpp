@@ -1,4 +1,5 @@
 #include "core/api_error.hpp"
+#include "core/utf8.hpp"
 #include "net/api/api_route.hpp"
 
 #include <set>
@@ -74,7 +75,16 @@ void check_body_field(const field& f, const json& value) {
     check_range(f, value.get<int64_t>());
 }
 
+// Percent-decoding yields any bytes, but the args go to the database as
+// JSON, whose dump() throws on invalid UTF-8: refuse them here as the
+// client's mistake rather than fail later with a 500.
+void check_text(const std::string& name, const std::string& text) {
+  if (!utf8::valid(text))
+    bad_field(name, "must be UTF-8 text");
+}
+
 json query_value(const field& f, const std::string& text) {
+  check_text(f.name, text);
   if (f.type == field_type::boolean) {
     if (text == "true" || text == "1")
       return true;
@@ -117,6 +127,7 @@ json request_args(const api_route& route,
                   const std::string& body) {
   json args = json::object();
   for (const auto& [name, value] : params) {
+    check_text(name, value);
     if (name == "id") {
       auto digits = !value.empty() && value.size() < 19 &&
                     value.find_first_not_of("0123456789") == std::string::npos;

@@ -2,6 +2,8 @@
 
 #include "core/protocol.hpp"
 
+#include "core/utf8.hpp"
+
 #include <caf/test/unit_test.hpp>
 
 #include <algorithm>
@@ -140,6 +142,19 @@ CAF_TEST(json that is not a frame) {
     parse_error(R"({"type":")" + std::string(1000, 'x') + R"("})");
   CAF_CHECK_EQUAL(long_type.code, "bad_frame");
   CAF_CHECK_LESS(long_type.message.size(), 100u);
+}
+
+// Found by fuzzing: the 32-byte cut fell inside a character, and the message
+// (sent as the close reason) was no longer UTF-8.
+CAF_TEST(an echoed type is cut between characters) {
+  std::string type = "x";
+  for (int i = 0; i < 30; ++i)
+    type += "\xc3\xa9"; // é: two bytes, so byte 32 is inside one
+  auto err = parse_error(R"({"type":")" + type + R"("})");
+  CAF_CHECK_EQUAL(err.code, "bad_frame");
+  CAF_CHECK(utf8::valid(err.message));
+  // "x" and 15 of them fill 31 bytes; the 16th would straddle the cut.
+  CAF_CHECK(contains(err.message, "'" + type.substr(0, 31) + "...'"));
 }
 
 CAF_TEST(bad sequence numbers) {
