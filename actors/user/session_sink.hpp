@@ -40,6 +40,11 @@ public:
   /// it had when it connected): where a restarted user actor resumes it.
   virtual int64_t acked_seq() const = 0;
 
+  /// The highest seq ever handed to this session, by any incarnation of
+  /// the user actor (or the position it resumed at): an ack up to it is
+  /// genuine even when the current actor did not send it itself.
+  virtual int64_t sent_seq() const = 0;
+
   /// A process-wide unique id.
   virtual uint64_t id() const = 0;
 };

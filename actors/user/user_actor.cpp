@@ -510,12 +510,26 @@ void on_ack(user_actor* self, const client_ack& msg) {
       break;
     case session_window::ack_result::duplicate:
       break;
-    case session_window::ack_result::unknown:
-      // Past what this session was sent: refused, nothing recorded.
-      if (auto sink = entry.sink.lock())
+    case session_window::ack_result::unknown: {
+      auto sink = entry.sink.lock();
+      if (sink && msg.seq <= sink->sent_seq()) {
+        // Sent by this actor's predecessor (before a restart): the client
+        // has everything up to it and will not ack those again, so the
+        // window starts over from there (within what the feed holds).
+        auto upto =
+          st.stage == phase::ready ? clamp_position(self, msg.seq) : msg.seq;
+        entry.window.reset(upto);
+        st.sent_high = std::max(st.sent_high, upto);
+        record_ack(self, upto);
+        pump(self, msg.session_id);
+        break;
+      }
+      // Past what this session was ever sent: refused, nothing recorded.
+      if (sink)
         sink->report("unknown_seq", "ack for seq " + std::to_string(msg.seq) +
                                       ", which this session was not sent");
       break;
+    }
   }
 }
 

@@ -34,6 +34,7 @@ public:
   std::string remote_address() const override { return remote_; }
   size_t queued_bytes() const override { return 0; }
   int64_t acked_seq() const override { return after_; }
+  int64_t sent_seq() const override { return after_; }
   uint64_t id() const override { return id_; }
 
 private:

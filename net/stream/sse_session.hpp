@@ -47,6 +47,7 @@ public:
   std::string remote_address() const override { return remote_; }
   size_t queued_bytes() const override { return queue_.bytes(); }
   int64_t acked_seq() const override { return acked_seq_; }
+  int64_t sent_seq() const override { return sent_seq_; }
   uint64_t id() const override { return id_; }
   void close() override;
   void revoke() override;

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 
 using namespace herald;
@@ -95,6 +96,7 @@ public:
   std::string remote_address() const override { return "127.0.0.1"; }
   size_t queued_bytes() const override { return 0; }
   int64_t acked_seq() const override { return acked; }
+  int64_t sent_seq() const override { return sent; }
   uint64_t id() const override { return id_; }
 
   std::vector<int64_t> seqs;
@@ -365,6 +367,19 @@ CAF_TEST(an ack past what the session was sent changes nothing) {
   announce(4, 5);
   ack(s, 4); // the window (4) is full of resends and 4
   CAF_CHECK_EQUAL(s->seqs.back(), 5);
+}
+
+CAF_TEST(an ack of what the crashed actor sent moves the new one on) {
+  auto s = attach(1, 0);
+  announce(1, 6);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 4)); // the window is full
+  self->send(shard(), crash_atom_v, ada);
+  // The client's ack of 4 (sent before the crash) reaches the new actor
+  // while it loads: genuine, since the session was sent 4.
+  ack(s, 4);
+  CAF_CHECK(s->reports.empty());
+  CAF_CHECK_EQUAL(s->seqs.back(), 6);
+  CAF_CHECK_EQUAL(std::count(s->seqs.begin(), s->seqs.end(), 5), 1);
 }
 
 CAF_TEST(a client further than the feed starts at the newest position) {
