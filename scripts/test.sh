@@ -8,7 +8,8 @@
 #                                     fuzz.protocol or sanitize.core.jwt
 #   scripts/test.sh --full            the long variants: the fault battery at
 #                                     full sizes (10,000-message bursts, 2,000
-#                                     clients), the bigger attacks; combines
+#                                     clients), the bigger attacks, the actor
+#                                     suites under the sanitizers; combines
 #                                     with the others
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,17 +17,21 @@ cd "$repo"
 
 keep_build=""
 suite=""
+sanitize_actors=OFF
 while (($# > 0)); do
   case "$1" in
     --keep-build) keep_build=1 ;;
-    --full) export HERALD_FAULT_FULL=1 HERALD_SECURITY_FULL=1 ;;
+    --full)
+      export HERALD_FAULT_FULL=1 HERALD_SECURITY_FULL=1
+      sanitize_actors=ON
+      ;;
     --suite)
       suite=$2
       keep_build=1
       shift
       ;;
     *)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
       exit 2
       ;;
   esac
@@ -61,8 +66,9 @@ ctest "${args[@]}"
 
 # ---- Fuzzing and sanitizers -------------------------------------------------
 # Each libFuzzer target of tests/fuzz for a few seconds over its seeds (label
-# fuzz; scripts/fuzz.sh fuzzes for longer), then the core and actor suites
-# again under ASan + UBSan (HERALD_SANITIZE; label sanitize). Both trees are
+# fuzz; scripts/fuzz.sh fuzzes for longer), then the pure suites (core, the
+# feed buffer, the stream index; with --full the actor suites too) again
+# under ASan + UBSan (HERALD_SANITIZE; label sanitize). Both trees are
 # built with clang, which libFuzzer needs and which compiles CAF-heavy code
 # at -O0 with sanitizers in a fifth of the time GCC takes at -O1.
 run_fuzz=1
@@ -89,7 +95,7 @@ if [[ -n "$run_sanitize" ]]; then
   [[ -n "$keep_build" ]] || rm -rf "$sanitize_build"
   CC=clang CXX=clang++ cmake -S . -B "$sanitize_build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -gline-tables-only" \
-    -DHERALD_SANITIZE=ON >/dev/null
+    -DHERALD_SANITIZE=ON -DHERALD_SANITIZE_ACTORS="$sanitize_actors" >/dev/null
   started=$(date +%s)
   cmake --build "$sanitize_build" --target herald-sanitized-tests
   echo "sanitize build: $(($(date +%s) - started)) s"
