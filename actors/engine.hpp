@@ -24,7 +24,7 @@ struct engine_options {
   channel_expander_options channel_expander;
   user_options users;
   size_t user_shards = 4;
-  size_t inbox_workers = 2;
+  size_t inbox_workers = 4;
   channel_options channels;
   size_t channel_senders = 1; ///< per channel; 0: no sms or mobile
 

@@ -57,10 +57,23 @@ struct inbox_store::impl {
   explicit impl(std::string url) : conn(std::move(url)) {}
 
   detail::lazy_connection conn;
+  uint64_t prepared_on = 0; ///< the connection generation prepared on
 
+  // Every user coming online costs a load and a feed read: prepared once
+  // per connection, they are planned once instead of on every call (the
+  // feed's plan is most of its cost).
   template <class F>
   auto run(const char* what, F&& fn) {
-    return conn.transact(what, std::forward<F>(fn));
+    return conn.transact(what, [&](pqxx::work& tx) {
+      if (prepared_on != conn.generation()) { // a new connection
+        auto& c = tx.conn();
+        c.prepare("herald_user_state",
+                  "SELECT herald.user_state($1, $2)::text");
+        c.prepare("herald_feed", feed_sql);
+        prepared_on = conn.generation();
+      }
+      return fn(tx);
+    });
   }
 };
 
@@ -85,8 +98,8 @@ std::vector<delivery> inbox_store::load_feed(int64_t user_id, int64_t after,
                                              int64_t through, size_t limit) {
   return impl_->run("cannot load the feed", [&](pqxx::work& tx) {
     std::vector<delivery> out;
-    auto rows = tx.exec_params(feed_sql, user_id, after, through,
-                               static_cast<int64_t>(limit));
+    auto rows = tx.exec_prepared("herald_feed", user_id, after, through,
+                                 static_cast<int64_t>(limit));
     out.reserve(rows.size());
     for (const auto& row : rows) {
       delivery d;

@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -30,10 +31,16 @@ public:
 
   /// The open connection, (re)connecting first if needed.
   pqxx::connection& get() {
-    if (!conn_ || !conn_->is_open())
+    if (!conn_ || !conn_->is_open()) {
       conn_ = open(url_);
+      ++opened_;
+    }
     return *conn_;
   }
+
+  /// How many connections were opened so far: what was prepared on an
+  /// earlier one must be prepared again.
+  uint64_t generation() const { return opened_; }
 
   /// Whether a connection is open right now (no connection attempt).
   bool is_open() const { return conn_ && conn_->is_open(); }
@@ -51,6 +58,7 @@ public:
 private:
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
+  uint64_t opened_ = 0;
 };
 
 /// Runs `fn`, translating pqxx exceptions into storage::error.
