@@ -337,9 +337,10 @@ CREATE FUNCTION herald.expand_to_log(
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-  streams herald.expansion_stream[];
-  n       bigint;
-  first   bigint;
+  streams  herald.expansion_stream[];
+  resolved bigint[];
+  n        bigint;
+  first    bigint;
 BEGIN
   UPDATE herald.outbox o
      SET state = 'rejected', reject_code = i.code, reject_message = i.msg,
@@ -362,6 +363,8 @@ BEGIN
     ) x
    WHERE x.stream IS NOT NULL;
 
+  -- The messages with at least one stream; the others named nothing.
+  resolved := ARRAY(SELECT DISTINCT s.message_id FROM unnest(streams) s);
   UPDATE herald.outbox o
      SET state = 'rejected', reject_code = 'unknown_target',
          reject_message = format('no such %s',
@@ -369,11 +372,10 @@ BEGIN
          processed_at = now()
     FROM unnest(p_ids, p_reject_codes) AS i(id, code)
    WHERE o.id = i.id AND i.code IS NULL AND o.state = 'pending'
-     AND NOT EXISTS (SELECT 1 FROM unnest(streams) s
-                      WHERE s.message_id = o.id);
+     AND NOT o.id = ANY (resolved);
 
   -- Positions last: the head's lock is held only from here to the commit.
-  SELECT count(DISTINCT s.message_id) INTO n FROM unnest(streams) s;
+  n := cardinality(resolved);
   IF n = 0 THEN
     RETURN;
   END IF;
@@ -382,7 +384,7 @@ BEGIN
   WITH numbered AS (
     SELECT m.message_id,
            first + row_number() OVER (ORDER BY m.message_id) - 1 AS pos
-      FROM (SELECT DISTINCT s.message_id FROM unnest(streams) s) m
+      FROM unnest(resolved) AS m(message_id)
   ),
   logged AS (
     INSERT INTO herald.stream_log (stream, position, message_id)
