@@ -59,6 +59,9 @@ struct user_state {
   bool load_in_flight = false;
   /// A control entry arrived while loading: load again when done.
   bool reload_wanted = false;
+  /// Feed items that came after the shard answered the subscription but
+  /// before the actor was ready (it was counting for the hourly cap).
+  std::vector<feed_item> early;
   int64_t user_id = 0;
   int64_t newest = 0; ///< the newest position of the user's feed known
   web_policy policy;
@@ -189,6 +192,7 @@ void schedule_idle_check(user_actor* self) {
 }
 
 void record_ack(user_actor* self, int64_t seq);
+void on_feed_items(user_actor* self, feed_items& msg);
 
 // A session can have at most what the feed holds: a client that says it
 // is further (a database reset under a stale client) starts at the newest.
@@ -214,7 +218,12 @@ void on_subscribed(user_actor* self, int64_t live_after) {
   // What existed before this actor started is backlog: pushing it is a
   // (re)delivery, not a fresh send with a commit-to-send time.
   st.first_push_high = std::max(st.first_push_high, live_after);
-  if (st.reload_wanted) {
+  if (!st.early.empty()) {
+    feed_items early{std::move(st.early)};
+    st.early.clear();
+    on_feed_items(self, early);
+  }
+  if (st.reload_wanted && st.stage == phase::ready) {
     st.reload_wanted = false;
     st.stage = phase::loading;
     ensure_loaded(self);
@@ -248,6 +257,8 @@ void seed_caps(user_actor* self, int64_t live_after) {
         log::get("actors")->warn(
           "user {}/{}: cannot count for the cap: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
+        // Subscribing again reads all of these from the database.
+        self->state.early.clear();
         self->state.stage = phase::loading;
         schedule_tick(self);
       });
@@ -557,6 +568,12 @@ std::optional<delivery> to_delivery(user_actor* self, const feed_item& item) {
 
 void on_feed_items(user_actor* self, feed_items& msg) {
   auto& st = self->state;
+  if (st.stage == phase::subscribing) {
+    // The shard answered the subscription already (its answer comes
+    // before anything it fans out to us): these are live, keep them.
+    st.early.insert(st.early.end(), msg.items.begin(), msg.items.end());
+    return;
+  }
   if (st.stage != phase::ready) {
     // Not subscribed (again) yet: the database read that follows the new
     // subscription covers these.
