@@ -74,6 +74,7 @@ caf::behavior test_inbox(caf::stateful_actor<inbox_state>* self) {
       }
     },
     [](const persist_read&) { return true; },
+    [](const load_cap_counts&) { return std::vector<cap_count>{}; },
   };
 }
 
@@ -424,6 +425,19 @@ CAF_TEST(messages of an opted out type are left out and quiet ones silent) {
   };
   tail_batch(std::move(entries), 2);
   CAF_CHECK_EQUAL(s->seqs, range(2, 2));
+}
+
+CAF_TEST(the hourly cap leaves out what passes it within the hour) {
+  web_preference capped;
+  capped.hourly_cap = 2;
+  db().ada_preferences = {capped};
+  auto s = attach(1, 0);
+  std::vector<storage::log_entry> entries;
+  for (int64_t seq = 1; seq <= 4; ++seq)
+    entries.push_back({seq, {"user:7"}, make_content(seq)});
+  tail_batch(std::move(entries), 4);
+  // All four were committed in the same hour (created at 0): two pass.
+  CAF_CHECK_EQUAL(s->seqs, range(1, 2));
 }
 
 CAF_TEST(a control entry makes the user load its streams again) {
