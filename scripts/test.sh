@@ -60,7 +60,9 @@ trap 'test_pg remove' EXIT
 HERALD_TEST_DATABASE_URL=$(test_pg start)
 export HERALD_TEST_DATABASE_URL
 
-args=(--test-dir "$build" --output-on-failure --timeout 900)
+# Two at a time: most entries wait on sockets and processes, not the CPU
+# (tests/CMakeLists.txt keeps the load-heavy ones alone).
+args=(--test-dir "$build" --output-on-failure --timeout 900 -j2)
 [[ -n "$suite" ]] && args+=(-R "^${suite//./\\.}\$")
 ctest "${args[@]}"
 
