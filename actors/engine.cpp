@@ -30,11 +30,6 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   // Shared by the tailer and the shards, and kept across their restarts.
   auto tail = std::make_shared<tail_cursor>();
   std::vector<child_spec> ingest{
-    {"listener",
-     [opts = options.listener](event_based_actor* parent) {
-       return spawn_listener(parent, opts);
-     },
-     restart_policy::permanent},
     {"log-listener",
      [opts = log_listener](event_based_actor* parent) {
        return spawn_listener(parent, opts);
@@ -51,7 +46,15 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      },
      restart_policy::permanent},
   };
-  for (size_t i = 1; i <= std::max<size_t>(1, options.expanders); ++i)
+  // Without expanders the engine only delivers: it tails what the other
+  // engines on the database expand, and needs no outbox listener.
+  if (options.expanders > 0)
+    ingest.push_back({"listener",
+                      [opts = options.listener](event_based_actor* parent) {
+                        return spawn_listener(parent, opts);
+                      },
+                      restart_policy::permanent});
+  for (size_t i = 1; i <= options.expanders; ++i)
     ingest.push_back({"expander-" + std::to_string(i),
                       [opts = options.expander](event_based_actor* parent) {
                         return spawn_expander(parent, opts);

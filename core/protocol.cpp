@@ -180,11 +180,14 @@ std::string sse_event(const delivery& d) {
   return out;
 }
 
-std::string poll_body(const std::vector<delivery>& ds, int64_t last_seq) {
+std::string poll_body(const std::vector<delivery>& ds, int64_t resume_from,
+                      int64_t last_seq) {
   auto messages = json::array();
   for (const auto& d : ds)
     messages.push_back(to_json(d));
-  return dump(json{{"messages", std::move(messages)}, {"last_seq", last_seq}});
+  return dump(json{{"messages", std::move(messages)},
+                   {"resume_from", resume_from},
+                   {"last_seq", last_seq}});
 }
 
 const char* describe(close_code c) {

@@ -89,8 +89,12 @@ std::string error_frame(std::string_view code, std::string_view message);
 /// escapes line breaks, so data stays on one line.
 std::string sse_event(const delivery& d);
 
-/// A long-poll answer: {"messages":[to_json...],"last_seq":N}.
-std::string poll_body(const std::vector<delivery>& ds, int64_t last_seq);
+/// A long-poll answer: {"messages":[to_json...],"resume_from":R,
+/// "last_seq":N}. R is where the answer starts: the poll's `after`, or less
+/// when that was past the user's feed (a stale client starts over there);
+/// N is where the next poll resumes.
+std::string poll_body(const std::vector<delivery>& ds, int64_t resume_from,
+                      int64_t last_seq);
 
 /// WebSocket close codes of herald.v1; 4000-4999 are ours (RFC 6455 §7.4.2).
 enum close_code : uint16_t {

@@ -6,15 +6,37 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
+
 namespace herald::storage {
 
 namespace {
 
-constexpr const char* feed_sql = R"sql(
-  SELECT position, message_id, template_code, title, body, vars, created_at,
-         silent
-    FROM herald.feed($1, $2, $3, $4)
+// Users come online in crowds (a deploy, a reconnect storm): one
+// statement loads a whole batch of them, and one reads a batch of feeds.
+constexpr const char* users_sql = R"sql(
+  SELECT x.i, herald.user_state(x.app, x.ext)::text
+    FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS x(app, ext, i)
 )sql";
+
+constexpr const char* feeds_sql = R"sql(
+  SELECT x.i, f.position, f.message_id, f.template_code, f.title, f.body,
+         f.vars, f.created_at, f.silent
+    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[])
+         WITH ORDINALITY AS x(u, after, through, lim, i)
+    CROSS JOIN LATERAL herald.feed(x.u, x.after, x.through, x.lim) f
+   ORDER BY x.i, f.position
+)sql";
+
+template <class T, class F>
+std::string array_of(const std::vector<T>& items, F&& field) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(items.size());
+  for (const auto& item : items)
+    out.emplace_back(field(item));
+  return detail::to_array_literal(out);
+}
 
 // "HH:MM" to minutes after midnight; -1 for none.
 int minutes_of(const nlohmann::json& value) {
@@ -67,9 +89,8 @@ struct inbox_store::impl {
     return conn.transact(what, [&](pqxx::work& tx) {
       if (prepared_on != conn.generation()) { // a new connection
         auto& c = tx.conn();
-        c.prepare("herald_user_state",
-                  "SELECT herald.user_state($1, $2)::text");
-        c.prepare("herald_feed", feed_sql);
+        c.prepare("herald_user_states", users_sql);
+        c.prepare("herald_feeds", feeds_sql);
         prepared_on = conn.generation();
       }
       return fn(tx);
@@ -82,57 +103,78 @@ inbox_store::inbox_store(std::string database_url)
 
 inbox_store::~inbox_store() = default;
 
-std::optional<inbox_user> inbox_store::load_user(int64_t app_id,
-                                                 const std::string& external) {
-  return impl_->run("cannot load the user", [&](pqxx::work& tx) {
-    auto rows = tx.exec_params("SELECT herald.user_state($1, $2)::text", app_id,
-                               external);
-    std::optional<inbox_user> user;
-    if (!rows.empty() && !rows[0][0].is_null())
-      user = to_user(rows[0][0].as<std::string>());
-    return user;
+std::vector<inbox_user>
+inbox_store::load_users(const std::vector<user_ref>& users) {
+  std::vector<inbox_user> out(users.size());
+  if (users.empty())
+    return out;
+  auto apps =
+    array_of(users, [](const user_ref& u) { return std::to_string(u.app_id); });
+  auto externals =
+    array_of(users, [](const user_ref& u) { return u.external_id; });
+  impl_->run("cannot load users", [&](pqxx::work& tx) {
+    for (const auto& row :
+         tx.exec_prepared("herald_user_states", apps, externals))
+      if (!row[1].is_null())
+        out.at(row[0].as<size_t>() - 1) = to_user(row[1].as<std::string>());
+    return 0;
   });
+  return out;
 }
 
-std::vector<delivery> inbox_store::load_feed(int64_t user_id, int64_t after,
-                                             int64_t through, size_t limit) {
-  return impl_->run("cannot load the feed", [&](pqxx::work& tx) {
-    std::vector<delivery> out;
-    auto rows = tx.exec_prepared("herald_feed", user_id, after, through,
-                                 static_cast<int64_t>(limit));
-    out.reserve(rows.size());
-    for (const auto& row : rows) {
-      delivery d;
-      d.seq = row[0].as<int64_t>();
-      d.message_id = row[1].as<int64_t>();
-      d.template_code = row[2].as<std::string>();
-      d.title = row[3].as<std::string>();
-      d.body = row[4].as<std::string>();
-      d.data_json = row[5].as<std::string>();
-      d.created_at = row[6].as<std::string>();
-      d.silent = row[7].as<bool>();
-      out.push_back(std::move(d));
-    }
+std::vector<std::vector<delivery>>
+inbox_store::load_feeds(const std::vector<feed_range>& ranges) {
+  std::vector<std::vector<delivery>> out(ranges.size());
+  if (ranges.empty())
     return out;
+  auto text = [](int64_t n) {
+    return std::to_string(n);
+  };
+  auto users =
+    array_of(ranges, [&](const feed_range& r) { return text(r.user_id); });
+  auto after =
+    array_of(ranges, [&](const feed_range& r) { return text(r.after); });
+  auto through =
+    array_of(ranges, [&](const feed_range& r) { return text(r.through); });
+  auto limits = array_of(ranges, [](const feed_range& r) {
+    return std::to_string(std::min<size_t>(r.limit, INT32_MAX));
   });
+  impl_->run("cannot load feeds", [&](pqxx::work& tx) {
+    for (const auto& row :
+         tx.exec_prepared("herald_feeds", users, after, through, limits)) {
+      delivery d;
+      d.seq = row[1].as<int64_t>();
+      d.message_id = row[2].as<int64_t>();
+      d.template_code = row[3].as<std::string>();
+      d.title = row[4].as<std::string>();
+      d.body = row[5].as<std::string>();
+      d.data_json = row[6].as<std::string>();
+      d.created_at = row[7].as<std::string>();
+      d.silent = row[8].as<bool>();
+      out.at(row[0].as<size_t>() - 1).push_back(std::move(d));
+    }
+    return 0;
+  });
+  return out;
 }
 
 void inbox_store::record_cursors(const std::vector<cursor_update>& updates) {
   if (updates.empty())
     return;
-  std::vector<std::optional<std::string>> users, sent, acked;
-  for (const auto& u : updates) {
-    users.emplace_back(std::to_string(u.user_id));
-    sent.emplace_back(std::to_string(u.sent));
-    acked.emplace_back(std::to_string(u.acked));
-  }
+  auto text = [](int64_t n) {
+    return std::to_string(n);
+  };
+  auto users =
+    array_of(updates, [&](const cursor_update& u) { return text(u.user_id); });
+  auto sent =
+    array_of(updates, [&](const cursor_update& u) { return text(u.sent); });
+  auto acked =
+    array_of(updates, [&](const cursor_update& u) { return text(u.acked); });
   impl_->run("cannot record cursors", [&](pqxx::work& tx) {
     tx.exec("SET LOCAL synchronous_commit = off");
     tx.exec_params("SELECT herald.record_cursors($1::bigint[], $2::bigint[],"
                    " $3::bigint[])",
-                   detail::to_array_literal(users),
-                   detail::to_array_literal(sent),
-                   detail::to_array_literal(acked));
+                   users, sent, acked);
     return 0;
   });
 }

@@ -28,6 +28,20 @@ struct inbox_user {
   int utc_offset_seconds = 0; ///< of the user's time zone, now
 };
 
+/// A user to load: the app and the user's id in it.
+struct user_ref {
+  int64_t app_id = 0;
+  std::string external_id;
+};
+
+/// A read of one user's feed: up to `limit` messages in (after, through].
+struct feed_range {
+  int64_t user_id = 0;
+  int64_t after = 0;
+  int64_t through = 0;
+  size_t limit = 0;
+};
+
 /// One user's progress for a batched cursor update.
 struct cursor_update {
   int64_t user_id = 0;
@@ -46,14 +60,14 @@ public:
   inbox_store(const inbox_store&) = delete;
   inbox_store& operator=(const inbox_store&) = delete;
 
-  /// The user `external_id` of app `app_id`, if they exist.
-  std::optional<inbox_user> load_user(int64_t app_id,
-                                      const std::string& external_id);
+  /// Many users in one statement, answered in the order asked: id 0 for
+  /// a user who does not exist.
+  std::vector<inbox_user> load_users(const std::vector<user_ref>& users);
 
-  /// Up to `limit` messages of the user's feed with a position in
-  /// (`after`, `through`], in position order, preferences applied.
-  std::vector<delivery> load_feed(int64_t user_id, int64_t after,
-                                  int64_t through, size_t limit);
+  /// Many users' feeds in one statement, answered in the order asked:
+  /// for each range, its messages in position order, preferences applied.
+  std::vector<std::vector<delivery>>
+  load_feeds(const std::vector<feed_range>& ranges);
 
   /// Moves many users' sent and acked positions forward in one statement
   /// that does not wait for its WAL flush (a lost update only means a

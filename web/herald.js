@@ -186,6 +186,19 @@ export function connect(url, options = {}) {
         Object.assign(c, TRANSPORTS[name](t, {
           base,
           seq: () => client.lastSeq,
+          // The server resumes this connection after `from`, below the
+          // `claimed` seq the client connected with: its feed ends there (a
+          // reset database, another deployment). Start over from there, or
+          // every message up to the stored seq would be dropped as seen.
+          resume(from, claimed) {
+            if (c.done || !(from < claimed) || !(from < client.lastSeq)) return;
+            client.lastSeq = from;
+            try {
+              if (o.storage) o.storage.setItem(key, from);
+            } catch (e) {
+              // As in deliver: resume then only works within this page.
+            }
+          },
           wait: o.pollWait,
           alive,
           opened(beat) {
@@ -345,11 +358,18 @@ const TRANSPORTS = {
     const ws = new WebSocket(
       query(x, '/v1/ws', { token }).replace(/^http/, 'ws'), 'herald.v1');
     const send = (f) => ws.readyState === 1 && ws.send(JSON.stringify(f));
-    ws.onopen = () => send({ type: 'hello', last_seq: x.seq(), heartbeat: true });
+    let claimed = 0;
+    ws.onopen = () => {
+      claimed = x.seq();
+      send({ type: 'hello', last_seq: claimed, heartbeat: true });
+    };
     ws.onmessage = (e) => {
       const f = parse(e.data);
       x.alive();
-      if (f.type === 'welcome') x.opened(f.heartbeat_ms);
+      if (f.type === 'welcome') {
+        x.resume(f.resume_from, claimed);
+        x.opened(f.heartbeat_ms);
+      }
       else if (f.type === 'msg') x.message(f);
       else if (f.type === 'error') x.error(f);
     };
@@ -375,11 +395,13 @@ const TRANSPORTS = {
   // ?last_event_id= instead.
   sse(token, x) {
     let session = null;
+    const claimed = x.seq();
     const es = new EventSource(
-      query(x, '/v1/stream', { token, last_event_id: x.seq(), heartbeat: 1 }));
+      query(x, '/v1/stream', { token, last_event_id: claimed, heartbeat: 1 }));
     es.addEventListener('welcome', (e) => {
       const f = parse(e.data);
       session = f.session;
+      x.resume(f.resume_from, claimed);
       x.opened(f.heartbeat_ms);
     });
     es.addEventListener('heartbeat', x.alive);
@@ -419,8 +441,9 @@ const TRANSPORTS = {
       for (let wait = 0; ; wait = x.wait) {
         let res;
         let body;
+        const claimed = x.seq();
         try {
-          res = await fetch(query(x, '/v1/poll', { after: x.seq(), wait }), {
+          res = await fetch(query(x, '/v1/poll', { after: claimed, wait }), {
             headers: { Authorization: `Bearer ${token}` },
             signal: abort.signal,
           });
@@ -434,6 +457,7 @@ const TRANSPORTS = {
             code: body.error && body.error.code,
             message: body.error && body.error.message,
           });
+        x.resume(body.resume_from, claimed);
         x.opened();
         body.messages.forEach(x.message);
       }

@@ -17,6 +17,12 @@ class session_sink {
 public:
   virtual ~session_sink() = default;
 
+  /// The user is known: the session resumes after `resume_from` (what the
+  /// client claimed, or less when that is past the newest position of the
+  /// user's feed, `newest`). Comes before any deliver; a session heeds only
+  /// the first (a restarted user actor says it again).
+  virtual void welcome(int64_t resume_from, int64_t newest) = 0;
+
   /// Writes these deliveries, in order. A long-poll session answers its
   /// request with them and is done.
   virtual void deliver(std::vector<delivery> batch) = 0;

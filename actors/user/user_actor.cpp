@@ -30,6 +30,8 @@ struct session_entry {
   weak_session_ptr sink;
   bool poll = false;
   bool immediate = false;
+  /// Told where it resumes (session_sink::welcome).
+  bool welcomed = false;
   session_window window{0, 1};
   int64_t poll_after = 0;
   std::string transport;
@@ -200,13 +202,28 @@ int64_t clamp_position(user_actor* self, int64_t claimed) {
   return std::max<int64_t>(0, std::min(claimed, self->state.newest));
 }
 
-void on_subscribed(user_actor* self, int64_t live_after) {
-  auto& st = self->state;
-  st.stage = phase::ready;
-  st.feed.start_live(live_after);
-  // Sessions attached while loading start where they said, within what
-  // the feed holds.
-  for (auto& [id, entry] : st.sessions) {
+// Where a session stands: what its client has (a poll: where it starts).
+int64_t position_of(const session_entry& entry) {
+  return entry.poll ? entry.poll_after : entry.window.acked();
+}
+
+// Once the user's feed is known, every session hears where it resumes and
+// the newest position, before anything is pushed to it.
+void welcome_sessions(user_actor* self) {
+  for (auto& [id, entry] : self->state.sessions) {
+    if (entry.welcomed)
+      continue;
+    if (auto sink = entry.sink.lock()) {
+      entry.welcomed = true;
+      sink->welcome(position_of(entry), self->state.newest);
+    }
+  }
+}
+
+// Sessions attached before the user was known start where they said,
+// within what the feed holds.
+void place_sessions(user_actor* self) {
+  for (auto& [id, entry] : self->state.sessions) {
     if (entry.poll) {
       entry.poll_after = clamp_position(self, entry.poll_after);
       record_ack(self, entry.poll_after);
@@ -215,6 +232,14 @@ void on_subscribed(user_actor* self, int64_t live_after) {
       record_ack(self, entry.window.acked());
     }
   }
+  welcome_sessions(self);
+}
+
+void on_subscribed(user_actor* self, int64_t live_after) {
+  auto& st = self->state;
+  st.stage = phase::ready;
+  st.feed.start_live(live_after);
+  place_sessions(self);
   // What existed before this actor started is backlog: pushing it is a
   // (re)delivery, not a fresh send with a commit-to-send time.
   st.first_push_high = std::max(st.first_push_high, live_after);
@@ -269,6 +294,8 @@ void on_loaded(user_actor* self, storage::inbox_user& user) {
   if (user.id == 0) {
     // Nobody by that name (yet): nothing to deliver; a poll hears so.
     st.stage = phase::unknown_user;
+    st.newest = 0;
+    place_sessions(self);
     pump_all(self);
     return;
   }
@@ -486,9 +513,12 @@ void on_attach(user_actor* self, attach_session& msg) {
   entry.remote = sink->remote_address();
   entry.since = self->clock().now();
   auto id = sink->id();
-  st.sessions[id] = std::move(entry);
-  if (st.stage == phase::ready)
+  auto& placed = st.sessions[id] = std::move(entry);
+  if (st.stage == phase::ready) {
     record_ack(self, position);
+    placed.welcomed = true;
+    sink->welcome(position, st.newest);
+  }
   if (st.stage == phase::unknown_user) {
     // The user may exist by now (created after this actor looked).
     st.stage = phase::loading;

@@ -91,6 +91,15 @@ public:
     socket().close(ec);
   }
 
+  /// Resets the connection: what the kernel still holds for a client that
+  /// does not read (megabytes, at a trickle through its window) is thrown
+  /// away instead of being sent for minutes after the close.
+  void abort() {
+    beast::error_code ec;
+    socket().set_option(boost::asio::socket_base::linger{true, 0}, ec);
+    socket().close(ec);
+  }
+
   // Beast's WebSocket close ends with a teardown found by argument-dependent
   // lookup: these pick the TLS or the TCP one.
   friend void teardown(beast::role_type role, connection_stream& s,

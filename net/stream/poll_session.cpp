@@ -30,10 +30,15 @@ void poll_session::start(std::chrono::seconds wait) {
   timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec)
       return;
-    if (self->answer(json_response(200, protocol::poll_body({}, self->after_))))
+    auto after = self->after_.load();
+    if (self->answer(json_response(200, protocol::poll_body({}, after, after))))
       caf::anon_send(self->shard_,
                      actors::detach_session{self->key_, self->id_});
   });
+}
+
+void poll_session::welcome(int64_t resume_from, int64_t) {
+  after_ = std::min<int64_t>(after_, resume_from);
 }
 
 void poll_session::deliver(std::vector<delivery> batch) {
@@ -48,8 +53,9 @@ void poll_session::deliver(std::vector<delivery> batch) {
       break;
   }
   batch.resize(fits);
-  auto last = batch.empty() ? after_ : batch.back().seq;
-  if (answer(json_response(200, protocol::poll_body(batch, last))))
+  auto after = after_.load();
+  auto last = batch.empty() ? after : batch.back().seq;
+  if (answer(json_response(200, protocol::poll_body(batch, after, last))))
     boost::asio::post(timer_.get_executor(),
                       [self = shared_from_this()] { self->timer_.cancel(); });
 }

@@ -27,6 +27,7 @@ public:
   /// Waits up to `wait` for deliveries after `after`.
   void start(std::chrono::seconds wait);
 
+  void welcome(int64_t resume_from, int64_t newest) override;
   void deliver(std::vector<delivery> batch) override;
   void report(const std::string&, const std::string&) override {}
   void close(uint16_t code, const std::string& reason) override;
@@ -43,7 +44,9 @@ private:
   boost::asio::steady_timer timer_;
   responder respond_;
   std::string remote_;
-  int64_t after_;
+  /// Where the answer starts: the client's `after`, or less when that is
+  /// past the user's feed (welcome()); read by the timeout's thread too.
+  std::atomic<int64_t> after_;
   actors::user_key key_;
   caf::actor shard_;
   size_t max_bytes_;

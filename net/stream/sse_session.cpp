@@ -44,8 +44,7 @@ void sse_session::start(int64_t last_seq, std::string origin,
                  TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
   }
   counted_.open(transport());
-  acked_seq_ = last_seq;
-  sent_seq_ = last_seq;
+  marks_.start(last_seq);
   std::string head = "HTTP/1.1 200 OK\r\n"
                      "Server: herald\r\n"
                      "Content-Type: text/event-stream; charset=utf-8\r\n"
@@ -54,16 +53,9 @@ void sse_session::start(int64_t last_seq, std::string origin,
                      "X-Accel-Buffering: no\r\n";
   if (!origin.empty())
     head += "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
-  head += "\r\n";
-  nlohmann::json welcome{{"type", "welcome"},
-                         {"session", id_},
-                         {"user", who_.user},
-                         {"resume_from", last_seq},
-                         {"token_expires_at", who_.expires_at}};
-  if (heartbeat_events_)
-    welcome["heartbeat_ms"] = (ctx_.ping_interval + ctx_.ping_timeout).count();
   // Ask the browser to wait a second before reconnecting after a drop.
-  head += "retry: 1000\nevent: welcome\ndata: " + welcome.dump() + "\n\n";
+  // The welcome event follows from the user actor (welcome()).
+  head += "\r\nretry: 1000\n\n";
   enqueue(std::move(head));
   watch_peer();
   keepalive();
@@ -114,12 +106,25 @@ void sse_session::keepalive() {
     });
 }
 
+void sse_session::welcome(int64_t resume_from, int64_t newest) {
+  if (welcomed_.exchange(true))
+    return;
+  marks_.resume_at(resume_from);
+  asio::post(
+    stream_.get_executor(), [self = shared_from_this(), resume_from, newest] {
+      nlohmann::json welcome{
+        {"type", "welcome"},       {"session", self->id_},
+        {"user", self->who_.user}, {"resume_from", resume_from},
+        {"last_seq", newest},      {"token_expires_at", self->who_.expires_at}};
+      if (self->heartbeat_events_)
+        welcome["heartbeat_ms"] =
+          (self->ctx_.ping_interval + self->ctx_.ping_timeout).count();
+      self->enqueue("event: welcome\ndata: " + welcome.dump() + "\n\n");
+    });
+}
+
 void sse_session::deliver(std::vector<delivery> batch) {
-  auto highest = sent_seq_.load();
-  for (const auto& d : batch)
-    while (d.seq > highest &&
-           !sent_seq_.compare_exchange_weak(highest, d.seq)) {
-    }
+  marks_.note_sent(batch);
   asio::post(stream_.get_executor(),
              [self = shared_from_this(), batch = std::move(batch)] {
                std::string chunk;
@@ -165,12 +170,7 @@ void sse_session::revoke() {
 }
 
 bool sse_session::note_ack(int64_t seq) {
-  if (seq > sent_seq_.load())
-    return false;
-  auto current = acked_seq_.load();
-  while (seq > current && !acked_seq_.compare_exchange_weak(current, seq)) {
-  }
-  return true;
+  return marks_.note_ack(seq);
 }
 
 void sse_session::enqueue(std::string chunk) {
@@ -223,7 +223,7 @@ void sse_session::drop_slow_consumer(const char* why) {
                         "consumer",
                         id_, who_.app, who_.user, why);
   queue_.drop_waiting(writing_);
-  stream_.close_now();
+  stream_.abort();
   finish();
 }
 

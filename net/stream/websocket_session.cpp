@@ -155,9 +155,9 @@ void websocket_session::on_frame(const std::string& text) {
   auto shard = ctx_.shard_of(key());
   if (auto ack = std::get_if<protocol::ack>(&frame)) {
     // Only what this session was sent counts as its position: a bogus ack
-    // must not move where a restarted user actor resumes it.
-    if (ack->seq > acked_seq_ && ack->seq <= sent_seq_)
-      acked_seq_ = ack->seq;
+    // must not move where a restarted user actor resumes it (the user
+    // actor answers it with an error frame).
+    marks_.note_ack(ack->seq);
     if (shard)
       caf::anon_send(shard, actors::client_ack{key(), id_, ack->seq});
   } else if (auto auth = std::get_if<protocol::auth>(&frame)) {
@@ -187,12 +187,9 @@ void websocket_session::on_hello(std::optional<std::string> token,
   // Heartbeats from hello on: before it, the hello timeout bounds a
   // silent connection.
   arm_ping(std::chrono::steady_clock::now() + ctx_.ping_interval);
-  acked_seq_ = last_seq;
-  sent_seq_ = last_seq;
-  auto heartbeat_ms =
-    heartbeat_frames_ ? (ctx_.ping_interval + ctx_.ping_timeout).count() : 0;
-  enqueue(protocol::welcome_frame(who_.user, last_seq, last_seq,
-                                  who_.expires_at, heartbeat_ms));
+  marks_.start(last_seq);
+  // The welcome comes from the user actor once it knows the user's feed
+  // (welcome()), so that it can say where the session really resumes.
   caf::anon_send(
     shard, actors::attach_session{key(), shared_from_this(), last_seq, false});
 }
@@ -223,12 +220,23 @@ void websocket_session::arm_expiry() {
   });
 }
 
+void websocket_session::welcome(int64_t resume_from, int64_t newest) {
+  if (welcomed_.exchange(true))
+    return;
+  marks_.resume_at(resume_from);
+  asio::post(ws_.get_executor(), [self = shared_from_this(), resume_from,
+                                  newest] {
+    auto heartbeat_ms =
+      self->heartbeat_frames_
+        ? (self->ctx_.ping_interval + self->ctx_.ping_timeout).count()
+        : 0;
+    self->enqueue(protocol::welcome_frame(self->who_.user, resume_from, newest,
+                                          self->who_.expires_at, heartbeat_ms));
+  });
+}
+
 void websocket_session::deliver(std::vector<delivery> batch) {
-  auto highest = sent_seq_.load();
-  for (const auto& d : batch)
-    while (d.seq > highest &&
-           !sent_seq_.compare_exchange_weak(highest, d.seq)) {
-    }
+  marks_.note_sent(batch);
   asio::post(ws_.get_executor(),
              [self = shared_from_this(), batch = std::move(batch)] {
                for (const auto& d : batch)
@@ -331,13 +339,13 @@ void websocket_session::do_close(uint16_t code, std::string reason) {
     return;
   }
   // A write is stuck behind a client that does not read: give it a moment
-  // to drain, then drop the connection.
+  // to drain, then reset the connection.
   auto grace = std::make_shared<asio::steady_timer>(ws_.get_executor());
   grace->expires_after(std::chrono::seconds{2});
   grace->async_wait([self = shared_from_this(), grace](beast::error_code) {
     if (!self->finished_) {
       beast::get_lowest_layer(self->ws_).cancel();
-      beast::get_lowest_layer(self->ws_).close();
+      self->ws_.next_layer().abort();
       self->finish();
     }
   });

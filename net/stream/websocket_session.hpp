@@ -7,6 +7,7 @@
 #include "net/detail/session_registry.hpp"
 #include "net/stream/connection_count.hpp"
 #include "net/stream/frame_queue.hpp"
+#include "net/stream/session_marks.hpp"
 #include "net/stream/stream_context.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -36,14 +37,15 @@ public:
   void start(detail::http::request<detail::http::string_body> req);
 
   // session_sink
+  void welcome(int64_t resume_from, int64_t newest) override;
   void deliver(std::vector<delivery> batch) override;
   void report(const std::string& code, const std::string& message) override;
   void close(uint16_t code, const std::string& reason) override;
   const char* transport() const override { return "websocket"; }
   std::string remote_address() const override { return remote_; }
   size_t queued_bytes() const override { return queue_.bytes(); }
-  int64_t acked_seq() const override { return acked_seq_; }
-  int64_t sent_seq() const override { return sent_seq_; }
+  int64_t acked_seq() const override { return marks_.acked(); }
+  int64_t sent_seq() const override { return marks_.sent(); }
   uint64_t id() const override { return id_; }
 
   // closable: the server is shutting down.
@@ -92,9 +94,9 @@ private:
   uint64_t live_key_ = 0;
   frame_queue queue_;
   connection_count counted_;
-  std::atomic<int64_t> acked_seq_{0};
-  /// The highest seq handed to this session (or where it resumed).
-  std::atomic<int64_t> sent_seq_{0};
+  session_marks marks_;
+  /// The welcome went out (only the first one counts).
+  std::atomic<bool> welcomed_{false};
   bool writing_ = false;
   bool attached_ = false;
   bool closing_ = false;

@@ -83,7 +83,20 @@ class recording_session : public session_sink {
 public:
   explicit recording_session(uint64_t id) : id_(id) {}
 
+  // As the net sessions do: the first welcome counts, and resets what a
+  // stale client claimed.
+  void welcome(int64_t resume_from, int64_t newest) override {
+    welcomes.emplace_back(resume_from, newest);
+    if (welcomes.size() == 1 && seqs.empty()) {
+      acked = std::min(acked, resume_from);
+      sent = std::min(sent, resume_from);
+    }
+  }
+
   void deliver(std::vector<delivery> batch) override {
+    // Nothing before the welcome: the client would not know where it is.
+    if (welcomes.empty())
+      out_of_order = true;
     for (auto& d : batch) {
       seqs.push_back(d.seq);
       sent = std::max(sent, d.seq);
@@ -101,6 +114,8 @@ public:
   uint64_t id() const override { return id_; }
 
   std::vector<int64_t> seqs;
+  std::vector<std::pair<int64_t, int64_t>> welcomes; ///< resume_from, newest
+  bool out_of_order = false;
   std::vector<std::string> reports;
   uint16_t closed_with = 0;
   int64_t acked = 0;
@@ -386,8 +401,42 @@ CAF_TEST(an ack of what the crashed actor sent moves the new one on) {
 CAF_TEST(a client further than the feed starts at the newest position) {
   announce(1, 2);
   auto s = attach(1, 50);
+  // The welcome says so, so that the client does not drop what follows as
+  // seqs it already has.
+  CAF_REQUIRE_EQUAL(s->welcomes.size(), 1u);
+  CAF_CHECK_EQUAL(s->welcomes[0], std::make_pair(int64_t{2}, int64_t{2}));
   announce(3, 3);
   CAF_CHECK_EQUAL(s->seqs, range(3, 3));
+  CAF_CHECK(!s->out_of_order);
+}
+
+CAF_TEST(the welcome comes once the user is known and before any message) {
+  announce(1, 3);
+  auto s = attach(1, 1);
+  CAF_REQUIRE_EQUAL(s->welcomes.size(), 1u);
+  CAF_CHECK_EQUAL(s->welcomes[0], std::make_pair(int64_t{1}, int64_t{3}));
+  CAF_CHECK_EQUAL(s->seqs, range(2, 3));
+  CAF_CHECK(!s->out_of_order);
+  // A second session of a user already loaded is welcomed at once.
+  auto t = attach(2, 3);
+  CAF_REQUIRE_EQUAL(t->welcomes.size(), 1u);
+  CAF_CHECK_EQUAL(t->welcomes[0], std::make_pair(int64_t{3}, int64_t{3}));
+  // A restarted actor says it again; the session heeds only the first.
+  self->send(shard(), crash_atom_v, ada);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->welcomes.size(), 2u);
+  CAF_CHECK(!s->out_of_order);
+}
+
+CAF_TEST(a session of a user nobody knows is welcomed at zero) {
+  auto s = std::make_shared<recording_session>(1);
+  s->acked = s->sent = 10;
+  self->send(shard(),
+             attach_session{user_key{ada.app_id, "eve"}, s, 10, false, false});
+  run_once_all();
+  CAF_REQUIRE_EQUAL(s->welcomes.size(), 1u);
+  CAF_CHECK_EQUAL(s->welcomes[0], std::make_pair(int64_t{0}, int64_t{0}));
+  CAF_CHECK_EQUAL(s->sent, 0);
 }
 
 CAF_TEST(a store message reaches each member once and in order) {

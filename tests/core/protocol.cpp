@@ -301,11 +301,13 @@ CAF_TEST(poll bodies) {
   auto second = sample();
   second.seq = 13;
   second.message_id = 18;
-  CAF_CHECK_EQUAL(poll_body({}, 5), R"({"last_seq":5,"messages":[]})");
-  CAF_CHECK_EQUAL(poll_body({sample()}, 12),
+  CAF_CHECK_EQUAL(poll_body({}, 5, 5),
+                  R"({"last_seq":5,"messages":[],"resume_from":5})");
+  CAF_CHECK_EQUAL(poll_body({sample()}, 11, 12),
                   std::string{R"({"last_seq":12,"messages":[)"} + sample_json +
-                    "]}");
-  auto j = nlohmann::json::parse(poll_body({sample(), second}, 13));
+                    R"(],"resume_from":11})");
+  auto j = nlohmann::json::parse(poll_body({sample(), second}, 4, 13));
+  CAF_CHECK_EQUAL(j.at("resume_from").get<int64_t>(), 4);
   CAF_CHECK_EQUAL(j.at("last_seq").get<int64_t>(), 13);
   CAF_REQUIRE_EQUAL(j.at("messages").size(), 2u);
   CAF_CHECK_EQUAL(j.at("messages").at(0).at("seq").get<int64_t>(), 12);

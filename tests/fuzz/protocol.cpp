@@ -77,7 +77,7 @@ void check_outgoing(std::string_view text) {
         "sse_event: data on one line");
   parse_object(data, "sse_event: data is a JSON object");
 
-  auto poll = parse_object(poll_body({d, d}, d.seq), "poll_body: an object");
+  auto poll = parse_object(poll_body({d, d}, 0, d.seq), "poll_body: an object");
   check(poll["messages"].size() == 2, "poll_body: both messages");
 
   auto welcome = parse_object(welcome_frame(text, 0, d.seq, 1), "welcome");

@@ -191,6 +191,42 @@ class DeliveryTest(ClusterTestCase):
         finally:
             stream.close()
 
+    def test_a_stale_client_hears_where_it_resumes_on_every_transport(self):
+        # A client whose stored seq outlived a database reset claims 1,000;
+        # Ada's feed ends at 3. Every transport says to start over at 3.
+        self.publish(3)
+        self.assertTrue(wait_until(
+            lambda: len(self.poll("ada", 0, 0)[2]["messages"]) == 3, 10))
+
+        async def websocket():
+            async with websockets.connect(
+                    self.ws_url(self.token()),
+                    subprotocols=["herald.v1"]) as ws:
+                await ws.send(json.dumps({"type": "hello", "last_seq": 1000}))
+                welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                self.publish(1)
+                return welcome, await self.read_msgs(ws, 4)
+        welcome, seqs = run(websocket())
+        self.assertEqual((welcome["type"], welcome["resume_from"],
+                          welcome["last_seq"]), ("welcome", 3, 3))
+        self.assertEqual(seqs, [4])
+
+        stream = SseReader(self.port, self.token(), last_event_id=1000)
+        try:
+            event, _, welcome = stream.next_event()
+            self.assertEqual((event, welcome["resume_from"],
+                              welcome["last_seq"]), ("welcome", 4, 4))
+        finally:
+            stream.close()
+
+        status, _, body = self.poll("ada", 1000, 0)
+        self.assertEqual((status, body["resume_from"], body["messages"]),
+                         (200, 4, []))
+        # A client that is not ahead resumes where it said.
+        status, _, body = self.poll("ada", 2, 0)
+        self.assertEqual((body["resume_from"],
+                          [m["seq"] for m in body["messages"]]), (2, [3, 4]))
+
     def test_long_poll_answers_waits_and_does_not_double_hand_out(self):
         self.publish(3)
         self.assertTrue(wait_until(

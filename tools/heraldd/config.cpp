@@ -35,7 +35,9 @@ config::config() {
     .add(ingest_poll_interval, "poll-interval",
          "outbox poll when no NOTIFY arrives (the safety net)")
     .add(ingest_batch_size, "batch-size", "outbox rows per transaction")
-    .add(ingest_expanders, "expanders", "expander actors claiming in parallel");
+    .add(ingest_expanders, "expanders",
+         "expander actors claiming in parallel (0: deliver only what other "
+         "engines expand)");
   opt_group{custom_options_, "delivery"}
     .add(user_shards, "user-shards", "user shard actors")
     .add(ack_timeout, "ack-timeout", "first resend after this without an ack")
@@ -110,8 +112,6 @@ std::string config::finish() {
     return "api.threads must be at least 1";
   if (api_rate_limit <= 0 || api_rate_burst < 1)
     return "api.rate-limit must be positive and api.rate-burst at least 1";
-  if (ingest_expanders == 0)
-    return "ingest.expanders must be at least 1";
   if (ping_interval <= caf::timespan::zero() ||
       ping_timeout <= caf::timespan::zero())
     return "delivery.ping-interval and delivery.ping-timeout must be "
