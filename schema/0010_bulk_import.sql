@@ -134,7 +134,8 @@ BEGIN
     folded  boolean NOT NULL DEFAULT false
   ) ON COMMIT DROP;
   -- The shape check: a cheap test that passes well-formed lines, the
-  -- function that names the problem for the others.
+  -- function that names the problem for the others. (OFFSET 0 keeps the
+  -- check from being copied into each place that reads x.problem.)
   INSERT INTO pg_temp.herald_import (line, kind, item, code, problem)
   SELECT x.line, x.item->>'kind', x.item,
          CASE WHEN x.problem IS NULL THEN NULL
@@ -157,7 +158,8 @@ BEGIN
                                  || k.flags AS fields
                      FROM herald.import_kinds() k) k
           ON jsonb_typeof(e.item) = 'object' AND k.kind = e.item->>'kind'
-       WHERE jsonb_typeof(e.item) <> 'null') x;
+       WHERE jsonb_typeof(e.item) <> 'null'
+      OFFSET 0) x;
   ANALYZE pg_temp.herald_import;
 
   -- Merchants.
