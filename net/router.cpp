@@ -1,5 +1,7 @@
 #include "net/router.hpp"
 
+#include <algorithm>
+
 namespace herald::net {
 
 namespace {
@@ -23,11 +25,11 @@ bool is_placeholder(const std::string& segment) {
 
 } // namespace
 
-void router::add(std::string method, std::string pattern,
-                 http_handler handler) {
+void router::add(std::string method, std::string pattern, http_handler handler,
+                 size_t body_limit) {
   auto segments = split_path(pattern);
   routes_.push_back(route{std::move(method), std::move(pattern),
-                          std::move(segments), std::move(handler)});
+                          std::move(segments), std::move(handler), body_limit});
 }
 
 bool router::match(const route& r, const std::vector<std::string>& segments,
@@ -76,6 +78,23 @@ void router::dispatch(http_request& req, responder respond) const {
     return;
   }
   respond(json_error(404, "not_found", "no route for " + req.path));
+}
+
+size_t router::body_limit(const std::string& method,
+                          const std::string& path) const {
+  auto segments = split_path(path);
+  std::map<std::string, std::string> params;
+  for (const auto& r : routes_)
+    if (r.method == method && match(r, segments, params))
+      return r.body_limit;
+  return 0;
+}
+
+size_t router::largest_body_limit() const {
+  size_t largest = 0;
+  for (const auto& r : routes_)
+    largest = std::max(largest, r.body_limit);
+  return largest;
 }
 
 std::vector<std::string> router::routes() const {

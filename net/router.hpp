@@ -2,6 +2,7 @@
 
 #include "net/http_types.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,7 +18,10 @@ using http_handler = std::function<void(http_request&, responder respond)>;
 /// under another method: 405 with an Allow header. Both as JSON errors.
 class router {
 public:
-  void add(std::string method, std::string pattern, http_handler handler);
+  /// `body_limit`: the largest request body the route takes, when it is
+  /// not the server's (0).
+  void add(std::string method, std::string pattern, http_handler handler,
+           size_t body_limit = 0);
 
   /// Handles GET and HEAD requests that match no route (static files);
   /// without one they get 404.
@@ -29,12 +33,20 @@ public:
   /// "METHOD pattern" of every route, in the order they were added.
   std::vector<std::string> routes() const;
 
+  /// The body limit of the route `method` and `path` (decoded) go to, or 0
+  /// for the server's.
+  size_t body_limit(const std::string& method, const std::string& path) const;
+
+  /// The largest body limit of any route (0: none has its own).
+  size_t largest_body_limit() const;
+
 private:
   struct route {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
     http_handler handler;
+    size_t body_limit = 0;
   };
 
   static bool match(const route& r, const std::vector<std::string>& segments,

@@ -1,6 +1,8 @@
 """The benchmark's own PostgreSQL cluster (scripts/pg.sh in a folder of its
 own) and the Herald setup each scenario starts from."""
 
+import http.client
+import json
 import os
 import re
 import subprocess
@@ -57,27 +59,51 @@ class Cluster:
         return self.database_url(name)
 
 
-def seed_herald(cluster, database, users, subscribers):
+# The bench app's API key, set by seed_herald: the seeding goes through
+# POST /v1/import with it.
+BENCH_API_KEY = "hk_bench_seed_key"
+
+
+def principal_lines(users, subscribers):
+    """NDJSON of users u0..u{users-1}, topic "all" and the first
+    `subscribers` users subscribed to it."""
+    lines = [{"kind": "topic", "id": "all"}]
+    lines += [{"kind": "user", "id": f"u{i}"} for i in range(users)]
+    lines += [{"kind": "subscription", "topic": "all", "user": f"u{i}"}
+              for i in range(subscribers)]
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+def seed_herald(cluster, database, users, subscribers, port):
     """App "bench" (any origin), an approved template "note" whose texts use
     the stamps, users u0..u{users-1}, the first `subscribers` of them on
-    topic "all". Needs the schema, so call it once heraldd has migrated.
-    Returns the app's token secret."""
+    topic "all", imported through POST /v1/import of the heraldd on `port`
+    (which has migrated the schema). Returns the app's token secret."""
     cluster.psql(database, f"""
-      INSERT INTO herald.apps (name, allowed_origins) VALUES ('bench', '{{*}}');
+      INSERT INTO herald.apps (name, allowed_origins, api_key_hash)
+        VALUES ('bench', '{{*}}', herald.api_key_hash('{BENCH_API_KEY}'));
       INSERT INTO herald.templates (app_id, code, web_title, web_body, status)
         SELECT id, 'note', 'n{{{{bench_n}}}}', '{{{{bench_t}}}}', 'approved'
         FROM herald.apps WHERE name = 'bench';
-      INSERT INTO herald.users (app_id, external_id)
-        SELECT a.id, 'u' || g FROM herald.apps a, generate_series(0, {users - 1}) g
-        WHERE a.name = 'bench';
-      INSERT INTO herald.topics (app_id, name)
-        SELECT id, 'all' FROM herald.apps WHERE name = 'bench';
-      INSERT INTO herald.subscriptions (topic_id, user_id)
-        SELECT t.id, u.id FROM herald.topics t, herald.users u
-        WHERE t.name = 'all'
-          AND u.external_id IN (SELECT 'u' || g
-                                FROM generate_series(0, {subscribers - 1}) g);
     """)
+    result = import_over_http(port, principal_lines(users, subscribers))
+    if result["error_count"] or result["imported"]["user"] != users:
+        raise RuntimeError(f"seeding the bench app failed: {result}")
     return cluster.psql(database,
                         "SELECT token_secret FROM herald.apps "
                         "WHERE name = 'bench'")
+
+
+def import_over_http(port, body):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    try:
+        conn.request("POST", "/v1/import", body=body.encode(), headers={
+            "Authorization": f"Bearer {BENCH_API_KEY}",
+            "Content-Type": "application/x-ndjson"})
+        res = conn.getresponse()
+        answer = json.loads(res.read())
+        if res.status != 200:
+            raise RuntimeError(f"POST /v1/import: {res.status} {answer}")
+        return answer
+    finally:
+        conn.close()

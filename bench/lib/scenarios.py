@@ -55,7 +55,8 @@ def start_system(ctx, system, scenario, users, subscribers, with_db=False):
         if not engine.wait_ready():
             engine.stop()
             raise RuntimeError("heraldd never became ready")
-        secret = seed_herald(ctx.cluster, db, users, subscribers)
+        secret = seed_herald(ctx.cluster, db, users, subscribers,
+                             port=engine.port)
         if not engine.wait_app(secret):
             engine.stop()
             raise RuntimeError("heraldd never loaded the bench app")

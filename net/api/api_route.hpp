@@ -33,6 +33,12 @@ enum class field_type {
   object_list
 };
 
+/// What a route's request body holds.
+enum class body_format {
+  json,   ///< one JSON object whose fields are the route's `body`
+  ndjson, ///< one JSON object per line, passed on as args.lines
+};
+
 /// A field of the JSON body or a query parameter.
 struct field {
   std::string name;
@@ -48,6 +54,7 @@ struct api_route {
   caller who = caller::app;
   std::string function; ///< herald.<function>(app_id, args)
   unsigned status = 200;
+  body_format format = body_format::json;
   std::vector<field> body;
   std::vector<field> query;
   nlohmann::json fixed = nlohmann::json::object(); ///< constant args
@@ -64,6 +71,10 @@ struct api_route {
 std::vector<api_route>
 api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
              mint_token);
+
+/// The media type of a Content-Type value, lower case, without
+/// parameters ("application/json; charset=utf-8" → "application/json").
+std::string media_type(std::string_view content_type);
 
 /// The args of a request: path parameters, query parameters and body
 /// fields checked against the route (throws api_error 400/415 naming the

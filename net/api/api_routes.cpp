@@ -133,6 +133,10 @@ api_routes(std::function<nlohmann::json(nlohmann::json, const nlohmann::json&)>
       "api_put_subscription");
   add("DELETE", "/v1/topics/{topic}/subscribers/{user}", caller::app,
       "api_delete_subscription");
+  // Many principals at once: the routes above in bulk, one NDJSON line
+  // each.
+  add("POST", "/v1/import", caller::app, "api_import").format =
+    body_format::ndjson;
   auto& publish = add("POST", "/v1/messages", caller::app, "api_publish");
   publish.status = 202;
   publish.body = publish_body();

@@ -7,6 +7,7 @@
 #include "core/rate_limiter.hpp"
 #include "core/sha256.hpp"
 #include "net/api/api_route.hpp"
+#include "net/api/ndjson_body.hpp"
 #include "net/auth.hpp"
 #include "storage/api_gateway.hpp"
 #include "storage/app_catalog.hpp"
@@ -107,11 +108,24 @@ struct http_api::impl {
     return who;
   }
 
-  json call(const api_route& route, const credentials& who, const json& args) {
-    auto text =
-      route.who == caller::app
-        ? gateway.call_as_app(who.key_hash, route.function, args.dump())
-        : gateway.call(route.function, who.app_id, args.dump());
+  /// The route's database call; `body` is the request body when the
+  /// route takes NDJSON (its lines become args.lines, those that are not
+  /// JSON are reported with the database's answer).
+  json run(const api_route& route, const credentials& who, const json& args,
+           const std::optional<std::string>& content_type,
+           const std::string& body) {
+    if (route.format == body_format::json)
+      return call(route, who, args.dump(), args);
+    auto lines = parse_ndjson(content_type, body);
+    return with_line_errors(call(route, who, lines.args, args), lines.errors,
+                            lines.error_count);
+  }
+
+  json call(const api_route& route, const credentials& who,
+            const std::string& args_text, const json& args) {
+    auto text = route.who == caller::app
+                  ? gateway.call_as_app(who.key_hash, route.function, args_text)
+                  : gateway.call(route.function, who.app_id, args_text);
     auto result = json::parse(text);
     if (route.changes_apps) {
       std::lock_guard<std::mutex> guard{catalog_mutex};
@@ -124,6 +138,8 @@ struct http_api::impl {
               http_request& req, responder respond) {
     credentials who;
     json args;
+    std::optional<std::string> content_type;
+    std::string body;
     try {
       args = request_args(route, req.params, req.query,
                           req.header("content-type"), req.body);
@@ -131,6 +147,12 @@ struct http_api::impl {
       if (route.idempotency_header)
         if (auto key = req.header("idempotency-key"))
           args["idempotency_key"] = std::string{*key};
+      // Split on the pool, not on an I/O thread: it may be megabytes.
+      if (route.format == body_format::ndjson) {
+        if (auto type = req.header("content-type"))
+          content_type.emplace(*type);
+        body = std::move(req.body);
+      }
     } catch (refused& r) {
       return respond(std::move(r.response));
     } catch (const rate_limited& e) {
@@ -144,28 +166,30 @@ struct http_api::impl {
       return respond(json_error(503, "unavailable",
                                 stopped ? "the engine is stopping"
                                         : "the engine is starting"));
-    boost::asio::post(pool, [self, &route, who = std::move(who),
-                             args = std::move(args),
-                             respond = std::move(respond)] {
-      try {
-        respond(
-          json_response(route.status, self->call(route, who, args).dump()));
-      } catch (const api_error& e) {
-        respond(error_response(e));
-      } catch (const storage::error& e) {
-        log::get("api")->error("{} {}: {}", route.method, route.pattern,
-                               e.what());
-        if (e.code() == storage::errc::unreachable)
-          respond(json_error(503, "database_unavailable",
-                             "the database cannot be reached; retry"));
-        else
+    boost::asio::post(
+      pool, [self, &route, who = std::move(who), args = std::move(args),
+             content_type = std::move(content_type), body = std::move(body),
+             respond = std::move(respond)] {
+        try {
+          respond(json_response(
+            route.status,
+            self->run(route, who, args, content_type, body).dump()));
+        } catch (const api_error& e) {
+          respond(error_response(e));
+        } catch (const storage::error& e) {
+          log::get("api")->error("{} {}: {}", route.method, route.pattern,
+                                 e.what());
+          if (e.code() == storage::errc::unreachable)
+            respond(json_error(503, "database_unavailable",
+                               "the database cannot be reached; retry"));
+          else
+            respond(json_error(500, "internal", "internal error"));
+        } catch (const std::exception& e) {
+          log::get("api")->error("{} {}: {}", route.method, route.pattern,
+                                 e.what());
           respond(json_error(500, "internal", "internal error"));
-      } catch (const std::exception& e) {
-        log::get("api")->error("{} {}: {}", route.method, route.pattern,
-                               e.what());
-        respond(json_error(500, "internal", "internal error"));
-      }
-    });
+        }
+      });
   }
 
   json mint_token(json secret, const json& args) const {
@@ -199,10 +223,13 @@ void http_api::add_routes(router& routes, audience who) {
     }));
   for (const auto& route : *table)
     if (who == audience::all || route.who != caller::admin)
-      routes.add(route.method, route.pattern,
-                 [self = impl_, table, &route](http_request& req, responder r) {
-                   self->handle(self, route, req, std::move(r));
-                 });
+      routes.add(
+        route.method, route.pattern,
+        [self = impl_, table, &route](http_request& req, responder r) {
+          self->handle(self, route, req, std::move(r));
+        },
+        route.format == body_format::ndjson ? impl_->options.import_body_limit
+                                            : 0);
 }
 
 void http_api::open() {

@@ -25,6 +25,9 @@ struct http_api_options {
   /// Requests per second per API key, and the burst allowed above that.
   double rate_limit = 50;
   double rate_burst = 100;
+  /// The largest body of POST /v1/import (NDJSON); every other route
+  /// keeps the server's body limit.
+  size_t import_body_limit = 64 << 20;
   /// Lifetime of tokens minted by POST /v1/tokens unless asked otherwise.
   std::chrono::seconds token_ttl{3600};
   /// The apps user tokens are checked against; reloaded at once when an

@@ -2,6 +2,7 @@
 #include "core/utf8.hpp"
 #include "net/api/api_route.hpp"
 
+#include <cctype>
 #include <set>
 
 namespace herald::net::api {
@@ -108,17 +109,17 @@ json query_value(const field& f, const std::string& text) {
   return text;
 }
 
-bool is_json(std::string_view content_type) {
+} // namespace
+
+std::string media_type(std::string_view content_type) {
   auto type = content_type.substr(0, content_type.find(';'));
   while (!type.empty() && type.back() == ' ')
     type.remove_suffix(1);
   std::string lower{type};
   for (auto& c : lower)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "application/json";
+  return lower;
 }
-
-} // namespace
 
 json request_args(const api_route& route,
                   const std::map<std::string, std::string>& params,
@@ -146,7 +147,7 @@ json request_args(const api_route& route,
       bad_field(f.name, "required");
   }
   if (!route.body.empty() && !body.empty()) {
-    if (!content_type || !is_json(*content_type))
+    if (!content_type || media_type(*content_type) != "application/json")
       throw api_error{415, "unsupported_media_type",
                       "send the body as application/json"};
     auto parsed = json::parse(body, nullptr, false);

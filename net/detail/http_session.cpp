@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace herald::net::detail {
 
 namespace {
@@ -89,7 +91,11 @@ void http_session::close() {
 
 void http_session::do_read() {
   parser_.emplace();
-  parser_->body_limit(options_.body_limit);
+  // Beast refuses a Content-Length over the limit while it reads the head,
+  // before the route is known: the head is read under the largest limit
+  // of any route, the body under its own route's (on_read_header).
+  parser_->body_limit(
+    std::max(options_.body_limit, routes_->largest_body_limit()));
   // One deadline for the whole head, not per byte: a client that trickles
   // it (slowloris) is cut off as surely as a silent one.
   stream_.next_layer().expires_after(options_.header_timeout);
@@ -101,6 +107,12 @@ void http_session::do_read() {
 void http_session::on_read_header(beast::error_code ec, std::size_t bytes) {
   if (ec || parser_->is_done())
     return on_read(ec, bytes);
+  auto limit = body_limit_of(parser_->get());
+  auto length = parser_->content_length();
+  if (length && *length > limit)
+    return on_read(http::error::body_limit, bytes);
+  // Chunked bodies are counted as they arrive.
+  parser_->body_limit(limit);
   stream_.next_layer().expires_after(options_.idle_timeout);
   http::async_read(
     stream_, buffer_, *parser_,
@@ -121,6 +133,18 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     return fail(ec, "read");
   }
   handle(parser_->release());
+}
+
+size_t http_session::body_limit_of(
+  const http::request<http::string_body>& head) const {
+  std::string path;
+  std::map<std::string, std::string> query;
+  if (!parse_target(
+        std::string_view{head.target().data(), head.target().size()}, path,
+        query))
+    return options_.body_limit;
+  auto own = routes_->body_limit(std::string{head.method_string()}, path);
+  return own ? own : options_.body_limit;
 }
 
 void http_session::handle(http::request<http::string_body>&& raw) {

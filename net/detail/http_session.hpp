@@ -33,6 +33,8 @@ private:
   void do_read();
   void on_read_header(beast::error_code ec, std::size_t bytes);
   void on_read(beast::error_code ec, std::size_t bytes);
+  /// The largest body the route of `head` takes.
+  size_t body_limit_of(const http::request<http::string_body>& head) const;
   void handle(http::request<http::string_body>&& req);
   void write(http_response res);
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);

@@ -19,6 +19,8 @@ config::config() {
     .add(http_port, "port", "port of the public listener (0: any free port)")
     .add(http_threads, "threads", "I/O threads serving connections")
     .add(http_body_limit, "body-limit", "largest request body in bytes")
+    .add(http_import_body_limit, "import-body-limit",
+         "largest body of POST /v1/import (NDJSON) in bytes")
     .add(http_tls_cert, "tls-cert",
          "PEM certificate chain: the port then speaks TLS as well as plain "
          "HTTP")

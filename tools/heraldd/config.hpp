@@ -18,6 +18,7 @@ public:
   uint16_t http_port = 8080;
   size_t http_threads = 2;
   size_t http_body_limit = 1 << 20;
+  size_t http_import_body_limit = 64 << 20;
   std::string http_tls_cert;
   std::string http_tls_key;
   caf::timespan http_header_timeout = std::chrono::seconds{10};

@@ -58,6 +58,7 @@ make_api_options(const config& cfg, std::shared_ptr<app_directory> apps,
   net::api::http_api_options opts;
   opts.database_url = cfg.database_url;
   opts.threads = cfg.api_threads;
+  opts.import_body_limit = cfg.http_import_body_limit;
   opts.admin = std::move(admin);
   opts.rate_limit = cfg.api_rate_limit;
   opts.rate_burst = cfg.api_rate_burst;
