@@ -22,7 +22,7 @@ namespace {
 struct tailer_state {
   tailer_options options;
   std::shared_ptr<tail_cursor> tail;
-  std::unique_ptr<storage::log_reader> log;
+  std::unique_ptr<storage::log_source> log;
   size_t batches = 0;
   size_t entries = 0;
   size_t failures = 0;
@@ -87,7 +87,10 @@ void on_wake(tailer_actor* self) {
 caf::behavior tailer_behavior(tailer_actor* self, tailer_options options,
                               std::shared_ptr<tail_cursor> tail) {
   auto& st = self->state;
-  st.log = std::make_unique<storage::log_reader>(options.database_url);
+  if (options.open_log)
+    st.log = options.open_log();
+  else
+    st.log = std::make_unique<storage::log_reader>(options.database_url);
   st.options = std::move(options);
   st.tail = std::move(tail);
   auto& sys = self->system();
@@ -124,6 +127,8 @@ caf::behavior tailer_behavior(tailer_actor* self, tailer_options options,
 
 caf::actor spawn_tailer(caf::event_based_actor* parent, tailer_options options,
                         std::shared_ptr<tail_cursor> tail) {
+  if (!options.detached)
+    return parent->spawn(tailer_behavior, std::move(options), std::move(tail));
   return parent->spawn<caf::detached>(tailer_behavior, std::move(options),
                                       std::move(tail));
 }

@@ -1,12 +1,14 @@
 #pragma once
 
 #include "actors/stream/tail_cursor.hpp"
+#include "storage/log_source.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/timespan.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +16,12 @@ namespace herald::actors {
 
 struct tailer_options {
   std::string database_url;
+  /// Opens the log to tail; unset: the database at database_url. A
+  /// restarted tailer opens it anew.
+  std::function<std::unique_ptr<storage::log_source>()> open_log;
+  /// Blocking reads want a thread of their own; a test's in-memory log
+  /// runs on the test scheduler instead.
+  bool detached = true;
   /// User shards to hand every batch to (shard_name(0..shards-1)).
   size_t shards = 1;
   /// Positions read per query.
