@@ -10,7 +10,10 @@ namespace {
 
 // One snapshot for the head and the entries below it: positions are taken
 // in commit order under the head's lock, so everything up to the head a
-// snapshot sees is already committed and visible in that snapshot.
+// snapshot sees is already committed and visible in that snapshot. Each
+// entry's message is probed by id (OFFSET 0 keeps the subquery a probe):
+// as a plain join the planner hashed or merged the whole outbox on every
+// read, which grew with the outbox.
 constexpr const char* read_sql = R"sql(
   WITH h AS (SELECT least($1::bigint + $2::bigint, position) AS through
                FROM herald.log_head)
@@ -23,7 +26,8 @@ constexpr const char* read_sql = R"sql(
     FROM h
     LEFT JOIN herald.stream_log l
       ON l.position > $1::bigint AND l.position <= h.through
-    LEFT JOIN herald.outbox o ON o.id = l.message_id
+    LEFT JOIN LATERAL (SELECT * FROM herald.outbox o
+                        WHERE o.id = l.message_id OFFSET 0) o ON true
    ORDER BY l.position, l.stream
 )sql";
 
