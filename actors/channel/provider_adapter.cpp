@@ -187,23 +187,34 @@ judged_answer judge(const std::string& kind, const outbound_response& answer,
   return out;
 }
 
+/// The longest_retry_after wait a provider's Retry-After gets, in seconds.
+constexpr int64_t longest_retry_after = 24 * 3600;
+
 std::optional<std::chrono::milliseconds>
 parse_retry_after(const std::string& value,
                   std::chrono::system_clock::time_point now) {
+  // A provider asking for more than a day is capped at a day: the message
+  // is retried then rather than parked for years (and a date far in the
+  // future would overflow the clock's nanoseconds).
+  auto capped = [](int64_t seconds) {
+    return std::chrono::milliseconds{
+      std::clamp<int64_t>(seconds, 0, longest_retry_after) * 1000};
+  };
   if (!value.empty() &&
       std::all_of(value.begin(), value.end(),
-                  [](unsigned char c) { return std::isdigit(c); })) {
-    if (value.size() > 9)
-      return std::chrono::hours{24};
-    return std::chrono::seconds{std::stol(value)};
-  }
+                  [](unsigned char c) { return std::isdigit(c); }))
+    return capped(value.size() > 9 ? longest_retry_after : std::stoll(value));
   std::tm tm{};
   if (!strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm))
     return std::nullopt;
-  auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
-  if (at <= now)
+  auto at = static_cast<int64_t>(timegm(&tm));
+  auto from = static_cast<int64_t>(std::chrono::system_clock::to_time_t(now));
+  if (at - from > longest_retry_after)
+    return capped(longest_retry_after);
+  auto when = std::chrono::system_clock::from_time_t(static_cast<time_t>(at));
+  if (when <= now)
     return std::chrono::milliseconds{0};
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
 }
 
 } // namespace herald::actors::channel

@@ -129,6 +129,11 @@ CAF_TEST(retry after takes seconds or an http date) {
             std::chrono::milliseconds{30000});
   CAF_CHECK(parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", now) ==
             std::chrono::milliseconds{0});
+  // More than a day, as seconds or as a date far ahead: a day.
+  CAF_CHECK(parse_retry_after("999999999", now) ==
+            std::chrono::milliseconds{86400000});
+  CAF_CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) ==
+            std::chrono::milliseconds{86400000});
   CAF_CHECK(!parse_retry_after("soon", now));
 }
 
