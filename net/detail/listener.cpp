@@ -65,6 +65,11 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
     // Out of file descriptors and the like: log, keep accepting.
     log::get("net")->warn("accept: {}", ec.message());
   } else {
+    // Pushes are small frames written as they come: with Nagle's algorithm
+    // one would wait for the client's (delayed, up to 40 ms) ack of the
+    // previous one.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<http_session>(std::move(socket), routes_, takeovers_,
                                    options_, registry_)
       ->run();
