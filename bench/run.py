@@ -84,6 +84,11 @@ def main():
     parser.add_argument("--herald-arg", action="append", default=[],
                         help="an extra heraldd option, e.g. "
                              "--herald-arg=--scheduler.policy=stealing")
+    parser.add_argument("--size", action="append", default=[],
+                        metavar="NAME=JSON",
+                        help="override one size, e.g. --size "
+                             "'fanout_deliveries=[10000,50000]' "
+                             "(names: the FULL and QUICK tables in run.py)")
     args = parser.parse_args()
     temporary = None
     if args.out is None and args.quick:
@@ -95,7 +100,12 @@ def main():
         args.pg_port = (random.randint(56000, 59999) if args.quick else int(
             os.environ.get("HERALD_BENCH_PG_PORT", "55480")))
 
-    sizes = QUICK if args.quick else FULL
+    sizes = dict(QUICK if args.quick else FULL)
+    for item in args.size:
+        name, _, value = item.partition("=")
+        if name not in sizes:
+            sys.exit(f"bench: no size called {name}")
+        sizes[name] = json.loads(value)
     systems = (args.systems or ("herald" if args.quick else "herald,herald-stealing,node-ws,nchan,pushpin")
                ).split(",")
     scenarios = args.scenarios.split(",")

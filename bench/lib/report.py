@@ -386,6 +386,14 @@ def _notes(results, systems):
                         "process at "
                         f"{_fmt(s['generator_busiest_cpu_percent'])} % of a "
                         "core), not the system")
+                if s.get("writers_bound"):
+                    flagged.append(
+                        f"- {scenario} / {name} at {_fmt(s.get(key))}/s: "
+                        f"{s['writers']} writers, each waiting "
+                        f"{_fmt(s['statement_latency']['p50_ms'])} ms (p50) "
+                        "for its statement, could not offer the rate; the "
+                        "statement time is the database's (under the "
+                        "system's load), the writer count the generator's")
                 if s.get("drained") is False:
                     flagged.append(
                         f"- {scenario} / {name} at {_fmt(s.get(key))}/s: did "
@@ -403,7 +411,41 @@ def _notes(results, systems):
     if flagged:
         lines += ["Where a figure is not the system's own:", ""] + flagged
         lines.append("")
-    return lines
+    return lines + _cpu_common(results, systems)
+
+
+def _cpu_common(results, systems):
+    """CPU per delivery of every system at the same offered load: the
+    highest fan-out step every system delivered completely."""
+    steps = {}
+    for name in systems:
+        done = {s["deliveries_offered_per_s"]: s
+                for s in _get((results.get("fanout") or {}).get(name),
+                              "steps") or []
+                if s["all_delivered"]
+                and s.get("engine_cpu_us_per_delivery") is not None}
+        if done:
+            steps[name] = done
+    if len(steps) < 2:
+        return []
+    common = set.intersection(*(set(d) for d in steps.values()))
+    if not common:
+        return []
+    rate = max(common)
+    lines = [f"### CPU per delivery at the same load: fan-out at "
+             f"{_fmt(rate)} deliveries/s", "",
+             "| system | engine µs/delivery | PostgreSQL µs/delivery | "
+             "together | Herald/system (engine) |", "|---|---|---|---|---|"]
+    herald = _get(steps.get("herald", {}).get(rate),
+                  "engine_cpu_us_per_delivery")
+    for name, done in steps.items():
+        s = done[rate]
+        engine = s["engine_cpu_us_per_delivery"]
+        pg = s.get("postgres_cpu_us_per_delivery")
+        lines.append(f"| {name} | {_fmt(engine)} | {_fmt(pg)} | "
+                     f"{_fmt(engine + (pg or 0))} | "
+                     f"{_ratio(herald, engine, 'lower')} |")
+    return lines + [""]
 
 
 _NO_AUDIENCE = ("the peers have no durable audience of an app's users, "

@@ -412,6 +412,13 @@ def database(ctx, system):
             step = _step(rate, pub, pub["count"], st, cores, ctx)
             step["writers"] = writers
             step["statement_latency"] = latency.summary(pub["statement"])
+            # Each writer waits for its commit: with statements this slow,
+            # the writers could not have offered the rate, whatever the
+            # system did with what it got.
+            p50 = step["statement_latency"]["p50_ms"]
+            step["writers_bound"] = bool(
+                pub["rate"] < 0.99 * rate and p50
+                and writers * 1000.0 / p50 < rate)
             step["fresh_start"] = fresh
             step.update(rig.settle(pub["count"], step["delivered"]))
             step.update(_cpu(meters.read(), step["delivered"] + step["late"]))
