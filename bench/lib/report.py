@@ -102,6 +102,8 @@ ROWS = [
     ("database", "bulk: messages expanded per second from COMMIT", "/s",
      "higher", ("bulk", "ingested_per_s"), "≥ 20,000",
      lambda v, b: v >= 20000),
+    ("database", "bulk: from COMMIT until all expanded", "s", "lower",
+     ("bulk", "ingest_seconds"), None, None),
     ("database", "bulk: from COMMIT until the connected users had theirs",
      "s", "lower", ("bulk", "deliver_seconds"), None, None),
     ("database", "bulk: messages lost (connected users)", "", "lower",
@@ -125,6 +127,8 @@ ROWS = [
      ("lost",), "0", lambda v, b: v == 0),
     ("catchup", "messages waiting for the user", "", "higher",
      ("messages",), "100,000", lambda v, b: v >= 100000),
+    ("catchup", "backlog: committed, then expanded, in", "s", "lower",
+     ("expanded_seconds",), None, None),
     ("catchup", "resume rate, first to last message after the hello", "/s",
      "higher", ("resume_per_s",), "≥ 50,000", lambda v, b: v >= 50000),
     ("catchup", "from connecting until the last message", "s", "lower",
@@ -366,11 +370,13 @@ def _notes(results, systems):
             "server's clock. Expansion is polled from inside the server "
             "every 5 ms.", ""]
     if "catchup" in results:
+        catch = (results["catchup"] or {}).get("herald") or {}
         lines += [
             "- **Catch-up** (Herald only; the peers keep no per-user history "
             "to resume from, and Nchan's channel buffer was not measured): "
             "the user's client has one message and closes; the backlog is "
-            "committed in transactions of 10,000 and expanded; the client "
+            "committed in transactions of "
+            f"{_fmt(catch.get('batch'))} and expanded; the client "
             "connects again with the seq it had. The rate counts from the "
             "first message after the hello to the last.", ""]
     flagged = []
