@@ -36,13 +36,19 @@ FULL = dict(idle_connections=19000, idle_seconds=10,
                                      16000, 24000],
             db_target=1000, bulk_messages=50000,
             storm_connections=10000, storm_rate=1, storm_seconds=12,
-            step_seconds=5, drain_seconds=5)
+            broadcast_users=1000000, broadcast_online=2000,
+            catchup_users=1, catchup_messages=100000, catchup_batch=10000,
+            catchup_timeout=120,
+            step_seconds=5, drain_seconds=5, settle_seconds=60)
 QUICK = dict(idle_connections=200, idle_seconds=1,
              fanout_subscribers=100, fanout_deliveries=[500, 1000],
              db_users=50, db_rates=[100, 200], db_target=100,
              bulk_messages=1000,
              storm_connections=100, storm_rate=5, storm_seconds=3,
-             step_seconds=2, drain_seconds=4)
+             broadcast_users=10000, broadcast_online=100,
+             catchup_users=2, catchup_messages=2000, catchup_batch=1000,
+             catchup_timeout=60,
+             step_seconds=2, drain_seconds=4, settle_seconds=20)
 
 
 def main():
@@ -52,7 +58,9 @@ def main():
     parser.add_argument("--systems", default=None,
                         help="comma-separated: herald,herald-stealing,node-ws,nchan,pushpin "
                              "(default: all; --quick: herald)")
-    parser.add_argument("--scenarios", default="idle,fanout,database,storm")
+    parser.add_argument("--scenarios",
+                        default="idle,fanout,database,storm,broadcast,"
+                                "catchup")
     parser.add_argument("--out", default=None,
                         help="folder for results and the peers' installs "
                              "(default: .herald/bench; --quick: a temporary "
@@ -76,6 +84,11 @@ def main():
     parser.add_argument("--herald-arg", action="append", default=[],
                         help="an extra heraldd option, e.g. "
                              "--herald-arg=--scheduler.policy=stealing")
+    parser.add_argument("--size", action="append", default=[],
+                        metavar="NAME=JSON",
+                        help="override one size, e.g. --size "
+                             "'fanout_deliveries=[10000,50000]' "
+                             "(names: the FULL and QUICK tables in run.py)")
     args = parser.parse_args()
     temporary = None
     if args.out is None and args.quick:
@@ -87,7 +100,12 @@ def main():
         args.pg_port = (random.randint(56000, 59999) if args.quick else int(
             os.environ.get("HERALD_BENCH_PG_PORT", "55480")))
 
-    sizes = QUICK if args.quick else FULL
+    sizes = dict(QUICK if args.quick else FULL)
+    for item in args.size:
+        name, _, value = item.partition("=")
+        if name not in sizes:
+            sys.exit(f"bench: no size called {name}")
+        sizes[name] = json.loads(value)
     systems = (args.systems or ("herald" if args.quick else "herald,herald-stealing,node-ws,nchan,pushpin")
                ).split(",")
     scenarios = args.scenarios.split(",")
@@ -261,12 +279,34 @@ def check(results):
             for s in r["steps"]:
                 if s["latency"]["p50_ms"] is None:
                     problems.append(f"{scenario}: no latencies")
+    for scenario in ("fanout", "database"):
+        r = results.get(scenario, {}).get("herald", {})
+        for s in (r or {}).get("steps", []):
+            if s["engine_cpu_us_per_delivery"] is None:
+                problems.append(f"{scenario}: no CPU per delivery")
+            if not s["drained"] and s["all_delivered"]:
+                problems.append(f"{scenario}: a step at "
+                                f"{s['publish_rate']}/s did not drain")
     db = results.get("database", {}).get("herald", {})
     if db and "error" not in db:
         bulk = db["bulk"]
-        if bulk["delivered"] != bulk["messages"] or not bulk["ingested_per_s"]:
+        if not bulk["complete"] or not bulk["ingested_per_s"]:
             problems.append(f"database: bulk delivered {bulk['delivered']} "
-                            f"of {bulk['messages']}")
+                            f"of {bulk['delivered_expected']}, expanded "
+                            f"{bulk['expanded']} of {bulk['messages']}")
+    cast = results.get("broadcast", {}).get("herald", {})
+    if cast and "error" not in cast:
+        if cast["lost"] or cast["state"] != "processed" \
+                or cast["all_online_seconds"] is None \
+                or not cast["transaction_seconds"] > 0:
+            problems.append(f"broadcast: {cast['received']} of "
+                            f"{cast['online']} online had it, state "
+                            f"{cast['state']}")
+    catch = results.get("catchup", {}).get("herald", {})
+    if catch and "error" not in catch:
+        if catch["lost"] or catch["duplicates"] or not catch["resume_per_s"]:
+            problems.append(f"catchup: lost {catch['lost']}, duplicates "
+                            f"{catch['duplicates']} of {catch['messages']}")
     storm = results.get("storm", {}).get("herald", {})
     if storm and "error" not in storm:
         if storm["lost"] != 0 or not storm["resumed"]:

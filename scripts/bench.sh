@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks Herald side by side with the peers a user would pick instead,
 # on this machine: builds heraldd and herald-bench, installs the peers
-# (Debian packages, npm) into .herald/bench, runs the four scenarios (idle,
-# fan-out, database to browser, reconnect storm) and writes the report.
+# (Debian packages, npm) into .herald/bench, runs the scenarios (idle,
+# fan-out, database to browser, reconnect storm, broadcast to a million
+# users, catch-up after being offline) and writes the report.
 #
-#   scripts/bench.sh                  everything (about 15 min): JSON results in
+#   scripts/bench.sh                  everything (about 20 min): JSON results in
 #                                     .herald/bench/results, docs/benchmarks.md
 #   scripts/bench.sh --quick          Herald only, small sizes (under 2 min),
 #                                     checks that the results are well-formed

@@ -52,6 +52,16 @@ class Cluster:
                              check=True, capture_output=True, text=True)
         return out.stdout.split()
 
+    def postmaster_pid(self):
+        """The server's first process (every backend is its child), or
+        None when it cannot be read."""
+        try:
+            with open(os.path.join(self.folder, "data",
+                                   "postmaster.pid")) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
+
     def fresh_database(self, name):
         """An empty database called name (dropped first if it exists)."""
         self.psql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -107,3 +117,19 @@ def import_over_http(port, body):
         return answer
     finally:
         conn.close()
+
+
+def seed_users_sql(cluster, database, first, count, app="bench"):
+    """Users u{first}..u{first+count-1} of the app in one set-based
+    INSERT: a million in seconds, where POST /v1/import takes minutes. The
+    HTTP import stays the way for the scenarios' own users (it is what an
+    operator runs); this is for the audiences no client connects as."""
+    if count <= 0:
+        return
+    cluster.psql(database, f"""
+      INSERT INTO herald.users (app_id, external_id)
+      SELECT a.id, 'u' || g
+        FROM herald.apps a, generate_series({first}, {first + count - 1}) g
+       WHERE a.name = '{app}';
+      ANALYZE herald.users;
+    """)

@@ -136,6 +136,8 @@ class Clients:
                            "last_seq_sum")}
         total["last_seq_min"] = min(p["last_seq_min"] for p in parts)
         total["last_arrival_us"] = max(p["last_arrival_us"] for p in parts)
+        firsts = [p["first_arrival_us"] for p in parts if p["first_arrival_us"]]
+        total["first_arrival_us"] = min(firsts, default=0)
         total["latency"] = latency.merge(p["latency"] for p in parts)
         return total
 

@@ -1,6 +1,13 @@
-"""The four scenarios, each run against every system that can take part.
+"""The scenarios, each run against every system that can take part.
 Every function returns a JSON-ready dict per system; run.py writes one
-result file per scenario."""
+result file per scenario.
+
+Every measured step starts drained: before it, the clients have had
+everything of the step before (a condition with a deadline, not a sleep)
+and Herald's outbox has nothing pending; a step that could not drain is
+marked so and the next one starts on a fresh database with a freshly
+started server. Steps that need a clean log (the bulk transaction,
+broadcast, catch-up) always start on one."""
 
 import math
 import threading
@@ -9,8 +16,8 @@ import time
 from . import latency
 from .engines import Herald, Nchan, NodeWs, Pushpin
 from .generator import Clients, HttpPublisher, WsPublisher, publish
-from .database import seed_herald
-from .procstat import CpuMeter, tree_rss_bytes
+from .database import seed_herald, seed_users_sql
+from .procstat import CpuMeter, Meters, tree_rss_bytes
 
 # A step counts as sustained when nearly everything arrived within the
 # drain time after it and the 99th percentile stayed under this.
@@ -19,6 +26,12 @@ DELIVERED_FRACTION = 0.99
 # Rates keep rising past the first unsustained step while everything still
 # arrives and p99 stays under this: throughput regardless of latency.
 P99_GIVE_UP_MS = 1000.0
+# A generator process this busy (in cores; each is single-threaded) may
+# be what set the pace rather than the system under test.
+GENERATOR_BOUND_CORES = 0.9
+# Peers lose what they cannot send: once nothing more arrives for this
+# long, what is missing is lost, not late.
+PEER_STALL_SECONDS = 3
 
 
 # Herald as it ships (CAF's work-sharing scheduler), and Herald with CAF's
@@ -141,46 +154,166 @@ def idle(ctx, system):
     }
 
 
+# -- steps that start drained ----------------------------------------------
+
+class Rig:
+    """A system with its clients, startable again on a fresh database: a
+    step after one that could not drain starts from scratch rather than
+    measuring the backlog of the one before."""
+
+    def __init__(self, ctx, system, scenario, users, subscribers,
+                 clients, with_db=False, dedup=False):
+        self.ctx, self.system, self.scenario = ctx, system, scenario
+        self.users, self.subscribers = users, subscribers
+        self.count, self.with_db, self.dedup = clients, with_db, dedup
+        self.engine = self.clients = None
+        self.starts = 0
+        self.start()
+
+    def start(self):
+        self.engine, self.secret, self.url = start_system(
+            self.ctx, self.system, self.scenario, self.users,
+            self.subscribers, with_db=self.with_db)
+        self.db = self.url.split("///", 1)[1].split("?", 1)[0]
+        self.starts += 1
+        try:
+            self.clients, self.connect_ms = connect(
+                self.ctx, self.system, self.engine, self.secret, self.count,
+                dedup=self.dedup)
+        except Exception:
+            self.engine.stop()
+            raise
+
+    def stop(self):
+        if self.clients:
+            self.clients.stop()
+            self.clients = None
+        if self.engine:
+            self.engine.stop()
+            self.engine = None
+
+    def restart(self):
+        self.ctx.log(f"  {self.scenario} {self.system}: starting again on a "
+                     "fresh database")
+        self.stop()
+        self.start()
+
+    def meters(self):
+        return Meters(self.engine.pids(), self.ctx.cluster.postmaster_pid(),
+                      self.clients.pids())
+
+    def outbox_pending(self):
+        if not is_herald(self.system):
+            return 0
+        return int(self.ctx.cluster.psql(
+            self.db, "SELECT count(*) FROM herald.outbox "
+                     "WHERE state = 'pending'"))
+
+    def settle(self, expected, received, timeout=None):
+        """Waits until the clients have `expected` since the last reset
+        (they had `received` when the step was judged) and Herald's outbox
+        has nothing pending, or the deadline passes. Herald loses nothing,
+        so it is waited for to the deadline; a peer's missing messages are
+        lost once nothing arrives for PEER_STALL_SECONDS."""
+        timeout = timeout or self.ctx.settle_seconds
+        t0 = time.monotonic()
+        st = self.clients.wait_received(
+            expected, timeout,
+            stall=None if is_herald(self.system) else PEER_STALL_SECONDS)
+        pending = self.outbox_pending()
+        while pending and time.monotonic() - t0 < timeout:
+            time.sleep(0.1)
+            pending = self.outbox_pending()
+        if pending:
+            st = self.clients.stats()
+        complete = st["received"] >= expected
+        return {
+            # Herald must have it all; a peer has nothing more in flight.
+            "drained": pending == 0 and (complete
+                                         or not is_herald(self.system)),
+            "all_arrived": complete,
+            "settle_seconds": time.monotonic() - t0,
+            "late": max(0, min(st["received"], expected) - received),
+            "outbox_pending": pending,
+        }
+
+
+def _cpu(reading, deliveries):
+    """CPU-µs per delivery of the engine and of PostgreSQL, and whether a
+    generator process was the bound."""
+    def per(seconds):
+        if seconds is None or not deliveries:
+            return None
+        return seconds * 1e6 / deliveries
+    busiest = reading["generator_busiest_cores"]
+    writers = reading["writer_cores"]
+    return {
+        "engine_cpu_us_per_delivery": per(reading["engine_cpu_seconds"]),
+        "postgres_cpu_us_per_delivery": per(reading["postgres_cpu_seconds"]),
+        "generator_busiest_cpu_percent":
+            busiest * 100.0 if busiest is not None else None,
+        "writers_cpu_percent": writers * 100.0 if writers is not None
+        else None,
+        "generator_bound": bool(busiest is not None
+                                and busiest >= GENERATOR_BOUND_CORES),
+        "cpu_window_seconds": reading["wall_seconds"],
+    }
+
+
 # -- 2. fan-out --------------------------------------------------------------
 
 def fanout(ctx, system):
     k = ctx.fanout_subscribers
-    engine, secret, url = start_system(ctx, system, "fanout", k, k)
+    rig = Rig(ctx, system, "fanout", k, k, k, dedup=not is_herald(system))
     steps = []
     publisher = None
+    stopped = None
     try:
-        clients, _ = connect(ctx, system, engine, secret, k,
-                             dedup=not is_herald(system))
-        try:
-            publisher = _peer_publisher(ctx, system, engine)
-            for target in ctx.fanout_deliveries:
-                rate = target / k
-                clients.reset()
-                meter = CpuMeter(engine.pids(), time.monotonic)
-                if is_herald(system):
-                    pub = publish(ctx.bench, url, "herald", rate,
-                                  ctx.step_seconds, target="topic:all")
-                else:
-                    pub = publisher.run(rate, ctx.step_seconds)
-                expected = pub["count"] * k
-                st = clients.wait_received(expected, ctx.drain_seconds)
-                cores = meter.cores()
-                step = _step(rate, pub, expected, st, cores, ctx)
-                step["deliveries_offered_per_s"] = rate * k
-                steps.append(step)
-                ctx.log(f"  fanout {system} {rate:g}/s x {k}: "
-                        f"{step['delivered']}/{expected} "
-                        f"p99 {step['latency']['p99_ms']} ms "
-                        f"cpu {step['engine_cpu_percent']:.0f}%")
-                if not step["keeps_up"]:
-                    break
-        finally:
-            if publisher:
-                publisher.stop()
-            clients.stop()
+        publisher = _peer_publisher(ctx, system, rig.engine)
+        fresh = False
+        for target in ctx.fanout_deliveries:
+            rate = target / k
+            clients = rig.clients
+            clients.reset()
+            meter = CpuMeter(rig.engine.pids(), time.monotonic)
+            meters = rig.meters()
+            if is_herald(system):
+                pub = publish(ctx.bench, rig.url, "herald", rate,
+                              ctx.step_seconds, target="topic:all")
+            else:
+                pub = publisher.run(rate, ctx.step_seconds)
+            expected = pub["count"] * k
+            st = clients.wait_received(expected, ctx.drain_seconds)
+            cores = meter.cores()
+            step = _step(rate, pub, expected, st, cores, ctx)
+            step["deliveries_offered_per_s"] = rate * k
+            step["fresh_start"] = fresh
+            # The next step starts once this one is over; the CPU of the
+            # wait counts for this step's deliveries, late ones included.
+            step.update(rig.settle(expected, step["delivered"]))
+            step.update(_cpu(meters.read(), step["delivered"] + step["late"]))
+            steps.append(step)
+            ctx.log(f"  fanout {system} {rate:g}/s x {k}: "
+                    f"{step['delivered']}/{expected} "
+                    f"p99 {step['latency']['p99_ms']} ms "
+                    f"cpu {step['engine_cpu_percent']:.0f}% "
+                    f"{_fmt_us(step['engine_cpu_us_per_delivery'])} us/delivery"
+                    + ("" if step["drained"] else " (did not drain)"))
+            if not step["keeps_up"]:
+                break
+            fresh = not step["drained"]
+            if fresh:
+                if publisher:
+                    publisher.stop()
+                rig.restart()
+                publisher = _peer_publisher(ctx, system, rig.engine)
     finally:
-        engine.stop()
+        if publisher:
+            publisher.stop()
+        rig.stop()
     best = [s for s in steps if s["sustained"]]
+    complete = [s for s in steps if s["all_delivered"]]
+    at = complete[-1] if complete else None
     return {
         "subscribers": k,
         "steps": steps,
@@ -193,7 +326,23 @@ def fanout(ctx, system):
         "histogram_at_max": best[-1]["histogram"] if best else None,
         "engine_cpu_percent_at_max":
             best[-1]["engine_cpu_percent"] if best else None,
+        # CPU per delivery where the system last delivered everything:
+        # comparable across systems on a shared machine, where rates are
+        # not.
+        "cpu_at_highest_complete": at and {
+            "deliveries_offered_per_s": at["deliveries_offered_per_s"],
+            "engine_us_per_delivery": at["engine_cpu_us_per_delivery"],
+            "postgres_us_per_delivery": at["postgres_cpu_us_per_delivery"],
+            "generator_bound": at["generator_bound"]},
+        "generator_bound_steps": [s["deliveries_offered_per_s"]
+                                  for s in steps if s["generator_bound"]],
+        "undrained_steps": [s["deliveries_offered_per_s"] for s in steps
+                            if not s["drained"]],
     }
+
+
+def _fmt_us(value):
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _peer_publisher(ctx, system, engine):
@@ -242,41 +391,55 @@ def _step(rate, pub, expected, st, cores, ctx):
 
 def database(ctx, system):
     u = ctx.db_users
-    engine, secret, url = start_system(ctx, system, "database", u, 0,
-                                       with_db=True)
     mode = "herald" if is_herald(system) else "notify"
+    rig = Rig(ctx, system, "database", u, 0, u, with_db=True)
     steps = []
     try:
-        clients, _ = connect(ctx, system, engine, secret, u)
-        try:
-            for rate in ctx.db_rates:
-                clients.reset()
-                meter = CpuMeter(engine.pids(), time.monotonic)
-                # A writer waits for each commit (2-3 ms for a durable
-                # herald.publish here): enough of them that the writers are
-                # not what limits the rate.
-                writers = max(1, min(32, math.ceil(rate / 200)))
-                pub = publish(ctx.bench, url, mode, rate, ctx.step_seconds,
-                              users=u, writers=writers)
-                st = clients.wait_received(pub["count"], ctx.drain_seconds)
-                cores = meter.cores()
-                step = _step(rate, pub, pub["count"], st, cores, ctx)
-                step["writers"] = writers
-                step["statement_latency"] = latency.summary(pub["statement"])
-                steps.append(step)
-                ctx.log(f"  database {system} {rate}/s: "
-                        f"{step['delivered']}/{pub['count']} "
-                        f"p50 {step['latency']['p50_ms']} "
-                        f"p99 {step['latency']['p99_ms']} ms")
-                # The target rate is always measured; past it, rates rise
-                # while the system keeps up.
-                if not step["keeps_up"] and rate >= ctx.db_target:
-                    break
-            bulk = _bulk(ctx, system, clients, url)
-        finally:
-            clients.stop()
+        fresh = False
+        for rate in ctx.db_rates:
+            clients = rig.clients
+            clients.reset()
+            meter = CpuMeter(rig.engine.pids(), time.monotonic)
+            meters = rig.meters()
+            # A writer waits for each commit (2-3 ms for a durable
+            # herald.publish here): enough of them that the writers are
+            # not what limits the rate.
+            writers = max(1, min(32, math.ceil(rate / 200)))
+            pub = publish(ctx.bench, rig.url, mode, rate, ctx.step_seconds,
+                          users=u, writers=writers)
+            st = clients.wait_received(pub["count"], ctx.drain_seconds)
+            cores = meter.cores()
+            step = _step(rate, pub, pub["count"], st, cores, ctx)
+            step["writers"] = writers
+            step["statement_latency"] = latency.summary(pub["statement"])
+            # Each writer waits for its commit: with statements this slow,
+            # the writers could not have offered the rate, whatever the
+            # system did with what it got.
+            p50 = step["statement_latency"]["p50_ms"]
+            step["writers_bound"] = bool(
+                pub["rate"] < 0.99 * rate and p50
+                and writers * 1000.0 / p50 < rate)
+            step["fresh_start"] = fresh
+            step.update(rig.settle(pub["count"], step["delivered"]))
+            step.update(_cpu(meters.read(), step["delivered"] + step["late"]))
+            steps.append(step)
+            ctx.log(f"  database {system} {rate}/s: "
+                    f"{step['delivered']}/{pub['count']} "
+                    f"p50 {step['latency']['p50_ms']} "
+                    f"p99 {step['latency']['p99_ms']} ms"
+                    + ("" if step["drained"] else " (did not drain)"))
+            # The target rate is always measured; past it, rates rise
+            # while the system keeps up.
+            if not step["keeps_up"] and rate >= ctx.db_target:
+                break
+            fresh = not step["drained"]
+            if fresh:
+                rig.restart()
     finally:
-        engine.stop()
+        rig.stop()
+    # The bulk transaction needs its own users and a log with nothing of
+    # the rate steps in it.
+    bulk = _bulk(ctx, system)
     best = [s for s in steps if s["sustained"]]
     at_target = next((s for s in steps if s["publish_rate"] == ctx.db_target),
                      None)
@@ -290,50 +453,128 @@ def database(ctx, system):
             "rate": ctx.db_target, "latency": at_target["latency"],
             "rate_reached": at_target["publish_rate_reached"],
             "histogram": at_target["histogram"],
-            "sustained": at_target["sustained"]},
+            "sustained": at_target["sustained"],
+            "engine_us_per_delivery": at_target["engine_cpu_us_per_delivery"],
+            "postgres_us_per_delivery":
+                at_target["postgres_cpu_us_per_delivery"],
+            "writers_cpu_percent": at_target["writers_cpu_percent"]},
+        "undrained_steps": [s["publish_rate"] for s in steps
+                            if not s["drained"]],
         "bulk": bulk,
     }
 
 
-def _bulk(ctx, system, clients, url):
-    """One transaction commits ctx.bulk_messages messages at once; how fast
-    the system takes them in (Herald: outbox rows expanded) and hands them
-    to the clients, counted from the moment COMMIT is sent."""
-    m, u = ctx.bulk_messages, ctx.db_users
-    db = url.split("///", 1)[1].split("?", 1)[0]
-    stamp = "(extract(epoch from clock_timestamp()) * 1e6)::bigint"
-    if is_herald(system):
-        insert = (f"SELECT count(herald.publish('bench', 'note', "
-                  f"'user:u' || (g % {u}), jsonb_build_object('bench_t', "
-                  f"{stamp}, 'bench_n', g))) FROM generate_series(1, {m}) g")
-    else:
-        insert = (f"SELECT count(pg_notify('bench', json_build_object("
-                  f"'bench_t', {stamp}, 'bench_n', g, 'user', "
-                  f"'u' || (g % {u}))::text)) FROM generate_series(1, {m}) g")
-    clients.reset()
-    lines = ctx.cluster.script(
-        db, f"BEGIN;\n{insert};\nSELECT {stamp};\nCOMMIT;\n")
-    commit_sent = int(lines[-1]) / 1e6
-    ingested = None
-    if is_herald(system):
-        while time.time() - commit_sent < 120:
-            pending = int(ctx.cluster.psql(
-                db, "SELECT count(*) FROM herald.outbox "
-                    "WHERE state = 'pending'"))
-            if pending == 0:
-                ingested = time.time() - commit_sent
-                break
-            time.sleep(0.02)
-    st = clients.wait_received(m, 120)
-    delivered = st["last_arrival_us"] / 1e6 - commit_sent
+STAMP = "(extract(epoch from clock_timestamp()) * 1e6)::bigint"
+
+# Installed into a benchmark database (never Herald's schema): returns the
+# wall clock, in µs, at which no outbox row is pending any more, polling
+# from inside the server (a fresh snapshot per statement) every 5 ms, or
+# NULL after timeout_s.
+WAIT_SETTLED = f"""
+CREATE OR REPLACE FUNCTION public.bench_wait_settled(timeout_s float8)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  deadline timestamptz := clock_timestamp()
+                          + timeout_s * interval '1 second';
+BEGIN
+  LOOP
+    IF NOT EXISTS (SELECT 1 FROM herald.outbox WHERE state = 'pending') THEN
+      RETURN {STAMP};
+    END IF;
+    IF clock_timestamp() > deadline THEN
+      RETURN NULL;
+    END IF;
+    PERFORM pg_sleep(0.005);
+  END LOOP;
+END $$;
+"""
+
+
+def _bulk(ctx, system):
+    """One transaction commits ctx.bulk_messages personal messages, each
+    to a different user, on a fresh database. Herald: how long the
+    herald.publish calls take before the COMMIT, how long from the COMMIT
+    until every outbox row is expanded (the ingest rate), what the
+    database says was expanded (one log entry per message, each on a
+    stream of its own), and when the connected users (the first
+    ctx.db_users; a client per user of 50,000 would pass the file limit)
+    had theirs. Peer: the same notifications, routed to the connected
+    users."""
+    m, u = ctx.bulk_messages, min(ctx.db_users, ctx.bulk_messages)
+    rig = Rig(ctx, system, "bulk", u, 0, u, with_db=True)
+    try:
+        db = rig.db
+        if is_herald(system):
+            seed_users_sql(ctx.cluster, db, u, m - u)
+            ctx.cluster.script(db, WAIT_SETTLED)
+            insert = (f"SELECT count(herald.publish('bench', 'note', "
+                      f"'user:u' || (g - 1), jsonb_build_object('bench_t', "
+                      f"{STAMP}, 'bench_n', g))) "
+                      f"FROM generate_series(1, {m}) g")
+            first_id = int(ctx.cluster.psql(
+                db, "SELECT coalesce(max(id), 0) FROM herald.outbox"))
+        else:
+            insert = (f"SELECT count(pg_notify('bench', json_build_object("
+                      f"'bench_t', {STAMP}, 'bench_n', g, 'user', "
+                      f"'u' || (g - 1))::text)) "
+                      f"FROM generate_series(1, {m}) g")
+        rig.clients.reset()
+        meters = rig.meters()
+        settle = "SELECT coalesce(public.bench_wait_settled(300), 0);\n" \
+            if is_herald(system) else ""
+        lines = ctx.cluster.script(
+            db, f"BEGIN;\nSELECT {STAMP};\n{insert};\nSELECT {STAMP};\n"
+                f"COMMIT;\nSELECT {STAMP};\n{settle}")
+        began, commit_sent, committed = (int(lines[0]) / 1e6,
+                                         int(lines[2]) / 1e6,
+                                         int(lines[3]) / 1e6)
+        expanded_at = (int(lines[4]) / 1e6 or None) if is_herald(system) \
+            else None
+        st = rig.clients.wait_received(
+            u, 120, stall=None if is_herald(system) else PEER_STALL_SECONDS)
+        reading = meters.read()
+        db_says = None
+        if is_herald(system):
+            row = ctx.cluster.psql(db, f"""
+              SELECT count(*) FILTER (WHERE state = 'processed'),
+                     count(*) FILTER (WHERE state = 'rejected'),
+                     count(*) FILTER (WHERE state = 'pending'),
+                     (SELECT count(*) FROM herald.stream_log l
+                       WHERE l.message_id > {first_id}),
+                     (SELECT count(DISTINCT l.stream) FROM herald.stream_log l
+                       WHERE l.message_id > {first_id})
+                FROM herald.outbox WHERE id > {first_id}""").split("|")
+            db_says = dict(zip(("processed", "rejected", "pending",
+                                "log_entries", "streams"), map(int, row)))
+    finally:
+        rig.stop()
+    expand = expanded_at - commit_sent if expanded_at else None
+    deliver = (st["last_arrival_us"] / 1e6 - commit_sent
+               if st["last_arrival_us"] else None)
+    expanded = db_says["processed"] if db_says else None
     return {
         "messages": m,
-        "ingest_seconds": ingested,
-        "ingested_per_s": (m / ingested) if ingested else None,
+        "users": m,
+        "connected_users": u,
+        "publish_calls_seconds": commit_sent - began,
+        "commit_seconds": committed - commit_sent,
+        "ingest_seconds": expand,
+        "ingested_per_s": (expanded / expand) if expand else None,
+        "expanded": db_says,
+        # What the connected clients received of their own messages.
         "delivered": st["received"],
-        "deliver_seconds": delivered,
-        "delivered_per_s": st["received"] / delivered if delivered > 0
-        else None,
+        "delivered_expected": u,
+        "deliver_seconds": deliver,
+        "lost": u - min(st["received"], u),
+        "duplicates": st["duplicates"],
+        # Everything accounted for: the connected users' messages arrived,
+        # and (Herald) the database expanded every message onto a stream
+        # of its own.
+        "complete": st["received"] >= u and (
+            db_says is None or (db_says["processed"] == m
+                                and db_says["streams"] == m)),
+        "engine_cpu_seconds": reading["engine_cpu_seconds"],
+        "postgres_cpu_seconds": reading["postgres_cpu_seconds"],
     }
 
 
@@ -391,5 +632,192 @@ def storm(ctx, system):
     }
 
 
+# -- 5. broadcast to the whole app -------------------------------------------
+
+NO_APP_AUDIENCE = ("the peers have no durable audience of an app's users: "
+                   "a broadcast reaches whoever is connected at that "
+                   "moment (that is the fan-out scenario), and nothing "
+                   "is kept for the users who are not")
+
+
+def broadcast(ctx, system):
+    """One herald.publish to the `app` target of an app with
+    ctx.broadcast_users users, ctx.broadcast_online of them connected:
+    how long the publishing transaction takes to commit, how long until
+    the message is expanded (its outbox row processed: one log entry on
+    the app's stream, whatever the audience) and until every connected
+    client has it."""
+    if not is_herald(system):
+        raise Unsupported(NO_APP_AUDIENCE)
+    n, online = ctx.broadcast_users, ctx.broadcast_online
+    engine, secret, url = start_system(ctx, system, "broadcast", online, 0)
+    db = url.split("///", 1)[1].split("?", 1)[0]
+    clients = None
+    try:
+        t0 = time.monotonic()
+        seed_users_sql(ctx.cluster, db, online, n - online)
+        seed_seconds = time.monotonic() - t0
+        users = int(ctx.cluster.psql(db, "SELECT count(*) FROM herald.users"))
+        ctx.cluster.script(db, WAIT_SETTLED)
+        clients, _ = connect(ctx, system, engine, secret, online)
+        clients.reset()
+        meters = Meters(engine.pids(), ctx.cluster.postmaster_pid(),
+                        clients.pids())
+        lines = ctx.cluster.script(db, f"""
+          BEGIN;
+          SELECT {STAMP};
+          SELECT herald.publish('bench', 'note', ARRAY['app'],
+                                jsonb_build_object('bench_t', {STAMP},
+                                                   'bench_n', 1));
+          SELECT {STAMP};
+          COMMIT;
+          SELECT {STAMP};
+          SELECT coalesce(public.bench_wait_settled(60), 0);
+        """)
+        began, message_id, commit_sent, committed = (
+            int(lines[0]) / 1e6, int(lines[1]), int(lines[2]) / 1e6,
+            int(lines[3]) / 1e6)
+        expanded_at = int(lines[4]) / 1e6 or None
+        st = clients.wait_received(online, 60)
+        reading = meters.read()
+        row = ctx.cluster.psql(db, f"""
+          SELECT o.state, (SELECT count(*) FROM herald.stream_log l
+                            WHERE l.message_id = o.id)
+            FROM herald.outbox o WHERE o.id = {message_id}""").split("|")
+    finally:
+        if clients:
+            clients.stop()
+        engine.stop()
+    return {
+        "users": users,
+        "online": online,
+        "seed_seconds": seed_seconds,
+        # From BEGIN to COMMIT returned: the publish call and the commit.
+        "transaction_seconds": committed - began,
+        "commit_seconds": committed - commit_sent,
+        "expanded_seconds": (expanded_at - commit_sent) if expanded_at
+        else None,
+        "state": row[0],
+        "log_entries": int(row[1]),
+        "received": st["received"],
+        "duplicates": st["duplicates"],
+        "lost": online - min(st["received"], online),
+        "first_online_seconds": (st["first_arrival_us"] / 1e6 - commit_sent
+                                 if st["first_arrival_us"] else None),
+        "all_online_seconds": (st["last_arrival_us"] / 1e6 - commit_sent
+                               if st["received"] >= online else None),
+        "engine_cpu_seconds": reading["engine_cpu_seconds"],
+        "postgres_cpu_seconds": reading["postgres_cpu_seconds"],
+    }
+
+
+# -- 6. catch-up after being offline ------------------------------------------
+
+NO_CATCHUP = ("{} keeps no per-user history to resume from with a "
+              "position: a client that was offline gets what is sent after "
+              "it reconnects (Nchan's channel buffer could replay a "
+              "broadcast channel, not a personal backlog of 100,000; not "
+              "measured)")
+
+
+def catchup(ctx, system):
+    """ctx.catchup_users users go offline (their clients close), then
+    ctx.catchup_messages personal messages are committed to them in large
+    transactions and expanded; then their clients connect again with the
+    last seq they had and read everything. Reports the resume's rate (from
+    the first message received after the hello to the last), and what was
+    lost or came twice."""
+    if not is_herald(system):
+        raise Unsupported(NO_CATCHUP.format(system))
+    k, m = ctx.catchup_users, ctx.catchup_messages
+    per_user = m // k
+    m = per_user * k
+    engine, secret, url = start_system(ctx, system, "catchup", k, 0)
+    db = url.split("///", 1)[1].split("?", 1)[0]
+    clients = None
+    try:
+        ctx.cluster.script(db, WAIT_SETTLED)
+        # Online first, with one message each: the seq they resume from.
+        clients, _ = connect(ctx, system, engine, secret, k)
+        # One message to all of them: one position, the same last seq.
+        ctx.cluster.psql(db, f"""
+          SELECT herald.publish('bench', 'note',
+                   ARRAY(SELECT 'user:u' || g
+                           FROM generate_series(0, {k - 1}) g),
+                   jsonb_build_object('bench_t', {STAMP}, 'bench_n', 0))""")
+        st = clients.wait_received(k, 30)
+        if st["received"] < k:
+            raise RuntimeError(f"only {st['received']} of {k} users had "
+                               "the message before going offline")
+        last_seq = st["last_seq_min"]
+        if st["last_seq_sum"] != last_seq * k:
+            raise RuntimeError("the users' last seqs differ")
+        clients.stop()
+        clients = None
+        # Offline: the backlog, committed in transactions of `batch`.
+        batch = ctx.catchup_batch
+        sql = [f"SELECT {STAMP};"]
+        for start in range(0, m, batch):
+            end = min(m, start + batch)
+            sql.append(f"""BEGIN;
+              SELECT count(herald.publish('bench', 'note',
+                       'user:u' || (g % {k}),
+                       jsonb_build_object('bench_t', {STAMP},
+                                          'bench_n', g + 1)))
+                FROM generate_series({start}, {end - 1}) g;
+              COMMIT;""")
+        sql.append(f"SELECT {STAMP};")
+        sql.append("SELECT coalesce(public.bench_wait_settled(600), 0);")
+        lines = ctx.cluster.script(db, "\n".join(sql))
+        began, committed = int(lines[0]) / 1e6, int(lines[-2]) / 1e6
+        expanded = int(lines[-1]) / 1e6 or None
+        pending = int(ctx.cluster.psql(
+            db, "SELECT count(*) FROM herald.outbox WHERE state = 'pending'"))
+        if pending:
+            raise RuntimeError(f"{pending} messages not expanded")
+        # Back online, resuming after the seq each had.
+        connected_at = time.time()
+        clients = Clients(ctx.bench, f"127.0.0.1:{engine.port}", "herald", k,
+                          secret=secret, path=engine.sub_path,
+                          extra=[f"--last-seq={last_seq}"])
+        meters = Meters(engine.pids(), ctx.cluster.postmaster_pid(),
+                        clients.pids())
+        if clients.wait_ready(60) is None:
+            raise RuntimeError("the users did not come back")
+        st = clients.wait_received(m, ctx.catchup_timeout)
+        reading = meters.read()
+    finally:
+        if clients:
+            clients.stop()
+        engine.stop()
+    first, last = st["first_arrival_us"] / 1e6, st["last_arrival_us"] / 1e6
+    got = min(st["received"], m)
+    span = last - first if st["received"] > 1 else None
+    return {
+        "users": k,
+        "messages": m,
+        "batch": batch,
+        "commit_seconds": committed - began,
+        "expanded_seconds": (expanded - began) if expanded else None,
+        "received": st["received"],
+        "lost": m - got,
+        "duplicates": st["duplicates"],
+        "resume_seconds": span,
+        # First to last message after the hello.
+        "resume_per_s": (got - 1) / span if span else None,
+        # From the connect, hello and welcome included.
+        "connect_to_last_seconds": last - connected_at if got else None,
+        "engine_cpu_us_per_message":
+            reading["engine_cpu_seconds"] * 1e6 / got if got else None,
+        "postgres_cpu_us_per_message":
+            reading["postgres_cpu_seconds"] * 1e6 / got
+            if got and reading["postgres_cpu_seconds"] is not None else None,
+        "generator_busiest_cpu_percent":
+            (reading["generator_busiest_cores"] or 0) * 100.0,
+        "generator_bound": bool((reading["generator_busiest_cores"] or 0)
+                                >= GENERATOR_BOUND_CORES),
+    }
+
+
 SCENARIOS = {"idle": idle, "fanout": fanout, "database": database,
-             "storm": storm}
+             "storm": storm, "broadcast": broadcast, "catchup": catchup}

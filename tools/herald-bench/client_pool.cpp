@@ -153,7 +153,8 @@ void client_pool::print_stats() {
               "\"received\":%llu,\"duplicates\":%llu,"
               "\"closes\":%llu,\"errors\":%llu,\"reconnects\":%llu,"
               "\"published\":%llu,\"last_seq_sum\":%lld,"
-              "\"last_seq_min\":%lld,\"last_arrival_us\":%lld,"
+              "\"last_seq_min\":%lld,\"first_arrival_us\":%lld,"
+              "\"last_arrival_us\":%lld,"
               "\"first_error\":\"%s\","
               "\"latency\":%s}\n",
               conns_.size(), ready_,
@@ -164,6 +165,7 @@ void client_pool::print_stats() {
               static_cast<unsigned long long>(stats_.reconnects),
               static_cast<unsigned long long>(stats_.published),
               static_cast<long long>(seq_sum), static_cast<long long>(seq_min),
+              static_cast<long long>(stats_.first_arrival_us),
               static_cast<long long>(stats_.last_arrival_us),
               stats_.first_error.c_str(), stats_.latency.to_json().c_str());
   std::fflush(stdout);

@@ -21,7 +21,7 @@ connection::connection(asio::io_context& io,
                        const connection_settings& settings, size_t index,
                        asio::ip::address source, std::string target)
   : io_(io), settings_(settings), index_(index), source_(source),
-    target_(std::move(target)) {}
+    target_(std::move(target)), last_seq_(settings.initial_seq) {}
 
 void connection::start() {
   ++generation_;
@@ -152,9 +152,7 @@ void connection::handle_frame(std::string_view frame) {
   }
   last_seq_ = seq;
   auto now = now_micros();
-  ++stats.received;
-  stats.last_arrival_us = now;
-  stats.latency.record(now - *stamp);
+  stats.arrived(now, now - *stamp);
   if (!writing_)
     write_next(); // acks ride behind whatever write is in flight
 }
@@ -176,9 +174,7 @@ void record_plain(std::string_view payload, const connection_settings& settings,
     ++last; // several writers: count what arrived
   }
   auto now = now_micros();
-  ++stats.received;
-  stats.last_arrival_us = now;
-  stats.latency.record(now - *stamp);
+  stats.arrived(now, now - *stamp);
 }
 
 void connection::send(std::string frame) {

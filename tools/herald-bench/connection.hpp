@@ -36,6 +36,9 @@ struct connection_settings {
   /// so a number not above the last one is a replay (Nchan resends its
   /// buffer on reconnect) and a jump is a loss.
   bool dedup = false;
+  /// herald.v1: the seq every connection says it has in its first hello,
+  /// as a client that was offline resumes (0: from the start).
+  int64_t initial_seq = 0;
   /// Called once per (re)connection when it can receive: after welcome for
   /// herald.v1, after the handshake for plain WebSocket.
   std::function<void(size_t index)> on_ready;

@@ -15,12 +15,22 @@ struct counters {
   uint64_t closes = 0;     ///< connections the server ended
   uint64_t errors = 0;     ///< connect/handshake failures, error frames
   uint64_t reconnects = 0;
-  uint64_t published = 0;      ///< frames this process sent as a publisher
-  int64_t last_arrival_us = 0; ///< wall clock of the latest message
+  uint64_t published = 0;       ///< frames this process sent as a publisher
+  int64_t first_arrival_us = 0; ///< wall clock of the first message
+  int64_t last_arrival_us = 0;  ///< wall clock of the latest message
   histogram latency;
   std::string first_error; ///< what went wrong first, for the operator
 
   void reset() { *this = counters{}; }
+
+  /// A stamped message arrived at `now_us`, `age_us` after it was sent.
+  void arrived(int64_t now_us, int64_t age_us) {
+    ++received;
+    if (first_arrival_us == 0)
+      first_arrival_us = now_us;
+    last_arrival_us = now_us;
+    latency.record(age_us);
+  }
 
   void error(const std::string& what) {
     ++errors;

@@ -8,6 +8,8 @@
 //       [--path=/v1/ws] [--sources=127.0.0.2,...] [--max-pending=256]
 //       [--quickack=1]  (diagnostic: no delayed ACKs on the client side)
 //       [--dedup=1]     (plain WebSocket, one publisher: drop replays)
+//       [--last-seq=N]  (herald.v1: resume after N, as a client that was
+//                        offline; 0: from the start)
 //     then commands on stdin: stats, reset, drop, publish R S, quit
 //   herald-bench publish --database=URL --mode=herald|notify --rate=R
 //       --seconds=S [--writers=1] (--target=T | --users=U [--user-prefix=u])
@@ -51,6 +53,7 @@ int run_clients(options& opt) {
   cfg.max_pending = static_cast<size_t>(opt.number("max-pending", 256));
   cfg.settings.quickack = opt.number("quickack", 0) != 0;
   cfg.settings.dedup = opt.number("dedup", 0) != 0;
+  cfg.settings.initial_seq = opt.number("last-seq", 0);
   auto count = opt.number("count", 1);
   auto first = opt.number("first", 0);
   auto prefix = opt.text("user-prefix", "u");
