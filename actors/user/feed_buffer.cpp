@@ -94,6 +94,28 @@ feed_buffer::next feed_buffer::after(int64_t p, size_t max) const {
   return out;
 }
 
+std::optional<std::pair<int64_t, int64_t>>
+feed_buffer::gap_ahead(int64_t p, size_t ahead) const {
+  size_t known = 0;
+  while (known < ahead) {
+    auto range = range_after(p);
+    if (range == complete_.end()) {
+      auto following = complete_.upper_bound(p);
+      if (following == complete_.end())
+        return std::nullopt; // nothing known after p: not live yet
+      return std::make_pair(p, following->first);
+    }
+    if (range->second == open_end)
+      return std::nullopt;
+    for (auto m = messages_.upper_bound(p);
+         m != messages_.end() && m->first <= range->second && known < ahead;
+         ++m)
+      ++known;
+    p = range->second;
+  }
+  return std::nullopt;
+}
+
 void feed_buffer::truncate_after(int64_t position) {
   for (auto it = messages_.upper_bound(position); it != messages_.end();) {
     bytes_ -= weight(it->second);

@@ -44,6 +44,14 @@ public:
   };
   next after(int64_t p, size_t max) const;
 
+  /// Whether the buffer knows the next `ahead` messages after `p`: if not,
+  /// the range to read from the database so that a session catching up
+  /// finds them there when its window opens again (rather than waiting for
+  /// the read then). Nothing when they are held, or when the live range
+  /// begins before them.
+  std::optional<std::pair<int64_t, int64_t>> gap_ahead(int64_t p,
+                                                       size_t ahead) const;
+
   /// The message at position `seq`, if held.
   const delivery* find(int64_t seq) const;
 

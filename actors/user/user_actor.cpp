@@ -403,6 +403,11 @@ void pump_stream(user_actor* self, session_entry& entry,
   auto batch = collect(self, window.sent(), window.room());
   if (batch.empty())
     return;
+  // A full window means the session is behind: read on ahead of it
+  // while the client takes this batch.
+  if (batch.size() == window.room() && !st.fetching)
+    if (auto gap = st.feed.gap_ahead(batch.back().seq, st.opts.load_batch / 2))
+      fetch(self, gap->first, gap->second);
   auto now = self->clock().now();
   for (const auto& d : batch)
     window.on_sent(d.seq, now, st.opts.ack_timeout);

@@ -12,7 +12,7 @@ namespace herald::actors {
 
 struct user_options {
   /// Messages in flight (sent, not acked) per session before it waits.
-  size_t max_unacked = 64;
+  size_t max_unacked = 256;
   /// First resend after this long without an ack; doubles per attempt...
   caf::timespan ack_timeout = std::chrono::seconds{5};
   /// ...up to this.

@@ -63,6 +63,20 @@ CAF_TEST(a partial read leaves the rest to fetch) {
   CAF_CHECK_EQUAL(next.fetch->second, 100);
 }
 
+CAF_TEST(a session catching up learns what to read ahead) {
+  feed_buffer feed;
+  feed.start_live(1000);
+  feed.add_range(0, 40, {at(10), at(20), at(30), at(40)});
+  using gap = std::optional<std::pair<int64_t, int64_t>>;
+  // The next two after 10 are held: nothing to read yet.
+  CAF_CHECK(feed.gap_ahead(10, 2) == gap{});
+  // Four ahead of 10 runs past what was read: read on up to the live start.
+  CAF_CHECK(feed.gap_ahead(10, 4) == gap(std::make_pair(40, 1000)));
+  // Once that is read, the live range covers the rest.
+  feed.add_range(40, 1000, {at(500)});
+  CAF_CHECK(feed.gap_ahead(10, 100) == gap{});
+}
+
 CAF_TEST(at most max messages come back) {
   feed_buffer feed;
   feed.start_live(0);

@@ -35,7 +35,7 @@ public:
   // [delivery]
   size_t user_shards = 4;
   caf::timespan ack_timeout = std::chrono::seconds{5};
-  size_t max_unacked = 64;
+  size_t max_unacked = 256;
   size_t max_sessions = 16;
   size_t max_queued_bytes = 4 * 1024 * 1024;
   size_t max_frame_bytes = 64 * 1024;
