@@ -54,7 +54,11 @@ http_response json_error(unsigned status, std::string_view code,
   nlohmann::json body{
     {"error",
      {{"code", std::string{code}}, {"message", std::string{message}}}}};
-  return json_response(status, body.dump());
+  // A message may quote what a client sent (a path, a field): bytes that
+  // are not UTF-8 become U+FFFD instead of making the error itself fail.
+  return json_response(
+    status,
+    body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 http_response json_response(unsigned status, std::string body) {

@@ -56,6 +56,13 @@ CAF_TEST(unknown paths get a json 404) {
   CAF_CHECK_EQUAL(call("GET", "/v1/messages/1/extra").status, 404u);
 }
 
+CAF_TEST(an error quoting bytes that are not utf8 is still json) {
+  auto res = json_error(400, "bad_field", std::string{"no user \"\xff\xfe\""});
+  auto body = nlohmann::json::parse(res.body);
+  CAF_CHECK_EQUAL(body["error"]["message"].get<std::string>(),
+                  "no user \"\xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
 CAF_TEST(a known path under another method gets 405 with allow) {
   auto res = call("PUT", "/v1/messages/7");
   CAF_CHECK_EQUAL(res.status, 405u);
