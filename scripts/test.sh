@@ -50,13 +50,64 @@ started=$(date +%s)
 cmake --build "$build"
 echo "build: $(($(date +%s) - started)) s"
 
+# ---- Fuzzing and sanitizers: their trees ------------------------------------
+# Each libFuzzer target of tests/fuzz runs for a few seconds over its seeds
+# (label fuzz; scripts/fuzz.sh fuzzes for longer), then the pure suites
+# (core, the feed buffer, the stream index; with --full the actor suites
+# too) run again under ASan + UBSan (HERALD_SANITIZE; label sanitize). Both
+# trees are built with clang, which libFuzzer needs and which compiles
+# CAF-heavy code at -O0 with sanitizers in a fifth of the time GCC takes at
+# -O1. They build in the background at the lowest CPU priority while ctest
+# runs: most of ctest waits on sockets and processes, and a niced compiler
+# only takes the CPU time the tests leave, without moving their deadlines.
+run_fuzz=1
+run_sanitize=1
+if [[ -n "$suite" ]]; then
+  [[ "$suite" == fuzz.* ]] || run_fuzz=""
+  [[ "$suite" == sanitize.* ]] || run_sanitize=""
+fi
+fuzz_build=build/fuzz
+sanitize_build=build/sanitize
+build_clang_trees() {
+  if [[ -n "$run_fuzz" ]]; then
+    [[ -n "$keep_build" ]] || rm -rf "$fuzz_build"
+    CC=clang CXX=clang++ cmake -S tests/fuzz -B "$fuzz_build" -G Ninja >/dev/null
+    local started=$(date +%s)
+    cmake --build "$fuzz_build"
+    echo "fuzz build: $(($(date +%s) - started)) s"
+  fi
+  if [[ -n "$run_sanitize" ]]; then
+    [[ -n "$keep_build" ]] || rm -rf "$sanitize_build"
+    CC=clang CXX=clang++ cmake -S . -B "$sanitize_build" -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -gline-tables-only" \
+      -DHERALD_SANITIZE=ON -DHERALD_SANITIZE_ACTORS="$sanitize_actors" >/dev/null
+    local started=$(date +%s)
+    cmake --build "$sanitize_build" --target herald-sanitized-tests
+    echo "sanitize build: $(($(date +%s) - started)) s"
+  fi
+}
+clang_log=build/clang-trees.log
+mkdir -p build
+clang_pid=""
+if [[ -n "$run_fuzz$run_sanitize" ]]; then
+  nice -n 19 bash -c "$(declare -f build_clang_trees); \
+    run_fuzz='$run_fuzz' run_sanitize='$run_sanitize' keep_build='$keep_build' \
+    fuzz_build='$fuzz_build' sanitize_build='$sanitize_build' \
+    sanitize_actors='$sanitize_actors' build_clang_trees" >"$clang_log" 2>&1 &
+  clang_pid=$!
+fi
+
 # The test cluster, apart from the development one (scripts/pg.sh).
 test_pg() {
   HERALD_PG_DIR="$repo/.herald/test-pg" HERALD_PG_PORT=55433 HERALD_PG_FAST=1 \
     scripts/pg.sh "$@"
 }
+cleanup() {
+  [[ -z "$clang_pid" ]] || kill "$clang_pid" 2>/dev/null || true
+  test_pg remove
+}
 test_pg remove
-trap 'test_pg remove' EXIT
+trap cleanup EXIT
 HERALD_TEST_DATABASE_URL=$(test_pg start)
 export HERALD_TEST_DATABASE_URL
 
@@ -64,43 +115,31 @@ export HERALD_TEST_DATABASE_URL
 # (tests/CMakeLists.txt keeps the load-heavy ones alone).
 args=(--test-dir "$build" --output-on-failure --timeout 900 -j2)
 [[ -n "$suite" ]] && args+=(-R "^${suite//./\\.}\$")
+started=$(date +%s)
 ctest "${args[@]}"
+echo "ctest: $(($(date +%s) - started)) s"
 
-# ---- Fuzzing and sanitizers -------------------------------------------------
-# Each libFuzzer target of tests/fuzz for a few seconds over its seeds (label
-# fuzz; scripts/fuzz.sh fuzzes for longer), then the pure suites (core, the
-# feed buffer, the stream index; with --full the actor suites too) again
-# under ASan + UBSan (HERALD_SANITIZE; label sanitize). Both trees are
-# built with clang, which libFuzzer needs and which compiles CAF-heavy code
-# at -O0 with sanitizers in a fifth of the time GCC takes at -O1.
-run_fuzz=1
-run_sanitize=1
-if [[ -n "$suite" ]]; then
-  [[ "$suite" == fuzz.* ]] || run_fuzz=""
-  [[ "$suite" == sanitize.* ]] || run_sanitize=""
+# ---- Fuzzing and sanitizers: their runs -------------------------------------
+if [[ -n "$clang_pid" ]]; then
+  started=$(date +%s)
+  if ! wait "$clang_pid"; then
+    clang_pid=""
+    cat "$clang_log"
+    echo "building the fuzz and sanitizer trees failed" >&2
+    exit 1
+  fi
+  clang_pid=""
+  grep -E "^(fuzz|sanitize) build:" "$clang_log" || true
+  echo "waited for the clang trees after ctest: $(($(date +%s) - started)) s"
 fi
 checked=(--output-on-failure --timeout 900)
 [[ -n "$suite" ]] && checked+=(-R "^${suite//./\\.}\$")
 
 if [[ -n "$run_fuzz" ]]; then
-  fuzz_build=build/fuzz
-  [[ -n "$keep_build" ]] || rm -rf "$fuzz_build"
-  CC=clang CXX=clang++ cmake -S tests/fuzz -B "$fuzz_build" -G Ninja >/dev/null
-  started=$(date +%s)
-  cmake --build "$fuzz_build"
-  echo "fuzz build: $(($(date +%s) - started)) s"
   ctest --test-dir "$fuzz_build" "${checked[@]}"
 fi
 
 if [[ -n "$run_sanitize" ]]; then
-  sanitize_build=build/sanitize
-  [[ -n "$keep_build" ]] || rm -rf "$sanitize_build"
-  CC=clang CXX=clang++ cmake -S . -B "$sanitize_build" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -gline-tables-only" \
-    -DHERALD_SANITIZE=ON -DHERALD_SANITIZE_ACTORS="$sanitize_actors" >/dev/null
-  started=$(date +%s)
-  cmake --build "$sanitize_build" --target herald-sanitized-tests
-  echo "sanitize build: $(($(date +%s) - started)) s"
   # LeakSanitizer stops the process with ptrace to scan it at exit. Where
   # ptrace is refused (containers without CAP_SYS_PTRACE, Yama scope 3) it
   # aborts every run with a fatal error, so leaks are then not checked
@@ -113,4 +152,3 @@ if [[ -n "$run_sanitize" ]]; then
   UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$sanitize_build" -L sanitize "${checked[@]}"
 fi
-# ---- end of fuzzing and sanitizers ------------------------------------------
