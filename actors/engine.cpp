@@ -63,7 +63,7 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   std::vector<child_spec> users{
     {"inbox",
      [url, n = options.inbox_workers](event_based_actor* parent) {
-       return spawn_inbox_workers(parent, url, n);
+       return caf::actor_cast<caf::actor>(spawn_inbox_workers(parent, url, n));
      },
      restart_policy::permanent},
   };

@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/feed_buffer.hpp"
+#include "actors/user/inbox_actor.hpp"
 #include "actors/user/session_window.hpp"
 #include "core/iso_time.hpp"
 #include "core/log.hpp"
@@ -57,6 +58,9 @@ struct user_state {
   user_key key;
   user_options opts;
   caf::actor shard; ///< the parent: routes the user's streams here
+  /// Looked up once, and again only after a request to it failed (it may
+  /// have been restarted): not once per request.
+  inbox_actor inbox;
   phase stage = phase::loading;
   bool load_in_flight = false;
   /// A control entry arrived while loading: load again when done.
@@ -97,8 +101,16 @@ struct user_state {
 
 using user_actor = caf::stateful_actor<user_state>;
 
-caf::actor inbox(user_actor* self) {
-  return self->system().registry().get<caf::actor>(names::inbox);
+const inbox_actor& inbox(user_actor* self) {
+  auto& st = self->state;
+  if (!st.inbox)
+    st.inbox = self->system().registry().get<inbox_actor>(names::inbox);
+  return st.inbox;
+}
+
+// After a failed request: the next one looks the inbox up again.
+void forget_inbox(user_actor* self) {
+  self->state.inbox = nullptr;
 }
 
 void pump_one(user_actor* self, uint64_t session_id);
@@ -260,11 +272,11 @@ void on_subscribed(user_actor* self, int64_t live_after) {
 // live message is decided; without caps there is nothing to count.
 void seed_caps(user_actor* self, int64_t live_after) {
   auto& st = self->state;
-  auto workers = inbox(self);
   if (!st.policy.has_caps()) {
     on_subscribed(self, live_after);
     return;
   }
+  auto workers = inbox(self);
   if (!workers) {
     st.stage = phase::loading;
     schedule_tick(self);
@@ -279,6 +291,7 @@ void seed_caps(user_actor* self, int64_t live_after) {
         on_subscribed(self, live_after);
       },
       [self](caf::error& err) {
+        forget_inbox(self);
         log::get("actors")->warn(
           "user {}/{}: cannot count for the cap: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -339,6 +352,7 @@ void ensure_loaded(user_actor* self) {
       },
       [self](caf::error& err) {
         self->state.load_in_flight = false;
+        forget_inbox(self);
         log::get("actors")->warn(
           "user {}/{}: cannot load: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -376,6 +390,7 @@ void fetch(user_actor* self, int64_t after, int64_t through) {
       },
       [self](caf::error& err) {
         self->state.fetching = false;
+        forget_inbox(self);
         log::get("actors")->warn(
           "user {}/{}: cannot load the feed: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -734,7 +749,7 @@ std::string describe(user_actor* self) {
     .dump();
 }
 
-void on_read(user_actor* self, const client_read& msg) {
+void on_read(user_actor* self, const client_read& msg, bool retry = true) {
   auto& st = self->state;
   auto workers = inbox(self);
   if (!workers || st.user_id == 0)
@@ -744,15 +759,27 @@ void on_read(user_actor* self, const client_read& msg) {
   self
     ->request(workers, std::chrono::seconds{10},
               persist_read{st.user_id, message_id})
-    .then([self, session_id, message_id](bool found) {
-      auto it = self->state.sessions.find(session_id);
-      if (found || it == self->state.sessions.end())
-        return;
-      if (auto sink = it->second.sink.lock())
-        sink->report("unknown_message", "no message " +
-                                          std::to_string(message_id) +
-                                          " for this user");
-    });
+    .then(
+      [self, session_id, message_id](bool found) {
+        auto it = self->state.sessions.find(session_id);
+        if (found || it == self->state.sessions.end())
+          return;
+        if (auto sink = it->second.sink.lock())
+          sink->report("unknown_message", "no message " +
+                                            std::to_string(message_id) +
+                                            " for this user");
+      },
+      [self, msg, retry](caf::error& err) {
+        forget_inbox(self);
+        // The kept handle outlived its inbox: ask the one running now.
+        if (retry && err == caf::sec::request_receiver_down) {
+          on_read(self, msg, false);
+          return;
+        }
+        // As without a handler: a read mark that cannot be written fails
+        // the actor, which its shard restarts.
+        self->quit(std::move(err));
+      });
 }
 
 void on_idle(user_actor* self) {

@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/stream/stream_index.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/user/inbox_actor.hpp"
 #include "actors/user/routing.hpp"
 #include "core/log.hpp"
 
@@ -153,7 +154,8 @@ void flush_progress(shard_actor* self) {
   st.flush_scheduled = false;
   if (st.progress.empty())
     return;
-  auto workers = self->system().registry().get<caf::actor>(names::inbox);
+  // One lookup per flush (at most one per flush_interval), not per user.
+  auto workers = self->system().registry().get<inbox_actor>(names::inbox);
   if (!workers) {
     st.flush_scheduled = true;
     self->delayed_send(self, st.opts.flush_interval, flush_atom_v);
