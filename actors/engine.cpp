@@ -71,7 +71,8 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
     users.push_back(
       {"shard-" + std::to_string(i),
        [i, opts = options.users, tail](event_based_actor* parent) {
-         return spawn_user_shard(parent, i, opts, tail);
+         return caf::actor_cast<caf::actor>(
+           spawn_user_shard(parent, i, opts, tail));
        },
        restart_policy::permanent});
   std::vector<child_spec> channels{

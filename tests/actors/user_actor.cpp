@@ -166,7 +166,7 @@ struct fixture : test::actor_fixture {
     std::vector<child_spec> shards{
       {"shard-0",
        [o = opts, t = tail](caf::event_based_actor* parent) {
-         return spawn_user_shard(parent, 0, o, t);
+         return caf::actor_cast<caf::actor>(spawn_user_shard(parent, 0, o, t));
        },
        restart_policy::permanent},
     };
@@ -184,7 +184,9 @@ struct fixture : test::actor_fixture {
 
   inbox_state& db() { return deref<test_inbox_actor>(inbox).state; }
 
-  caf::actor shard() { return sys.registry().get<caf::actor>(shard_name(0)); }
+  user_shard_actor shard() {
+    return sys.registry().get<user_shard_actor>(shard_name(0));
+  }
 
   void store(int64_t from, int64_t to) {
     for (auto seq = from; seq <= to; ++seq)
