@@ -20,7 +20,7 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   auto url = options.health.database_url;
   auto log_listener = options.listener;
   log_listener.channel = "herald_log";
-  log_listener.group = log_group;
+  log_listener.wake = {names::tailer, names::channel_expander};
   log_listener.application_name = "herald-tailer";
   auto tailer = options.tailer;
   tailer.database_url = url;
@@ -37,7 +37,7 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      restart_policy::permanent},
     {"tailer",
      [opts = tailer, tail](event_based_actor* parent) {
-       return spawn_tailer(parent, opts, tail);
+       return caf::actor_cast<caf::actor>(spawn_tailer(parent, opts, tail));
      },
      restart_policy::permanent},
     {"channel-expander",
@@ -48,22 +48,25 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   };
   // Without expanders the engine only delivers: it tails what the other
   // engines on the database expand, and needs no outbox listener.
+  auto outbox_listener = options.listener;
+  for (size_t i = 1; i <= options.expanders; ++i)
+    outbox_listener.wake.push_back(expander_name(i));
   if (options.expanders > 0)
     ingest.push_back({"listener",
-                      [opts = options.listener](event_based_actor* parent) {
+                      [opts = outbox_listener](event_based_actor* parent) {
                         return spawn_listener(parent, opts);
                       },
                       restart_policy::permanent});
   for (size_t i = 1; i <= options.expanders; ++i)
     ingest.push_back({"expander-" + std::to_string(i),
-                      [opts = options.expander](event_based_actor* parent) {
-                        return spawn_expander(parent, opts);
+                      [i, opts = options.expander](event_based_actor* parent) {
+                        return spawn_expander(parent, i, opts);
                       },
                       restart_policy::permanent});
   std::vector<child_spec> users{
     {"inbox",
      [url, n = options.inbox_workers](event_based_actor* parent) {
-       return spawn_inbox_workers(parent, url, n);
+       return caf::actor_cast<caf::actor>(spawn_inbox_workers(parent, url, n));
      },
      restart_policy::permanent},
   };
@@ -71,7 +74,8 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
     users.push_back(
       {"shard-" + std::to_string(i),
        [i, opts = options.users, tail](event_based_actor* parent) {
-         return spawn_user_shard(parent, i, opts, tail);
+         return caf::actor_cast<caf::actor>(
+           spawn_user_shard(parent, i, opts, tail));
        },
        restart_policy::permanent});
   std::vector<child_spec> channels{

@@ -45,13 +45,6 @@ inline const caf::atom_value tailer = caf::atom("tailer");
 inline const caf::atom_value channel_expander = caf::atom("chexpander");
 } // namespace names
 
-/// The local group the outbox listener wakes expanders through.
-inline constexpr const char* outbox_group = "herald.outbox";
-
-/// The local group the log listener wakes the tailer and the channel
-/// expander through.
-inline constexpr const char* log_group = "herald.log";
-
 } // namespace herald::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::render_request)

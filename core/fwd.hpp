@@ -6,6 +6,7 @@ namespace herald {
 class app_directory;
 class compiled_template;
 class readiness_board;
+struct cap_count;
 struct delivery;
 
 } // namespace herald

@@ -7,7 +7,6 @@
 #include "storage/error.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/group.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <nlohmann/json.hpp>
@@ -72,7 +71,6 @@ caf::behavior channel_expander_behavior(channel_expander_actor* self,
     if (current && current->address() == addr)
       sys.registry().erase(names::channel_expander);
   });
-  self->join(sys.groups().get_local(log_group));
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { on_wake(self); },

@@ -10,7 +10,6 @@
 #include "storage/expansion.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/group.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <nlohmann/json.hpp>
@@ -142,12 +141,19 @@ void on_wake(expander_actor* self) {
   }
 }
 
-caf::behavior expander_behavior(expander_actor* self,
+caf::behavior expander_behavior(expander_actor* self, size_t index,
                                 expander_options options) {
   auto& st = self->state;
   st.db = std::make_unique<storage::outbox_expander>(options.database_url);
   st.options = std::move(options);
-  self->join(self->system().groups().get_local(outbox_group));
+  auto& sys = self->system();
+  auto name = expander_name(index);
+  sys.registry().put(name, self);
+  self->attach_functor([&sys, name, addr = self->address()](const caf::error&) {
+    auto current = sys.registry().get(name);
+    if (current && current->address() == addr)
+      sys.registry().erase(name);
+  });
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { on_wake(self); },
@@ -175,9 +181,15 @@ caf::behavior expander_behavior(expander_actor* self,
 
 } // namespace
 
-caf::actor spawn_expander(caf::event_based_actor* parent,
+caf::atom_value expander_name(size_t index) {
+  // Atoms hold at most 10 characters: "expand" and up to four digits.
+  return caf::atom_from_string("expand" + std::to_string(index % 10000));
+}
+
+caf::actor spawn_expander(caf::event_based_actor* parent, size_t index,
                           expander_options options) {
-  return parent->spawn<caf::detached>(expander_behavior, std::move(options));
+  return parent->spawn<caf::detached>(expander_behavior, index,
+                                      std::move(options));
 }
 
 } // namespace herald::actors

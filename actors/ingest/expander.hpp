@@ -1,6 +1,7 @@
 #pragma once
 
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/timespan.hpp>
 
@@ -20,14 +21,19 @@ struct expander_options {
   caf::timespan retry_delay = std::chrono::seconds{1};
 };
 
-/// Spawns an expander (detached: it blocks on the database). It joins the
-/// outbox group and, on every wake-up and once at start, claims pending
-/// outbox rows batch by batch, renders them from compiled template versions
-/// it holds, writes each message once with one log entry per target stream
-/// in one transaction per batch, and after each commit wakes this engine's
-/// tailer (names::tailer) and, for sms and mobile texts, the channel
-/// expander (names::channel_expander).
-caf::actor spawn_expander(caf::event_based_actor* parent,
+/// The registry name of expander `index` ("expand1", ...), by which the
+/// outbox listener wakes it.
+caf::atom_value expander_name(size_t index);
+
+/// Spawns expander `index` (detached: it blocks on the database),
+/// registered as expander_name(index). On every wake-up (the outbox
+/// listener's) and once at start, it claims pending outbox rows batch by
+/// batch, renders them from compiled template versions it holds, writes
+/// each message once with one log entry per target stream in one
+/// transaction per batch, and after each commit wakes this engine's tailer
+/// (names::tailer) and, for sms and mobile texts, the channel expander
+/// (names::channel_expander).
+caf::actor spawn_expander(caf::event_based_actor* parent, size_t index,
                           expander_options options);
 
 } // namespace herald::actors

@@ -2,12 +2,12 @@
 
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/wakeable_actor.hpp"
 #include "core/log.hpp"
 #include "storage/error.hpp"
 #include "storage/notification_listener.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/group.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +20,6 @@ namespace {
 struct listener_state {
   listener_options options;
   std::unique_ptr<storage::notification_listener> conn;
-  caf::group expanders; ///< the group woken
   caf::timespan backoff{0};
   bool listening = false;
   size_t connects = 0;
@@ -32,13 +31,16 @@ struct listener_state {
 
 using listener_actor = caf::stateful_actor<listener_state>;
 
-void wake_expanders(listener_actor* self) {
-  self->send(self->state.expanders, wake_atom_v);
+void wake_all(listener_actor* self) {
+  auto& reg = self->system().registry();
+  for (auto name : self->state.options.wake)
+    if (auto target = reg.get<wakeable_actor>(name))
+      self->send(target, wake_atom_v);
 }
 
 // One round: (re)connect if needed, wait for notifications up to the poll
-// interval, wake the expanders, go again. Blocking is fine here: this actor
-// is detached and owns its thread.
+// interval, wake the actors it serves, go again. Blocking is fine here: this
+// actor is detached and owns its thread.
 void listen_once(listener_actor* self) {
   auto& st = self->state;
   auto logger = log::get("ingest");
@@ -49,7 +51,7 @@ void listen_once(listener_actor* self) {
       logger->info("listening on {} (backend {}{})", st.options.channel,
                    st.conn->backend_pid(),
                    st.connects > 1 ? ", reconnected; catching up" : "");
-      wake_expanders(self);
+      wake_all(self);
     }
     auto poll = std::chrono::duration_cast<std::chrono::milliseconds>(
       st.options.poll_interval);
@@ -57,7 +59,7 @@ void listen_once(listener_actor* self) {
       ++st.notifications;
     else
       ++st.polls;
-    wake_expanders(self);
+    wake_all(self);
     st.backoff = caf::timespan{0};
     self->send(self, tick_atom_v);
   } catch (const storage::error& e) {
@@ -80,7 +82,6 @@ caf::behavior listener_behavior(listener_actor* self,
   st.conn = std::make_unique<storage::notification_listener>(
     options.database_url, options.channel, options.application_name);
   st.options = std::move(options);
-  st.expanders = self->system().groups().get_local(st.options.group);
   self->send(self, tick_atom_v);
   return {
     [self](tick_atom) { listen_once(self); },

@@ -9,8 +9,8 @@
 #include "storage/log_reader.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/group.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -31,22 +31,22 @@ struct tailer_state {
   static inline const char* name = "tailer";
 };
 
-using tailer_actor = caf::stateful_actor<tailer_state>;
+using tailer_self = tailer_actor::stateful_base<tailer_state>;
 
 // The cursor moves before the batch is sent: a shard registering in the
 // meantime either gets the batch or starts after it (tail_cursor).
-void hand_out(tailer_actor* self, storage::log_batch batch) {
+void hand_out(tailer_self* self, storage::log_batch batch) {
   auto& st = self->state;
   st.tail->dispatched.store(batch.through);
   auto shared = std::make_shared<const storage::log_batch>(std::move(batch));
   auto& reg = self->system().registry();
   for (size_t i = 0; i < st.options.shards; ++i)
-    if (auto shard = reg.get<caf::actor>(shard_name(i)))
+    if (auto shard = reg.get<user_shard_actor>(shard_name(i)))
       self->send(shard, tailed{shared});
 }
 
 // Up to batches_per_turn batches; true when more may be there.
-bool tail_some(tailer_actor* self) {
+bool tail_some(tailer_self* self) {
   auto& st = self->state;
   if (st.tail->dispatched.load() < 0) {
     auto head = st.log->head();
@@ -68,7 +68,7 @@ bool tail_some(tailer_actor* self) {
   return true;
 }
 
-void on_wake(tailer_actor* self) {
+void on_wake(tailer_self* self) {
   auto& st = self->state;
   try {
     if (tail_some(self))
@@ -84,8 +84,9 @@ void on_wake(tailer_actor* self) {
   }
 }
 
-caf::behavior tailer_behavior(tailer_actor* self, tailer_options options,
-                              std::shared_ptr<tail_cursor> tail) {
+tailer_actor::behavior_type tailer_behavior(tailer_self* self,
+                                            tailer_options options,
+                                            std::shared_ptr<tail_cursor> tail) {
   auto& st = self->state;
   if (options.open_log)
     st.log = options.open_log();
@@ -100,7 +101,6 @@ caf::behavior tailer_behavior(tailer_actor* self, tailer_options options,
     if (current && current->address() == addr)
       sys.registry().erase(names::tailer);
   });
-  self->join(sys.groups().get_local(log_group));
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { on_wake(self); },
@@ -125,8 +125,9 @@ caf::behavior tailer_behavior(tailer_actor* self, tailer_options options,
 
 } // namespace
 
-caf::actor spawn_tailer(caf::event_based_actor* parent, tailer_options options,
-                        std::shared_ptr<tail_cursor> tail) {
+tailer_actor spawn_tailer(caf::event_based_actor* parent,
+                          tailer_options options,
+                          std::shared_ptr<tail_cursor> tail) {
   if (!options.detached)
     return parent->spawn(tailer_behavior, std::move(options), std::move(tail));
   return parent->spawn<caf::detached>(tailer_behavior, std::move(options),

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "actors/stream/tail_cursor.hpp"
+#include "actors/stream/tailer_actor.hpp"
 #include "storage/log_source.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/timespan.hpp>
 
@@ -39,7 +39,8 @@ struct tailer_options {
 /// hands each batch to every user shard, which fan it out in memory to the
 /// users that read its streams here. At its first start it begins at the
 /// log head; a restarted tailer goes on where `tail` says.
-caf::actor spawn_tailer(caf::event_based_actor* parent, tailer_options options,
-                        std::shared_ptr<tail_cursor> tail);
+tailer_actor spawn_tailer(caf::event_based_actor* parent,
+                          tailer_options options,
+                          std::shared_ptr<tail_cursor> tail);
 
 } // namespace herald::actors

@@ -10,6 +10,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
@@ -49,12 +50,18 @@ constexpr size_t max_feeds_per_batch = 64;
 
 // ---- workers: one connection each, blocking, detached ---------------------
 
+/// What the front hands a worker: the batched loads, and the rest as it
+/// came.
+using worker_actor = caf::typed_actor<
+  caf::replies_to<load_user_batch>::with<std::vector<storage::inbox_user>>,
+  caf::replies_to<load_feed_batch>::with<std::vector<std::vector<delivery>>>,
+  caf::replies_to<load_cap_counts>::with<std::vector<cap_count>>,
+  caf::replies_to<persist_read>::with<bool>, caf::reacts_to<persist_cursors>>;
+
 struct worker_state {
   std::unique_ptr<storage::inbox_store> store;
   static inline const char* name = "inbox_worker";
 };
-
-using worker_actor = caf::stateful_actor<worker_state>;
 
 caf::error failed(const storage::error& e) {
   log::get("storage")->warn("inbox: {}", e.what());
@@ -71,7 +78,8 @@ caf::result<T> guarded(F&& call) {
   }
 }
 
-caf::behavior worker(worker_actor* self, std::string url) {
+worker_actor::behavior_type
+worker(worker_actor::stateful_pointer<worker_state> self, std::string url) {
   self->state.store = std::make_unique<storage::inbox_store>(std::move(url));
   auto& store = *self->state.store;
   return {
@@ -115,7 +123,7 @@ struct waiting_feed {
 };
 
 struct front_state {
-  std::vector<caf::actor> workers;
+  std::vector<worker_actor> workers;
   size_t next_worker = 0;
   /// Batches sent and not answered: at most one per worker, so that what
   /// arrives meanwhile waits and goes out as the next, bigger batch.
@@ -129,9 +137,9 @@ struct front_state {
   static inline const char* name = "inbox";
 };
 
-using front_actor = caf::stateful_actor<front_state>;
+using front_actor = inbox_actor::stateful_base<front_state>;
 
-caf::actor& next_worker(front_actor* self) {
+worker_actor& next_worker(front_actor* self) {
   auto& st = self->state;
   return st.workers[st.next_worker++ % st.workers.size()];
 }
@@ -217,7 +225,8 @@ void dispatch(front_actor* self) {
   }
 }
 
-caf::behavior front(front_actor* self, std::string url, size_t workers) {
+inbox_actor::behavior_type front(front_actor* self, std::string url,
+                                 size_t workers) {
   auto& st = self->state;
   for (size_t i = 0; i < std::max<size_t>(1, workers); ++i)
     st.workers.push_back(self->spawn<caf::detached + caf::linked>(worker, url));
@@ -266,8 +275,8 @@ caf::behavior front(front_actor* self, std::string url, size_t workers) {
 
 } // namespace
 
-caf::actor spawn_inbox_workers(caf::event_based_actor* parent,
-                               std::string database_url, size_t workers) {
+inbox_actor spawn_inbox_workers(caf::event_based_actor* parent,
+                                std::string database_url, size_t workers) {
   auto inbox = parent->spawn(front, std::move(database_url), workers);
   parent->system().registry().put(names::inbox, inbox);
   return inbox;

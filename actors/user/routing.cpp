@@ -9,9 +9,10 @@ caf::atom_value shard_name(size_t index) {
   return caf::atom_from_string("ushard" + std::to_string(index % 10000));
 }
 
-caf::actor shard_for(caf::actor_system& sys, const user_key& key,
-                     size_t shards) {
-  return sys.registry().get<caf::actor>(shard_name(shard_index(key, shards)));
+user_shard_actor shard_for(caf::actor_system& sys, const user_key& key,
+                           size_t shards) {
+  return sys.registry().get<user_shard_actor>(
+    shard_name(shard_index(key, shards)));
 }
 
 } // namespace herald::actors

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "actors/user/messages.hpp"
+#include "actors/user/user_shard_actor.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
 #include <cstddef>
@@ -27,7 +27,7 @@ caf::atom_value shard_name(size_t index);
 
 /// The running shard that owns `key`, or an invalid handle while it is
 /// (re)starting.
-caf::actor shard_for(caf::actor_system& sys, const user_key& key,
-                     size_t shards);
+user_shard_actor shard_for(caf::actor_system& sys, const user_key& key,
+                           size_t shards);
 
 } // namespace herald::actors

@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/feed_buffer.hpp"
+#include "actors/user/inbox_actor.hpp"
 #include "actors/user/session_window.hpp"
 #include "core/iso_time.hpp"
 #include "core/log.hpp"
@@ -13,6 +14,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -56,7 +58,10 @@ enum class phase { loading, subscribing, ready, unknown_user };
 struct user_state {
   user_key key;
   user_options opts;
-  caf::actor shard; ///< the parent: routes the user's streams here
+  user_shard_actor shard; ///< the parent: routes the user's streams here
+  /// Looked up once, and again only after a request to it failed (it may
+  /// have been restarted): not once per request.
+  inbox_actor inbox;
   phase stage = phase::loading;
   bool load_in_flight = false;
   /// A control entry arrived while loading: load again when done.
@@ -95,19 +100,27 @@ struct user_state {
   static inline const char* name = "user";
 };
 
-using user_actor = caf::stateful_actor<user_state>;
+using user_self = user_actor::stateful_base<user_state>;
 
-caf::actor inbox(user_actor* self) {
-  return self->system().registry().get<caf::actor>(names::inbox);
+const inbox_actor& inbox(user_self* self) {
+  auto& st = self->state;
+  if (!st.inbox)
+    st.inbox = self->system().registry().get<inbox_actor>(names::inbox);
+  return st.inbox;
 }
 
-void pump_one(user_actor* self, uint64_t session_id);
-void ensure_loaded(user_actor* self);
+// After a failed request: the next one looks the inbox up again.
+void forget_inbox(user_self* self) {
+  self->state.inbox = nullptr;
+}
+
+void pump_one(user_self* self, uint64_t session_id);
+void ensure_loaded(user_self* self);
 
 constexpr size_t send_log = 1024;
 
 // Remembers pushes for traces and counts first pushes in the metrics.
-void note_pushes(user_actor* self, const std::vector<delivery>& batch,
+void note_pushes(user_self* self, const std::vector<delivery>& batch,
                  const session_ptr& sink, bool resend) {
   auto& st = self->state;
   auto now = unix_seconds_now();
@@ -130,7 +143,7 @@ void note_pushes(user_actor* self, const std::vector<delivery>& batch,
   }
 }
 
-std::string trace_of(user_actor* self, int64_t message_id) {
+std::string trace_of(user_self* self, int64_t message_id) {
   auto& st = self->state;
   auto sends = nlohmann::json::array();
   for (const auto& r : st.sends)
@@ -152,7 +165,7 @@ std::string trace_of(user_actor* self, int64_t message_id) {
 
 // One pass over every session. Polls waiting side by side share a pass,
 // so a batch goes to only one of them.
-void pump_all(user_actor* self) {
+void pump_all(user_self* self) {
   ++self->state.pass;
   std::vector<uint64_t> ids;
   for (const auto& [id, entry] : self->state.sessions)
@@ -161,12 +174,12 @@ void pump_all(user_actor* self) {
     pump_one(self, id);
 }
 
-void pump(user_actor* self, uint64_t session_id) {
+void pump(user_self* self, uint64_t session_id) {
   ++self->state.pass;
   pump_one(self, session_id);
 }
 
-void schedule_flush(user_actor* self) {
+void schedule_flush(user_self* self) {
   auto& st = self->state;
   if (st.flush_scheduled)
     return;
@@ -174,7 +187,7 @@ void schedule_flush(user_actor* self) {
   self->delayed_send(self, st.opts.flush_interval, flush_atom_v);
 }
 
-void schedule_tick(user_actor* self) {
+void schedule_tick(user_self* self) {
   auto& st = self->state;
   if (st.tick_scheduled)
     return;
@@ -184,7 +197,7 @@ void schedule_tick(user_actor* self) {
   self->delayed_send(self, st.opts.ack_timeout / 4, tick_atom_v);
 }
 
-void schedule_idle_check(user_actor* self) {
+void schedule_idle_check(user_self* self) {
   auto& st = self->state;
   st.idle_since = self->clock().now();
   if (st.idle_scheduled)
@@ -193,12 +206,12 @@ void schedule_idle_check(user_actor* self) {
   self->delayed_send(self, st.opts.idle_timeout, idle_atom_v);
 }
 
-void record_ack(user_actor* self, int64_t seq);
-void on_feed_items(user_actor* self, feed_items& msg);
+void record_ack(user_self* self, int64_t seq);
+void on_feed_items(user_self* self, feed_items& msg);
 
 // A session can have at most what the feed holds: a client that says it
 // is further (a database reset under a stale client) starts at the newest.
-int64_t clamp_position(user_actor* self, int64_t claimed) {
+int64_t clamp_position(user_self* self, int64_t claimed) {
   return std::max<int64_t>(0, std::min(claimed, self->state.newest));
 }
 
@@ -209,7 +222,7 @@ int64_t position_of(const session_entry& entry) {
 
 // Once the user's feed is known, every session hears where it resumes and
 // the newest position, before anything is pushed to it.
-void welcome_sessions(user_actor* self) {
+void welcome_sessions(user_self* self) {
   for (auto& [id, entry] : self->state.sessions) {
     if (entry.welcomed)
       continue;
@@ -222,7 +235,7 @@ void welcome_sessions(user_actor* self) {
 
 // Sessions attached before the user was known start where they said,
 // within what the feed holds.
-void place_sessions(user_actor* self) {
+void place_sessions(user_self* self) {
   for (auto& [id, entry] : self->state.sessions) {
     if (entry.poll) {
       entry.poll_after = clamp_position(self, entry.poll_after);
@@ -235,7 +248,7 @@ void place_sessions(user_actor* self) {
   welcome_sessions(self);
 }
 
-void on_subscribed(user_actor* self, int64_t live_after) {
+void on_subscribed(user_self* self, int64_t live_after) {
   auto& st = self->state;
   st.stage = phase::ready;
   st.feed.start_live(live_after);
@@ -258,13 +271,13 @@ void on_subscribed(user_actor* self, int64_t live_after) {
 
 // The hourly cap counts the feed up to the live start before the first
 // live message is decided; without caps there is nothing to count.
-void seed_caps(user_actor* self, int64_t live_after) {
+void seed_caps(user_self* self, int64_t live_after) {
   auto& st = self->state;
-  auto workers = inbox(self);
   if (!st.policy.has_caps()) {
     on_subscribed(self, live_after);
     return;
   }
+  auto workers = inbox(self);
   if (!workers) {
     st.stage = phase::loading;
     schedule_tick(self);
@@ -279,6 +292,7 @@ void seed_caps(user_actor* self, int64_t live_after) {
         on_subscribed(self, live_after);
       },
       [self](caf::error& err) {
+        forget_inbox(self);
         log::get("actors")->warn(
           "user {}/{}: cannot count for the cap: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -289,7 +303,7 @@ void seed_caps(user_actor* self, int64_t live_after) {
       });
 }
 
-void on_loaded(user_actor* self, storage::inbox_user& user) {
+void on_loaded(user_self* self, storage::inbox_user& user) {
   auto& st = self->state;
   if (user.id == 0) {
     // Nobody by that name (yet): nothing to deliver; a poll hears so.
@@ -321,7 +335,7 @@ void on_loaded(user_actor* self, storage::inbox_user& user) {
           });
 }
 
-void ensure_loaded(user_actor* self) {
+void ensure_loaded(user_self* self) {
   auto& st = self->state;
   if (st.stage != phase::loading || st.load_in_flight)
     return;
@@ -339,6 +353,7 @@ void ensure_loaded(user_actor* self) {
       },
       [self](caf::error& err) {
         self->state.load_in_flight = false;
+        forget_inbox(self);
         log::get("actors")->warn(
           "user {}/{}: cannot load: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -347,7 +362,7 @@ void ensure_loaded(user_actor* self) {
 }
 
 // Reads (after, through] of the feed from the database into the buffer.
-void fetch(user_actor* self, int64_t after, int64_t through) {
+void fetch(user_self* self, int64_t after, int64_t through) {
   auto& st = self->state;
   if (st.fetching || st.user_id == 0)
     return;
@@ -376,6 +391,7 @@ void fetch(user_actor* self, int64_t after, int64_t through) {
       },
       [self](caf::error& err) {
         self->state.fetching = false;
+        forget_inbox(self);
         log::get("actors")->warn(
           "user {}/{}: cannot load the feed: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
@@ -385,7 +401,7 @@ void fetch(user_actor* self, int64_t after, int64_t through) {
 
 // Up to `max` messages after `p`; starts a database read where the buffer
 // does not know what follows.
-std::vector<delivery> collect(user_actor* self, int64_t p, size_t max) {
+std::vector<delivery> collect(user_self* self, int64_t p, size_t max) {
   auto next = self->state.feed.after(p, max);
   if (next.fetch && next.items.empty())
     fetch(self, next.fetch->first, next.fetch->second);
@@ -394,7 +410,7 @@ std::vector<delivery> collect(user_actor* self, int64_t p, size_t max) {
   return std::move(next.items);
 }
 
-void pump_stream(user_actor* self, session_entry& entry,
+void pump_stream(user_self* self, session_entry& entry,
                  const session_ptr& sink) {
   auto& st = self->state;
   auto& window = entry.window;
@@ -421,8 +437,7 @@ void pump_stream(user_actor* self, session_entry& entry,
 
 // A poll answers once: with what is after its position (skipping what a
 // concurrent poll has just taken), or later, when something arrives.
-bool pump_poll(user_actor* self, session_entry& entry,
-               const session_ptr& sink) {
+bool pump_poll(user_self* self, session_entry& entry, const session_ptr& sink) {
   auto& st = self->state;
   auto start = entry.poll_after;
   if (st.handout_pass == st.pass && start >= st.handout_from &&
@@ -448,7 +463,7 @@ bool pump_poll(user_actor* self, session_entry& entry,
   return true;
 }
 
-void forget_session(user_actor* self,
+void forget_session(user_self* self,
                     std::map<uint64_t, session_entry>::iterator it) {
   auto& st = self->state;
   st.sessions.erase(it);
@@ -456,7 +471,7 @@ void forget_session(user_actor* self,
     schedule_idle_check(self);
 }
 
-void pump_one(user_actor* self, uint64_t session_id) {
+void pump_one(user_self* self, uint64_t session_id) {
   auto& st = self->state;
   auto it = st.sessions.find(session_id);
   if (it == st.sessions.end())
@@ -487,7 +502,7 @@ void pump_one(user_actor* self, uint64_t session_id) {
 
 // Nothing past what the user's sessions were ever sent counts: a client's
 // claim alone never moves the cursor.
-void record_ack(user_actor* self, int64_t seq) {
+void record_ack(user_self* self, int64_t seq) {
   auto& st = self->state;
   seq = std::min(seq, st.sent_high);
   if (seq > st.acked_high) {
@@ -496,7 +511,7 @@ void record_ack(user_actor* self, int64_t seq) {
   }
 }
 
-void on_attach(user_actor* self, attach_session& msg) {
+void on_attach(user_self* self, attach_session& msg) {
   auto& st = self->state;
   auto& sink = msg.session;
   if (!sink)
@@ -532,13 +547,13 @@ void on_attach(user_actor* self, attach_session& msg) {
   pump(self, id);
 }
 
-void on_detach(user_actor* self, uint64_t session_id) {
+void on_detach(user_self* self, uint64_t session_id) {
   auto it = self->state.sessions.find(session_id);
   if (it != self->state.sessions.end())
     forget_session(self, it);
 }
 
-void on_ack(user_actor* self, const client_ack& msg) {
+void on_ack(user_self* self, const client_ack& msg) {
   auto& st = self->state;
   auto it = st.sessions.find(msg.session_id);
   if (it == st.sessions.end())
@@ -581,7 +596,7 @@ void on_ack(user_actor* self, const client_ack& msg) {
 
 // A message's web delivery for this user, or nothing when the user's
 // preferences leave it out.
-std::optional<delivery> to_delivery(user_actor* self, const feed_item& item) {
+std::optional<delivery> to_delivery(user_self* self, const feed_item& item) {
   auto& st = self->state;
   const auto& m = *item.message;
   auto verdict = st.policy.decide(m.message_type, m.priority, m.created_unix);
@@ -601,7 +616,7 @@ std::optional<delivery> to_delivery(user_actor* self, const feed_item& item) {
   return out;
 }
 
-void on_feed_items(user_actor* self, feed_items& msg) {
+void on_feed_items(user_self* self, feed_items& msg) {
   auto& st = self->state;
   if (st.stage == phase::subscribing) {
     // The shard answered the subscription already (its answer comes
@@ -637,7 +652,7 @@ void on_feed_items(user_actor* self, feed_items& msg) {
   st.feed.trim(st.opts.cache_limit, st.opts.cache_bytes);
 }
 
-void on_tick(user_actor* self) {
+void on_tick(user_self* self) {
   auto& st = self->state;
   st.tick_scheduled = false;
   if (st.stage == phase::unknown_user && !st.sessions.empty())
@@ -681,7 +696,7 @@ void on_tick(user_actor* self) {
 
 // Progress goes to the shard, which writes the cursors of all its users
 // in one statement per flush.
-void flush(user_actor* self) {
+void flush(user_self* self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.user_id == 0)
@@ -707,7 +722,7 @@ const char* phase_name(phase p) {
   return "?";
 }
 
-std::string describe(user_actor* self) {
+std::string describe(user_self* self) {
   auto& st = self->state;
   nlohmann::json sessions = nlohmann::json::array();
   for (const auto& [id, entry] : st.sessions) {
@@ -739,7 +754,7 @@ std::string describe(user_actor* self) {
     .dump();
 }
 
-void on_read(user_actor* self, const client_read& msg) {
+void on_read(user_self* self, const client_read& msg, bool retry = true) {
   auto& st = self->state;
   auto workers = inbox(self);
   if (!workers || st.user_id == 0)
@@ -749,18 +764,30 @@ void on_read(user_actor* self, const client_read& msg) {
   self
     ->request(workers, std::chrono::seconds{10},
               persist_read{st.user_id, message_id})
-    .then([self, session_id, message_id](bool found) {
-      auto it = self->state.sessions.find(session_id);
-      if (found || it == self->state.sessions.end())
-        return;
-      if (auto sink = it->second.sink.lock())
-        sink->report("unknown_message", "no message " +
-                                          std::to_string(message_id) +
-                                          " for this user");
-    });
+    .then(
+      [self, session_id, message_id](bool found) {
+        auto it = self->state.sessions.find(session_id);
+        if (found || it == self->state.sessions.end())
+          return;
+        if (auto sink = it->second.sink.lock())
+          sink->report("unknown_message", "no message " +
+                                            std::to_string(message_id) +
+                                            " for this user");
+      },
+      [self, msg, retry](caf::error& err) {
+        forget_inbox(self);
+        // The kept handle outlived its inbox: ask the one running now.
+        if (retry && err == caf::sec::request_receiver_down) {
+          on_read(self, msg, false);
+          return;
+        }
+        // As without a handler: a read mark that cannot be written fails
+        // the actor, which its shard restarts.
+        self->quit(std::move(err));
+      });
 }
 
-void on_idle(user_actor* self) {
+void on_idle(user_self* self) {
   auto& st = self->state;
   st.idle_scheduled = false;
   if (!st.sessions.empty())
@@ -775,8 +802,9 @@ void on_idle(user_actor* self) {
   self->quit();
 }
 
-caf::behavior user_behavior(user_actor* self, user_key key,
-                            user_options options, caf::actor shard) {
+user_actor::behavior_type user_behavior(user_self* self, user_key key,
+                                        user_options options,
+                                        user_shard_actor shard) {
   self->state.key = std::move(key);
   self->state.opts = options;
   self->state.shard = std::move(shard);
@@ -801,10 +829,10 @@ caf::behavior user_behavior(user_actor* self, user_key key,
 
 } // namespace
 
-caf::actor spawn_user_actor(caf::event_based_actor* parent, user_key key,
+user_actor spawn_user_actor(user_shard_actor::pointer parent, user_key key,
                             user_options options) {
   return parent->spawn(user_behavior, std::move(key), options,
-                       caf::actor_cast<caf::actor>(parent));
+                       caf::actor_cast<user_shard_actor>(parent));
 }
 
 } // namespace herald::actors

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "actors/type_ids.hpp"
 #include "actors/user/messages.hpp"
+#include "actors/user/user_shard_actor.hpp"
 
-#include <caf/actor.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <chrono>
 
@@ -32,6 +34,29 @@ struct user_options {
   size_t poll_batch = 100;
 };
 
+/// The typed interface of a user actor: only its shard talks to it.
+using user_actor = caf::typed_actor<
+  /// A session of the user (again, at its client's position, after a
+  /// restart).
+  caf::reacts_to<attach_session>,
+  /// A session closed.
+  caf::reacts_to<detach_session>,
+  /// A session's client acknowledged up to a seq.
+  caf::reacts_to<client_ack>,
+  /// The user read a message: persisted through the inbox.
+  caf::reacts_to<client_read>,
+  /// The user's next feed items, in position order.
+  caf::reacts_to<feed_items>,
+  /// Its own timers: resends and retries, progress to report, idleness.
+  caf::reacts_to<tick_atom>, caf::reacts_to<flush_atom>,
+  caf::reacts_to<idle_atom>,
+  /// Describes the actor and its sessions (JSON).
+  caf::replies_to<inspect_atom>::with<std::string>,
+  /// Where a message was pushed, and when (a JSON array).
+  caf::replies_to<trace_atom, int64_t>::with<std::string>,
+  /// Fails the actor (fault injection).
+  caf::reacts_to<crash_atom>>;
+
 /// Spawns the actor of one user (see ARCHITECTURE.md, "user actor"): holds
 /// the user's live sessions, pushes each delivery to every session in seq
 /// order with an unacked window per session, resends after the ack timeout
@@ -39,7 +64,7 @@ struct user_options {
 /// sessions from the database, and stops after idle_timeout without
 /// sessions. Talks to the database only through the inbox workers
 /// (names::inbox). Answers inspect_atom; fails on crash_atom.
-caf::actor spawn_user_actor(caf::event_based_actor* parent, user_key key,
+user_actor spawn_user_actor(user_shard_actor::pointer parent, user_key key,
                             user_options options);
 
 } // namespace herald::actors

@@ -3,12 +3,14 @@
 #include "actors/messages.hpp"
 #include "actors/stream/stream_index.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/user/inbox_actor.hpp"
 #include "actors/user/routing.hpp"
 #include "core/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -28,7 +30,7 @@ struct attached {
 };
 
 struct user_entry {
-  caf::actor actor;
+  user_actor actor;
   std::map<uint64_t, attached> sessions;
   size_t restarts = 0;
 };
@@ -58,9 +60,9 @@ struct shard_state {
   static inline const char* name = "user_shard";
 };
 
-using shard_actor = caf::stateful_actor<shard_state>;
+using shard_actor = user_shard_actor::stateful_base<shard_state>;
 
-caf::actor& ensure_actor(shard_actor* self, const user_key& key) {
+user_actor& ensure_actor(shard_actor* self, const user_key& key) {
   auto& entry = self->state.users[key];
   if (!entry.actor) {
     entry.actor = spawn_user_actor(self, key, self->state.opts);
@@ -153,7 +155,8 @@ void flush_progress(shard_actor* self) {
   st.flush_scheduled = false;
   if (st.progress.empty())
     return;
-  auto workers = self->system().registry().get<caf::actor>(names::inbox);
+  // One lookup per flush (at most one per flush_interval), not per user.
+  auto workers = self->system().registry().get<inbox_actor>(names::inbox);
   if (!workers) {
     st.flush_scheduled = true;
     self->delayed_send(self, st.opts.flush_interval, flush_atom_v);
@@ -185,14 +188,14 @@ constexpr size_t described_users = 200;
 
 // Forwards a question to the user's actor; `otherwise` when it has none
 // (the user is not active on this node).
+template <class... Ts>
 caf::result<std::string> ask_user(shard_actor* self, const user_key& key,
-                                  caf::message question,
-                                  std::string otherwise) {
+                                  std::string otherwise, Ts... question) {
   auto it = self->state.users.find(key);
   if (it == self->state.users.end() || !it->second.actor)
     return otherwise;
   auto rp = self->make_response_promise<std::string>();
-  self->request(it->second.actor, std::chrono::seconds{2}, std::move(question))
+  self->request(it->second.actor, std::chrono::seconds{2}, question...)
     .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
@@ -230,9 +233,9 @@ std::string describe(shard_actor* self) {
     .dump();
 }
 
-caf::behavior shard_behavior(shard_actor* self, size_t index,
-                             user_options options,
-                             std::shared_ptr<tail_cursor> tail) {
+user_shard_actor::behavior_type
+shard_behavior(shard_actor* self, size_t index, user_options options,
+               std::shared_ptr<tail_cursor> tail) {
   auto& st = self->state;
   st.index = index;
   st.opts = options;
@@ -302,22 +305,21 @@ caf::behavior shard_behavior(shard_actor* self, size_t index,
     },
     [self](inspect_atom) { return describe(self); },
     [self](inspect_atom, const user_key& key) -> caf::result<std::string> {
-      return ask_user(self, key, caf::make_message(inspect_atom_v),
-                      R"({"kind":"user","active":false})");
+      return ask_user(self, key, R"({"kind":"user","active":false})",
+                      inspect_atom_v);
     },
     [self](trace_atom, const user_key& key,
            int64_t message_id) -> caf::result<std::string> {
-      return ask_user(self, key, caf::make_message(trace_atom_v, message_id),
-                      "[]");
+      return ask_user(self, key, "[]", trace_atom_v, message_id);
     },
   };
 }
 
 } // namespace
 
-caf::actor spawn_user_shard(caf::event_based_actor* parent, size_t index,
-                            user_options options,
-                            std::shared_ptr<tail_cursor> tail) {
+user_shard_actor spawn_user_shard(caf::event_based_actor* parent, size_t index,
+                                  user_options options,
+                                  std::shared_ptr<tail_cursor> tail) {
   return parent->spawn(shard_behavior, index, options, std::move(tail));
 }
 

@@ -2,8 +2,8 @@
 
 #include "actors/stream/tail_cursor.hpp"
 #include "actors/user/user_actor.hpp"
+#include "actors/user/user_shard_actor.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
 #include <memory>
@@ -19,8 +19,8 @@ namespace herald::actors {
 /// once (its state is rebuilt from the database) and every live session is
 /// attached again at the position its client stated, so the sessions keep
 /// receiving. A user actor that stops because it was idle is forgotten.
-caf::actor spawn_user_shard(caf::event_based_actor* parent, size_t index,
-                            user_options options,
-                            std::shared_ptr<tail_cursor> tail);
+user_shard_actor spawn_user_shard(caf::event_based_actor* parent, size_t index,
+                                  user_options options,
+                                  std::shared_ptr<tail_cursor> tail);
 
 } // namespace herald::actors

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <tuple>
 #include <variant>
 
 namespace herald::net::api {
@@ -33,11 +34,18 @@ constexpr auto ask_timeout = std::chrono::seconds{5};
 constexpr auto trace_deadline = std::chrono::seconds{20};
 
 /// Asks `target` from a short-lived actor (HTTP handlers run on I/O
-/// threads, not in actors) and hands the answer to `then`.
-void ask(caf::actor_system& sys, caf::actor target, caf::message question,
+/// threads, not in actors) and hands the answer to `then`. The question is
+/// a tuple of the message's elements, so that a typed `target` checks it
+/// (and that it answers with a string) at compile time.
+template <class Handle, class... Ts>
+void ask(caf::actor_system& sys, Handle target, std::tuple<Ts...> question,
          std::function<void(std::optional<std::string>)> then) {
   sys.spawn([target, question, then](caf::event_based_actor* self) {
-    self->request(target, ask_timeout, question)
+    std::apply(
+      [&](const auto&... xs) {
+        return self->request(target, ask_timeout, xs...);
+      },
+      question)
       .then(
         [self, then](std::string& answer) {
           then(std::move(answer));
@@ -60,7 +68,7 @@ http_response unavailable(const std::string& what) {
 // The user a debug route names: its key and shard, or the error to answer.
 struct user_target {
   actors::user_key key;
-  caf::actor shard;
+  actors::user_shard_actor shard;
 };
 
 std::variant<user_target, http_response> find_user(const debug_context& ctx,
@@ -155,7 +163,7 @@ void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx) {
                auto root = ctx->root();
                if (!root)
                  return respond(unavailable("the engine is starting"));
-               ask(*ctx->system, root, caf::make_message(inspect_atom_v),
+               ask(*ctx->system, root, std::make_tuple(inspect_atom_v),
                    [respond](std::optional<std::string> tree) {
                      respond(tree ? json_response(200, std::move(*tree))
                                   : unavailable("the tree did not answer"));
@@ -169,7 +177,7 @@ void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx) {
       if (auto error = std::get_if<http_response>(&target))
         return respond(std::move(*error));
       auto& user = std::get<user_target>(target);
-      ask(*ctx->system, user.shard, caf::make_message(inspect_atom_v, user.key),
+      ask(*ctx->system, user.shard, std::make_tuple(inspect_atom_v, user.key),
           [respond, app = req.params.at("app"),
            name = user.key.external_id](std::optional<std::string> answer) {
             if (!answer)
@@ -192,7 +200,7 @@ void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx) {
       if (auto error = std::get_if<http_response>(&target))
         return respond(std::move(*error));
       auto user = std::get<user_target>(std::move(target));
-      ask(*ctx->system, user.shard, caf::make_message(inspect_atom_v, user.key),
+      ask(*ctx->system, user.shard, std::make_tuple(inspect_atom_v, user.key),
           [respond, user](std::optional<std::string> answer) {
             auto j = json::parse(answer.value_or("null"), nullptr, false);
             if (!j.is_object() || j.value("active", true) == false)
@@ -260,7 +268,7 @@ void add_debug_routes(router& routes, std::shared_ptr<debug_context> ctx) {
                auto root = ctx->root();
                if (!root)
                  return answer({});
-               ask(*ctx->system, root, caf::make_message(inspect_atom_v),
+               ask(*ctx->system, root, std::make_tuple(inspect_atom_v),
                    [answer](std::optional<std::string> tree) {
                      std::vector<metrics::sample> samples;
                      if (tree) {

@@ -11,7 +11,7 @@ namespace herald::net {
 
 poll_session::poll_session(boost::asio::io_context& io, responder respond,
                            std::string remote, int64_t after,
-                           actors::user_key key, caf::actor shard,
+                           actors::user_key key, actors::user_shard_actor shard,
                            size_t max_bytes)
   // On a strand of its own: the deliver and the timeout race from
   // different threads, and only the strand makes cancel safe.

@@ -1,10 +1,9 @@
 #pragma once
 
 #include "actors/user/messages.hpp"
+#include "actors/user/user_shard_actor.hpp"
 #include "net/http_types.hpp"
 #include "net/stream/connection_count.hpp"
-
-#include <caf/actor.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,7 +21,7 @@ class poll_session : public actors::session_sink,
 public:
   poll_session(boost::asio::io_context& io, responder respond,
                std::string remote, int64_t after, actors::user_key key,
-               caf::actor shard, size_t max_bytes);
+               actors::user_shard_actor shard, size_t max_bytes);
 
   /// Waits up to `wait` for deliveries after `after`.
   void start(std::chrono::seconds wait);
@@ -48,7 +47,7 @@ private:
   /// past the user's feed (welcome()); read by the timeout's thread too.
   std::atomic<int64_t> after_;
   actors::user_key key_;
-  caf::actor shard_;
+  actors::user_shard_actor shard_;
   size_t max_bytes_;
   uint64_t id_;
   std::atomic<bool> answered_{false};

@@ -7,7 +7,8 @@
 
 namespace herald::net {
 
-caf::actor stream_context::shard_of(const actors::user_key& user) const {
+actors::user_shard_actor
+stream_context::shard_of(const actors::user_key& user) const {
   return actors::shard_for(*system, user, user_shards);
 }
 

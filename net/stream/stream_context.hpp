@@ -10,15 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include <caf/actor.hpp>
+#include "actors/user/user_shard_actor.hpp"
 
 namespace caf {
 class actor_system;
 } // namespace caf
-
-namespace herald::actors {
-struct user_key;
-} // namespace herald::actors
 
 namespace herald::net {
 
@@ -81,7 +77,7 @@ struct stream_context {
   std::shared_ptr<live_sessions> live = std::make_shared<live_sessions>();
 
   /// The running user shard that owns `user` (invalid while it restarts).
-  caf::actor shard_of(const actors::user_key& user) const;
+  actors::user_shard_actor shard_of(const actors::user_key& user) const;
 };
 
 /// A new process-wide session id.

@@ -112,7 +112,7 @@ struct fixture : test::actor_fixture {
     std::vector<child_spec> children{
       {"tailer",
        [o = opts, t = tail](caf::event_based_actor* parent) {
-         return spawn_tailer(parent, o, t);
+         return caf::actor_cast<caf::actor>(spawn_tailer(parent, o, t));
        },
        restart_policy::permanent},
     };
@@ -121,7 +121,9 @@ struct fixture : test::actor_fixture {
     run_once_all();
   }
 
-  caf::actor tailer() { return sys.registry().get<caf::actor>(names::tailer); }
+  tailer_actor tailer() {
+    return sys.registry().get<tailer_actor>(names::tailer);
+  }
 
   void wake() {
     self->send(tailer(), wake_atom_v);

@@ -6,10 +6,13 @@
 #include "actors/stream/tail_cursor.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/user/inbox_actor.hpp"
 #include "actors/user/routing.hpp"
 #include "actors/user/user_shard.hpp"
 #include "core/protocol.hpp"
 #include "fixtures/actor_system.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -37,7 +40,9 @@ struct inbox_state {
   static inline const char* name = "test_inbox";
 };
 
-caf::behavior test_inbox(caf::stateful_actor<inbox_state>* self) {
+using test_inbox_actor = inbox_actor::stateful_base<inbox_state>;
+
+inbox_actor::behavior_type test_inbox(test_inbox_actor* self) {
   return {
     [self](const load_user& req) -> storage::inbox_user {
       ++self->state.loads;
@@ -75,6 +80,7 @@ caf::behavior test_inbox(caf::stateful_actor<inbox_state>* self) {
     },
     [](const persist_read&) { return true; },
     [](const load_cap_counts&) { return std::vector<cap_count>{}; },
+    [](inspect_atom) { return std::string{R"({"kind":"test_inbox"})"}; },
   };
 }
 
@@ -143,7 +149,7 @@ std::shared_ptr<const storage::message_content> make_content(int64_t seq) {
 }
 
 struct fixture : test::actor_fixture {
-  caf::actor inbox;
+  inbox_actor inbox;
   caf::actor users; // the supervisor of the shard
   std::shared_ptr<tail_cursor> tail = std::make_shared<tail_cursor>();
   user_key ada{1, "ada"};
@@ -160,7 +166,7 @@ struct fixture : test::actor_fixture {
     std::vector<child_spec> shards{
       {"shard-0",
        [o = opts, t = tail](caf::event_based_actor* parent) {
-         return spawn_user_shard(parent, 0, o, t);
+         return caf::actor_cast<caf::actor>(spawn_user_shard(parent, 0, o, t));
        },
        restart_policy::permanent},
     };
@@ -176,11 +182,11 @@ struct fixture : test::actor_fixture {
     sys.registry().erase(names::inbox);
   }
 
-  inbox_state& db() {
-    return deref<caf::stateful_actor<inbox_state>>(inbox).state;
-  }
+  inbox_state& db() { return deref<test_inbox_actor>(inbox).state; }
 
-  caf::actor shard() { return sys.registry().get<caf::actor>(shard_name(0)); }
+  user_shard_actor shard() {
+    return sys.registry().get<user_shard_actor>(shard_name(0));
+  }
 
   void store(int64_t from, int64_t to) {
     for (auto seq = from; seq <= to; ++seq)

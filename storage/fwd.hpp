@@ -1,0 +1,13 @@
+#pragma once
+
+// Forward declarations of herald_storage's plain data types, for headers
+// that only name them (typed actor interfaces, say).
+namespace herald::storage {
+
+struct cursor_update;
+struct inbox_user;
+struct log_batch;
+struct log_entry;
+struct message_content;
+
+} // namespace herald::storage
