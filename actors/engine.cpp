@@ -42,7 +42,7 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      restart_policy::permanent},
     {"channel-expander",
      [opts = channel_expander](event_based_actor* parent) {
-       return spawn_channel_expander(parent, opts);
+       return caf::actor_cast<caf::actor>(spawn_channel_expander(parent, opts));
      },
      restart_policy::permanent},
   };
@@ -60,7 +60,8 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   for (size_t i = 1; i <= options.expanders; ++i)
     ingest.push_back({"expander-" + std::to_string(i),
                       [i, opts = options.expander](event_based_actor* parent) {
-                        return spawn_expander(parent, i, opts);
+                        return caf::actor_cast<caf::actor>(
+                          spawn_expander(parent, i, opts));
                       },
                       restart_policy::permanent});
   std::vector<child_spec> users{

@@ -2,12 +2,14 @@
 
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/wakeable_actor.hpp"
 #include "core/log.hpp"
 #include "storage/channel_expansion.hpp"
 #include "storage/error.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -26,9 +28,10 @@ struct channel_expander_state {
   static inline const char* name = "channel_expander";
 };
 
-using channel_expander_actor = caf::stateful_actor<channel_expander_state>;
+using channel_expander_self =
+  channel_expander_actor::stateful_base<channel_expander_state>;
 
-void on_wake(channel_expander_actor* self) {
+void on_wake(channel_expander_self* self) {
   auto& st = self->state;
   try {
     size_t taken = 0;
@@ -44,7 +47,7 @@ void on_wake(channel_expander_actor* self) {
     if (taken == 0)
       return;
     if (auto router =
-          self->system().registry().get<caf::actor>(names::channels))
+          self->system().registry().get<wakeable_actor>(names::channels))
       self->send(router, wake_atom_v);
     self->send(self, wake_atom_v);
   } catch (const std::exception& e) {
@@ -59,8 +62,9 @@ void on_wake(channel_expander_actor* self) {
   }
 }
 
-caf::behavior channel_expander_behavior(channel_expander_actor* self,
-                                        channel_expander_options options) {
+channel_expander_actor::behavior_type
+channel_expander_behavior(channel_expander_self* self,
+                          channel_expander_options options) {
   auto& st = self->state;
   st.db = std::make_unique<storage::channel_expansion>(options.database_url);
   st.options = std::move(options);
@@ -91,8 +95,9 @@ caf::behavior channel_expander_behavior(channel_expander_actor* self,
 
 } // namespace
 
-caf::actor spawn_channel_expander(caf::event_based_actor* parent,
-                                  channel_expander_options options) {
+channel_expander_actor
+spawn_channel_expander(caf::event_based_actor* parent,
+                       channel_expander_options options) {
   return parent->spawn<caf::detached>(channel_expander_behavior,
                                       std::move(options));
 }

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <caf/actor.hpp>
+#include "actors/channel/channel_expander_actor.hpp"
+
 #include <caf/event_based_actor.hpp>
 #include <caf/timespan.hpp>
 
@@ -23,7 +24,7 @@ struct channel_expander_options {
 /// messages already in the log, one row per recipient and channel, in
 /// transactions of their own: a large audience never holds the web path
 /// back. Then it wakes the channel senders (names::channels).
-caf::actor spawn_channel_expander(caf::event_based_actor* parent,
-                                  channel_expander_options options);
+channel_expander_actor spawn_channel_expander(caf::event_based_actor* parent,
+                                              channel_expander_options options);
 
 } // namespace herald::actors

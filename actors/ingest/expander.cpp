@@ -1,6 +1,8 @@
 #include "actors/ingest/expander.hpp"
 
+#include "actors/channel/channel_expander_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/stream/tailer_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -11,6 +13,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -40,7 +43,7 @@ struct expander_state {
   static inline const char* name = "expander";
 };
 
-using expander_actor = caf::stateful_actor<expander_state>;
+using expander_self = expander_actor::stateful_base<expander_state>;
 
 constexpr size_t cached_templates = 1024;
 
@@ -88,18 +91,19 @@ storage::render_outcome render(expander_state& st,
 // After a commit: this engine's tailer reads the new entries at once
 // (the NOTIFY wakes the other engines'), and the channel step runs if some
 // message has sms or mobile texts.
-void announce(expander_actor* self, const storage::batch_result& result) {
+void announce(expander_self* self, const storage::batch_result& result) {
   auto& reg = self->system().registry();
   if (result.last_position > 0)
-    if (auto tailer = reg.get<caf::actor>(names::tailer))
+    if (auto tailer = reg.get<tailer_actor>(names::tailer))
       self->send(tailer, wake_atom_v);
   if (result.channel_work)
-    if (auto channels = reg.get<caf::actor>(names::channel_expander))
+    if (auto channels =
+          reg.get<channel_expander_actor>(names::channel_expander))
       self->send(channels, wake_atom_v);
 }
 
 // Up to batches_per_turn batches; true when more may be pending.
-bool expand_some(expander_actor* self) {
+bool expand_some(expander_self* self) {
   auto& st = self->state;
   auto logger = log::get("ingest");
   auto render_fn = [&st](const storage::claimed_message& m) {
@@ -125,7 +129,7 @@ bool expand_some(expander_actor* self) {
   return true;
 }
 
-void on_wake(expander_actor* self) {
+void on_wake(expander_self* self) {
   auto& st = self->state;
   try {
     if (expand_some(self))
@@ -141,8 +145,8 @@ void on_wake(expander_actor* self) {
   }
 }
 
-caf::behavior expander_behavior(expander_actor* self, size_t index,
-                                expander_options options) {
+expander_actor::behavior_type
+expander_behavior(expander_self* self, size_t index, expander_options options) {
   auto& st = self->state;
   st.db = std::make_unique<storage::outbox_expander>(options.database_url);
   st.options = std::move(options);
@@ -186,8 +190,8 @@ caf::atom_value expander_name(size_t index) {
   return caf::atom_from_string("expand" + std::to_string(index % 10000));
 }
 
-caf::actor spawn_expander(caf::event_based_actor* parent, size_t index,
-                          expander_options options) {
+expander_actor spawn_expander(caf::event_based_actor* parent, size_t index,
+                              expander_options options) {
   return parent->spawn<caf::detached>(expander_behavior, index,
                                       std::move(options));
 }

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <caf/actor.hpp>
+#include "actors/ingest/expander_actor.hpp"
+
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/timespan.hpp>
@@ -33,7 +34,7 @@ caf::atom_value expander_name(size_t index);
 /// transaction per batch, and after each commit wakes this engine's tailer
 /// (names::tailer) and, for sms and mobile texts, the channel expander
 /// (names::channel_expander).
-caf::actor spawn_expander(caf::event_based_actor* parent, size_t index,
-                          expander_options options);
+expander_actor spawn_expander(caf::event_based_actor* parent, size_t index,
+                              expander_options options);
 
 } // namespace herald::actors
