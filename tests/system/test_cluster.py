@@ -150,15 +150,21 @@ class ClusterTest(ClusterTestCase):
             self.assertEqual(self.sql(
                 "SELECT count(*) FROM herald.outbox"
                 " WHERE state = 'processed'"), str(len(plan)))
-            status, _, tree = http_call(
-                self.delivering.admin_port, "GET", "/v1/admin/debug/tree",
-                headers={"Authorization": f"Bearer {ADMIN}"})
-            self.assertEqual(status, 200)
-            # The supervisors name their children even when a busy one is
-            # slow to describe itself.
-            names = set(re.findall(r'"name": ?"([\w-]+)"', json.dumps(tree)))
-            self.assertIn("tailer", names)
-            self.assertFalse([n for n in names if n.startswith("expander")])
+            # A supervisor gives its children a second to describe
+            # themselves: on a busy machine a subtree can be missing from
+            # one answer, so ask until the ingest subtree is in it.
+            def ingest_children():
+                status, _, tree = http_call(
+                    self.delivering.admin_port, "GET",
+                    "/v1/admin/debug/tree",
+                    headers={"Authorization": f"Bearer {ADMIN}"})
+                names = set(re.findall(r'"name": ?"([\w-]+)"',
+                                       json.dumps(tree)))
+                return names if status == 200 and "tailer" in names else None
+            names = wait_until(ingest_children, 30, interval=0.5)
+            self.assertTrue(names, "no ingest subtree in the debug tree")
+            self.assertFalse([n for n in names if n.startswith("expand")],
+                             names)
 
             # u11 joins the store now: on A, from the next store message on.
             self.sql("INSERT INTO herald.store_members (store_id, user_id)"

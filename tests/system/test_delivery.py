@@ -163,8 +163,10 @@ class DeliveryTest(ClusterTestCase):
 
     def test_sse_resumes_from_last_event_id_and_acks(self):
         self.publish(5)
-        wait_until(lambda: self.sql(
-            "SELECT count(*) FROM herald.web_deliveries") == "5", 10)
+        # All five in the log first: a Last-Event-ID past the feed's end
+        # would (rightly) resume at the end instead.
+        self.assertTrue(wait_until(lambda: self.sql(
+            "SELECT count(*) FROM herald.web_deliveries") == "5", 30))
         stream = SseReader(self.port, self.token(), last_event_id=2)
         try:
             self.assertEqual(stream.status, 200)
