@@ -1,9 +1,10 @@
 #include "actors/channel/channel_expander.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/registered_name.hpp"
+#include "actors/retry_loop.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/wakeable_actor.hpp"
-#include "core/log.hpp"
 #include "storage/channel_expansion.hpp"
 #include "storage/error.hpp"
 
@@ -12,7 +13,6 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace herald::actors {
 
@@ -22,9 +22,7 @@ struct channel_expander_state {
   channel_expander_options options;
   std::unique_ptr<storage::channel_expansion> db;
   size_t messages = 0;
-  size_t failures = 0;
-  std::string last_error;
-  bool retry_scheduled = false;
+  retry_loop retry;
   static inline const char* name = "channel_expander";
 };
 
@@ -33,7 +31,7 @@ using channel_expander_self =
 
 void on_wake(channel_expander_self* self) {
   auto& st = self->state;
-  try {
+  st.retry.run(self, "sms/mobile expansion", st.options.retry_delay, [&] {
     size_t taken = 0;
     // A few batches per turn, so that an exit is not stuck behind a long
     // backlog; more follow after the mailbox.
@@ -45,21 +43,12 @@ void on_wake(channel_expander_self* self) {
     }
     st.messages += taken;
     if (taken == 0)
-      return;
+      return false;
     if (auto router =
           self->system().registry().get<wakeable_actor>(names::channels))
       self->send(router, wake_atom_v);
-    self->send(self, wake_atom_v);
-  } catch (const std::exception& e) {
-    ++st.failures;
-    st.last_error = e.what();
-    log::get("ingest")->warn("sms/mobile expansion failed, retrying: {}",
-                             e.what());
-    if (!st.retry_scheduled) {
-      st.retry_scheduled = true;
-      self->delayed_send(self, st.options.retry_delay, tick_atom_v);
-    }
-  }
+    return true;
+  });
 }
 
 channel_expander_actor::behavior_type
@@ -68,26 +57,22 @@ channel_expander_behavior(channel_expander_self* self,
   auto& st = self->state;
   st.db = std::make_unique<storage::channel_expansion>(options.database_url);
   st.options = std::move(options);
-  auto& sys = self->system();
-  sys.registry().put(names::channel_expander, self);
-  self->attach_functor([&sys, addr = self->address()](const caf::error&) {
-    auto current = sys.registry().get(names::channel_expander);
-    if (current && current->address() == addr)
-      sys.registry().erase(names::channel_expander);
-  });
+  register_while_alive(self, names::channel_expander);
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { on_wake(self); },
     [self](tick_atom) {
-      self->state.retry_scheduled = false;
+      self->state.retry.on_tick();
       on_wake(self);
     },
     [self](inspect_atom) {
       auto& st = self->state;
-      return nlohmann::json{
-        {"kind", "channel_expander"},  {"id", self->id()},
-        {"messages", st.messages},     {"failures", st.failures},
-        {"last_error", st.last_error}, {"mailbox", self->mailbox().size()}}
+      return nlohmann::json{{"kind", "channel_expander"},
+                            {"id", self->id()},
+                            {"messages", st.messages},
+                            {"failures", st.retry.failures},
+                            {"last_error", st.retry.last_error},
+                            {"mailbox", self->mailbox().size()}}
         .dump();
     },
   };

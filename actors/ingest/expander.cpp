@@ -2,6 +2,8 @@
 
 #include "actors/channel/channel_expander_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/registered_name.hpp"
+#include "actors/retry_loop.hpp"
 #include "actors/stream/tailer_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "core/log.hpp"
@@ -37,9 +39,7 @@ struct expander_state {
   size_t rejected = 0;
   size_t renders = 0;
   int64_t last_position = 0;
-  size_t failures = 0;
-  std::string last_error;
-  bool retry_scheduled = false;
+  retry_loop retry;
   static inline const char* name = "expander";
 };
 
@@ -130,19 +130,8 @@ bool expand_some(expander_self* self) {
 }
 
 void on_wake(expander_self* self) {
-  auto& st = self->state;
-  try {
-    if (expand_some(self))
-      self->send(self, wake_atom_v); // more pending: continue after mailbox
-  } catch (const std::exception& e) {
-    ++st.failures;
-    st.last_error = e.what();
-    log::get("ingest")->warn("expansion failed, retrying: {}", e.what());
-    if (!st.retry_scheduled) {
-      st.retry_scheduled = true;
-      self->delayed_send(self, st.options.retry_delay, tick_atom_v);
-    }
-  }
+  self->state.retry.run(self, "expansion", self->state.options.retry_delay,
+                        [self] { return expand_some(self); });
 }
 
 expander_actor::behavior_type
@@ -150,19 +139,12 @@ expander_behavior(expander_self* self, size_t index, expander_options options) {
   auto& st = self->state;
   st.db = std::make_unique<storage::outbox_expander>(options.database_url);
   st.options = std::move(options);
-  auto& sys = self->system();
-  auto name = expander_name(index);
-  sys.registry().put(name, self);
-  self->attach_functor([&sys, name, addr = self->address()](const caf::error&) {
-    auto current = sys.registry().get(name);
-    if (current && current->address() == addr)
-      sys.registry().erase(name);
-  });
+  register_while_alive(self, expander_name(index));
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { on_wake(self); },
     [self](tick_atom) {
-      self->state.retry_scheduled = false;
+      self->state.retry.on_tick();
       on_wake(self);
     },
     [self](inspect_atom) {
@@ -175,8 +157,8 @@ expander_behavior(expander_self* self, size_t index, expander_options options) {
                             {"renders", st.renders},
                             {"templates_cached", st.templates.size()},
                             {"last_position", st.last_position},
-                            {"failures", st.failures},
-                            {"last_error", st.last_error},
+                            {"failures", st.retry.failures},
+                            {"last_error", st.retry.last_error},
                             {"mailbox", self->mailbox().size()}}
         .dump();
     },

@@ -1,6 +1,8 @@
 #include "actors/stream/tailer.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/registered_name.hpp"
+#include "actors/retry_loop.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/messages.hpp"
 #include "actors/user/routing.hpp"
@@ -25,9 +27,7 @@ struct tailer_state {
   std::unique_ptr<storage::log_source> log;
   size_t batches = 0;
   size_t entries = 0;
-  size_t failures = 0;
-  std::string last_error;
-  bool retry_scheduled = false;
+  retry_loop retry;
   static inline const char* name = "tailer";
 };
 
@@ -69,19 +69,9 @@ bool tail_some(tailer_self* self) {
 }
 
 void on_wake(tailer_self* self) {
-  auto& st = self->state;
-  try {
-    if (tail_some(self))
-      self->send(self, wake_atom_v);
-  } catch (const std::exception& e) {
-    ++st.failures;
-    st.last_error = e.what();
-    log::get("ingest")->warn("tailing the log failed, retrying: {}", e.what());
-    if (!st.retry_scheduled) {
-      st.retry_scheduled = true;
-      self->delayed_send(self, st.options.retry_delay, tick_atom_v);
-    }
-  }
+  self->state.retry.run(self, "tailing the log",
+                        self->state.options.retry_delay,
+                        [self] { return tail_some(self); });
 }
 
 tailer_actor::behavior_type tailer_behavior(tailer_self* self,
@@ -94,18 +84,12 @@ tailer_actor::behavior_type tailer_behavior(tailer_self* self,
     st.log = std::make_unique<storage::log_reader>(options.database_url);
   st.options = std::move(options);
   st.tail = std::move(tail);
-  auto& sys = self->system();
-  sys.registry().put(names::tailer, self);
-  self->attach_functor([&sys, addr = self->address()](const caf::error&) {
-    auto current = sys.registry().get(names::tailer);
-    if (current && current->address() == addr)
-      sys.registry().erase(names::tailer);
-  });
+  register_while_alive(self, names::tailer);
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { on_wake(self); },
     [self](tick_atom) {
-      self->state.retry_scheduled = false;
+      self->state.retry.on_tick();
       on_wake(self);
     },
     [self](inspect_atom) {
@@ -115,8 +99,8 @@ tailer_actor::behavior_type tailer_behavior(tailer_self* self,
                             {"position", st.tail->dispatched.load()},
                             {"batches", st.batches},
                             {"entries", st.entries},
-                            {"failures", st.failures},
-                            {"last_error", st.last_error},
+                            {"failures", st.retry.failures},
+                            {"last_error", st.retry.last_error},
                             {"mailbox", self->mailbox().size()}}
         .dump();
     },

@@ -1,6 +1,7 @@
 #include "actors/template/template_registry.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/registered_name.hpp"
 #include "actors/template/template_actor.hpp"
 #include "actors/type_ids.hpp"
 
@@ -26,14 +27,7 @@ struct registry_state {
 using registry_actor = caf::stateful_actor<registry_state>;
 
 caf::behavior registry_behavior(registry_actor* self) {
-  auto& sys = self->system();
-  sys.registry().put(names::templates, self);
-  // Unregister on exit, unless a newer registry has taken the name.
-  self->attach_functor([&sys, addr = self->address()](const caf::error&) {
-    auto current = sys.registry().get(names::templates);
-    if (current && current->address() == addr)
-      sys.registry().erase(names::templates);
-  });
+  register_while_alive(self, names::templates);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& actors = self->state.actors;
     for (auto it = actors.begin(); it != actors.end(); ++it)

@@ -1,6 +1,7 @@
 #include "actors/user/user_shard.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/registered_name.hpp"
 #include "actors/stream/stream_index.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/inbox_actor.hpp"
@@ -240,16 +241,9 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
   st.index = index;
   st.opts = options;
   st.tail = std::move(tail);
-  auto& sys = self->system();
-  auto name = shard_name(index);
   // Registered before the cursor is read: see tail_cursor.
-  sys.registry().put(name, self);
+  register_while_alive(self, shard_name(index));
   learn_live_after(self, st.tail ? st.tail->dispatched.load() : -1);
-  self->attach_functor([&sys, name, addr = self->address()](const caf::error&) {
-    auto current = sys.registry().get(name);
-    if (current && current->address() == addr)
-      sys.registry().erase(name);
-  });
   self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [key, entry] : self->state.users)
