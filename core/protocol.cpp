@@ -126,28 +126,61 @@ parse_client_frame(std::string_view text) {
                                     "' (expected hello, ack, auth or read)"};
 }
 
-nlohmann::json to_json(const delivery& d) {
-  auto data = json::parse(d.data_json, nullptr, false);
+std::shared_ptr<const web_content> seal(const web_message& m) {
+  auto data = json::parse(m.data_json, nullptr, false);
   // The client's code reads data.x: anything but an object would break it.
   if (data.is_discarded() || !data.is_object())
     data = json::object();
-  json out{{"seq", d.seq},
-           {"id", d.message_id},
-           {"template", d.template_code},
-           {"channel", d.channel},
-           {"title", d.title},
-           {"body", d.body},
-           {"data", std::move(data)},
-           {"created_at", d.created_at}};
-  if (d.silent)
-    out["silent"] = true;
+  // Keys in the order nlohmann::json sorts them, so a frame is the same
+  // text as the object serialised whole: body, channel, created_at, data,
+  // id | seq, silent | template, title | type.
+  auto out = std::make_shared<web_content>();
+  out->id = m.id;
+  out->created_unix = m.created_unix;
+  out->members_before_seq = "\"body\":" + dump(m.body) +
+                            R"(,"channel":"web","created_at":)" +
+                            dump(m.created_at) + R"(,"data":)" + dump(data) +
+                            R"(,"id":)" + std::to_string(m.id);
+  out->members_after_seq =
+    "\"template\":" + dump(m.template_code) + R"(,"title":)" + dump(m.title);
   return out;
 }
 
+namespace {
+
+// {members..."seq":N[,"silent":true],...members[,"type":"msg"]}
+void append_item(std::string& out, const delivery& d, bool typed) {
+  const auto& m = *d.content;
+  out += '{';
+  out += m.members_before_seq;
+  out += R"(,"seq":)";
+  out += std::to_string(d.seq);
+  if (d.silent)
+    out += R"(,"silent":true)";
+  out += ',';
+  out += m.members_after_seq;
+  if (typed)
+    out += R"(,"type":"msg")";
+  out += '}';
+}
+
+size_t item_size(const delivery& d) {
+  return d.content->weight() + 64;
+}
+
+} // namespace
+
+nlohmann::json to_json(const delivery& d) {
+  std::string text;
+  append_item(text, d, false);
+  return json::parse(text);
+}
+
 std::string msg_frame(const delivery& d) {
-  auto frame = to_json(d);
-  frame["type"] = "msg";
-  return dump(frame);
+  std::string out;
+  out.reserve(item_size(d));
+  append_item(out, d, true);
+  return out;
 }
 
 std::string welcome_frame(std::string_view user, int64_t resume_from,
@@ -172,22 +205,30 @@ std::string error_frame(std::string_view code, std::string_view message) {
 }
 
 std::string sse_event(const delivery& d) {
-  std::string out = "id: ";
+  std::string out;
+  out.reserve(item_size(d) + 40);
+  out += "id: ";
   out += std::to_string(d.seq);
   out += "\nevent: msg\ndata: ";
-  out += dump(to_json(d));
+  append_item(out, d, false);
   out += "\n\n";
   return out;
 }
 
 std::string poll_body(const std::vector<delivery>& ds, int64_t resume_from,
                       int64_t last_seq) {
-  auto messages = json::array();
-  for (const auto& d : ds)
-    messages.push_back(to_json(d));
-  return dump(json{{"messages", std::move(messages)},
-                   {"resume_from", resume_from},
-                   {"last_seq", last_seq}});
+  std::string out = R"({"last_seq":)";
+  out += std::to_string(last_seq);
+  out += R"(,"messages":[)";
+  for (size_t i = 0; i < ds.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_item(out, ds[i], false);
+  }
+  out += R"(],"resume_from":)";
+  out += std::to_string(resume_from);
+  out += '}';
+  return out;
 }
 
 const char* describe(close_code c) {

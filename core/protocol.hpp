@@ -63,11 +63,16 @@ struct frame_error {
 std::variant<client_frame, frame_error>
 parse_client_frame(std::string_view text);
 
+/// Serialises a message's part of every frame, once for all recipients.
+std::shared_ptr<const web_content> seal(const web_message& m);
+
 /// {"seq","id","template","channel","title","body","data","created_at"},
-/// with data_json embedded as an object ({} when it is not a JSON object).
+/// with data_json embedded as an object ({} when it is not a JSON object),
+/// and "silent":true during quiet hours.
 nlohmann::json to_json(const delivery& d);
 
-/// to_json(d) plus "type":"msg", as text.
+/// to_json(d) plus "type":"msg", as text: put together from the sealed
+/// content and the recipient's seq; nothing is parsed or serialised.
 std::string msg_frame(const delivery& d);
 
 /// {"type":"welcome","user":...,"resume_from":N,"last_seq":M,

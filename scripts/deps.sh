@@ -9,6 +9,7 @@ packages=(
   libcaf-dev libpqxx-dev libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libkainjow-mustache-dev libjwt-dev libcli11-dev prometheus-cpp-dev
+  libjemalloc-dev
   postgresql postgresql-contrib
   curl openssl python3 python3-websockets python3-psycopg2 prometheus
   chromium fonts-dejavu-core nodejs

@@ -1,5 +1,7 @@
 #include "storage/inbox_store.hpp"
 
+#include "core/iso_time.hpp"
+#include "core/protocol.hpp"
 #include "storage/detail/pg.hpp"
 #include "storage/detail/pg_array.hpp"
 #include "storage/error.hpp"
@@ -142,15 +144,18 @@ inbox_store::load_feeds(const std::vector<feed_range>& ranges) {
   impl_->run("cannot load feeds", [&](pqxx::work& tx) {
     for (const auto& row :
          tx.exec_prepared("herald_feeds", users, after, through, limits)) {
+      web_message m;
+      m.id = row[2].as<int64_t>();
+      m.template_code = row[3].as<std::string>();
+      m.title = row[4].as<std::string>();
+      m.body = row[5].as<std::string>();
+      m.data_json = row[6].as<std::string>();
+      m.created_at = row[7].as<std::string>();
+      m.created_unix = parse_iso_utc(m.created_at).value_or(0);
       delivery d;
       d.seq = row[1].as<int64_t>();
-      d.message_id = row[2].as<int64_t>();
-      d.template_code = row[3].as<std::string>();
-      d.title = row[4].as<std::string>();
-      d.body = row[5].as<std::string>();
-      d.data_json = row[6].as<std::string>();
-      d.created_at = row[7].as<std::string>();
       d.silent = row[8].as<bool>();
+      d.content = protocol::seal(m);
       out.at(row[0].as<size_t>() - 1).push_back(std::move(d));
     }
     return 0;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/delivery.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -7,17 +9,13 @@
 
 namespace herald::storage {
 
-/// What every reader of one message shows, shared between them.
+/// One message as the stream log's readers get it: what its web
+/// recipients are shown (sealed once, shared), and what their preferences
+/// decide on.
 struct message_content {
-  int64_t id = 0;
-  std::string template_code;
   std::string message_type;
   std::string priority;
-  std::string web_title;
-  std::string web_body;
-  std::string vars_json;
-  std::string created_at;  ///< ISO 8601, UTC
-  double created_unix = 0; ///< the same, in seconds since the epoch
+  std::shared_ptr<const web_content> web; ///< never null
 };
 
 /// One position of the stream log: a message on one or more streams, or a

@@ -1,6 +1,7 @@
 #include "storage/log_reader.hpp"
 
 #include "core/iso_time.hpp"
+#include "core/protocol.hpp"
 #include "storage/detail/pg.hpp"
 #include "storage/error.hpp"
 
@@ -32,16 +33,18 @@ constexpr const char* read_sql = R"sql(
 )sql";
 
 std::shared_ptr<const message_content> content_of(const pqxx::row& row) {
+  web_message web;
+  web.id = row[3].as<int64_t>();
+  web.template_code = row[4].as<std::string>();
+  web.title = row[7].as<std::string>();
+  web.body = row[8].as<std::string>();
+  web.data_json = row[9].as<std::string>();
+  web.created_at = row[10].as<std::string>();
+  web.created_unix = parse_iso_utc(web.created_at).value_or(0);
   auto m = std::make_shared<message_content>();
-  m->id = row[3].as<int64_t>();
-  m->template_code = row[4].as<std::string>();
   m->message_type = row[5].as<std::string>();
   m->priority = row[6].as<std::string>();
-  m->web_title = row[7].as<std::string>();
-  m->web_body = row[8].as<std::string>();
-  m->vars_json = row[9].as<std::string>();
-  m->created_at = row[10].as<std::string>();
-  m->created_unix = parse_iso_utc(m->created_at).value_or(0);
+  m->web = protocol::seal(web);
   return m;
 }
 

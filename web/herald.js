@@ -48,6 +48,7 @@ export function connect(url, options = {}) {
   let active = null; // the connection messages come from
   let probe = null; // a better transport being tried while active runs
   let ackTimer = 0;
+  let unacked = 0; // messages passed on since the last ack
   let closed = false;
   const timers = {};
 
@@ -129,12 +130,17 @@ export function connect(url, options = {}) {
       // Storage full or denied: resume only works within this page.
     }
     emit('message', m);
-    // One cumulative ack for a burst of messages.
-    if (!ackTimer)
-      ackTimer = setTimeout(() => {
-        ackTimer = 0;
-        if (c === active) c.ack(client.lastSeq);
-      });
+    // One cumulative ack for what arrives within a second, or for every
+    // 64 messages: the server resends only after 5 s without one, and 64
+    // stays well inside its window of 256 unacked messages.
+    const ack = () => {
+      clearTimeout(ackTimer);
+      ackTimer = 0;
+      unacked = 0;
+      if (c === active) c.ack(client.lastSeq);
+    };
+    if (++unacked >= 64) ack();
+    else if (!ackTimer) ackTimer = setTimeout(ack, 1000);
   }
 
   function backoff() {

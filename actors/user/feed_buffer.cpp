@@ -6,9 +6,10 @@ namespace herald::actors {
 
 namespace {
 
+// A message shared with other users' buffers counts in each: the budget
+// bounds what one user can hold on to.
 size_t weight(const delivery& d) {
-  return d.title.size() + d.body.size() + d.data_json.size() +
-         d.template_code.size() + d.created_at.size();
+  return d.content->weight();
 }
 
 } // namespace

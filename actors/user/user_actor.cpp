@@ -46,8 +46,8 @@ struct send_record {
   int64_t seq = 0;
   int64_t message_id = 0;
   uint64_t session = 0;
-  std::string transport;
-  double at = 0; ///< unix seconds
+  const char* transport = ""; ///< session_sink::transport(): a literal
+  double at = 0;              ///< unix seconds
   bool resend = false;
 };
 
@@ -97,6 +97,8 @@ struct user_state {
   // the one the commit-to-send latency measures.
   int64_t first_push_high = 0;
   std::deque<send_record> sends; ///< the last `send_log` pushes
+  /// Looked up once: the registry lookup takes a process-wide lock.
+  std::shared_ptr<spdlog::logger> logger = log::get("actors");
   static inline const char* name = "user";
 };
 
@@ -124,21 +126,21 @@ void note_pushes(user_self* self, const std::vector<delivery>& batch,
                  const session_ptr& sink, bool resend) {
   auto& st = self->state;
   auto now = unix_seconds_now();
-  auto logger = log::get("actors");
+  const auto& logger = st.logger;
   auto debug = logger->should_log(spdlog::level::debug);
   for (const auto& d : batch) {
     if (!resend && d.seq > st.first_push_high) {
       st.first_push_high = d.seq;
-      auto committed = parse_iso_utc(d.created_at);
-      metrics::delivery_sent(committed ? now - *committed : -1.0);
+      auto committed = d.content->created_unix;
+      metrics::delivery_sent(committed > 0 ? now - committed : -1.0);
     }
     st.sends.push_back(
-      {d.seq, d.message_id, sink->id(), sink->transport(), now, resend});
+      {d.seq, d.message_id(), sink->id(), sink->transport(), now, resend});
     if (st.sends.size() > send_log)
       st.sends.pop_front();
     if (debug)
       logger->debug("{} message={} user={}/{} seq={} session={} ({})",
-                    resend ? "resend" : "push", d.message_id, st.key.app_id,
+                    resend ? "resend" : "push", d.message_id(), st.key.app_id,
                     st.key.external_id, d.seq, sink->id(), sink->transport());
   }
 }
@@ -293,7 +295,7 @@ void seed_caps(user_self* self, int64_t live_after) {
       },
       [self](caf::error& err) {
         forget_inbox(self);
-        log::get("actors")->warn(
+        self->state.logger->warn(
           "user {}/{}: cannot count for the cap: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
         // Subscribing again reads all of these from the database.
@@ -327,7 +329,7 @@ void on_loaded(user_self* self, storage::inbox_user& user) {
   self->request(st.shard, std::chrono::seconds{10}, std::move(msg))
     .then([self](int64_t live_after) { seed_caps(self, live_after); },
           [self](caf::error& err) {
-            log::get("actors")->warn(
+            self->state.logger->warn(
               "user {}/{}: cannot subscribe: {}", self->state.key.app_id,
               self->state.key.external_id, self->system().render(err));
             self->state.stage = phase::loading;
@@ -354,7 +356,7 @@ void ensure_loaded(user_self* self) {
       [self](caf::error& err) {
         self->state.load_in_flight = false;
         forget_inbox(self);
-        log::get("actors")->warn(
+        self->state.logger->warn(
           "user {}/{}: cannot load: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
         schedule_tick(self);
@@ -392,7 +394,7 @@ void fetch(user_self* self, int64_t after, int64_t through) {
       [self](caf::error& err) {
         self->state.fetching = false;
         forget_inbox(self);
-        log::get("actors")->warn(
+        self->state.logger->warn(
           "user {}/{}: cannot load the feed: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
         schedule_tick(self);
@@ -599,21 +601,13 @@ void on_ack(user_self* self, const client_ack& msg) {
 std::optional<delivery> to_delivery(user_self* self, const feed_item& item) {
   auto& st = self->state;
   const auto& m = *item.message;
-  auto verdict = st.policy.decide(m.message_type, m.priority, m.created_unix);
+  auto verdict =
+    st.policy.decide(m.message_type, m.priority, m.web->created_unix);
   if (verdict == web_verdict::opted_out || verdict == web_verdict::over_cap) {
     ++st.suppressed;
     return std::nullopt;
   }
-  delivery out;
-  out.seq = item.position;
-  out.message_id = m.id;
-  out.template_code = m.template_code;
-  out.title = m.web_title;
-  out.body = m.web_body;
-  out.data_json = m.vars_json;
-  out.created_at = m.created_at;
-  out.silent = verdict == web_verdict::silent;
-  return out;
+  return delivery{item.position, verdict == web_verdict::silent, m.web};
 }
 
 void on_feed_items(user_self* self, feed_items& msg) {

@@ -9,11 +9,11 @@ using namespace herald::actors;
 
 namespace {
 
-delivery at(int64_t seq) {
-  delivery d;
-  d.seq = seq;
-  d.message_id = seq + 100;
-  return d;
+delivery at(int64_t seq, std::string body = "") {
+  auto content = std::make_shared<web_content>();
+  content->id = seq + 100;
+  content->members_before_seq = std::move(body);
+  return delivery{seq, false, std::move(content)};
 }
 
 std::vector<int64_t> seqs(const std::vector<delivery>& ds) {
@@ -106,9 +106,7 @@ CAF_TEST(trimming keeps the text held under its byte budget) {
   feed_buffer feed;
   feed.start_live(0);
   for (int64_t s = 1; s <= 4; ++s) {
-    auto d = at(s);
-    d.body = std::string(1000, 'x');
-    feed.add_live(std::move(d));
+    feed.add_live(at(s, std::string(1000, 'x')));
   }
   CAF_CHECK(feed.bytes() >= 4000u);
   feed.trim(100, 2500);

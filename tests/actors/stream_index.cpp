@@ -11,7 +11,9 @@ namespace {
 
 storage::log_entry entry(int64_t position, std::vector<std::string> streams) {
   auto m = std::make_shared<storage::message_content>();
-  m->id = position;
+  auto web = std::make_shared<web_content>();
+  web->id = position;
+  m->web = std::move(web);
   return {position, std::move(streams), m};
 }
 

@@ -29,7 +29,9 @@ struct fake_log {
 
   void commit(int64_t position, std::string stream) {
     auto m = std::make_shared<storage::message_content>();
-    m->id = position;
+    auto web = std::make_shared<web_content>();
+    web->id = position;
+    m->web = std::move(web);
     entries[position] = {position, {std::move(stream)}, m};
     head = std::max(head, position);
   }

@@ -131,18 +131,20 @@ private:
   uint64_t id_;
 };
 
+std::shared_ptr<const web_content> make_web(int64_t seq) {
+  web_message m;
+  m.id = 100 + seq;
+  m.title = "t" + std::to_string(seq);
+  return protocol::seal(m);
+}
+
 delivery make_delivery(int64_t seq) {
-  delivery d;
-  d.seq = seq;
-  d.message_id = 100 + seq;
-  d.title = "t" + std::to_string(seq);
-  return d;
+  return delivery{seq, false, make_web(seq)};
 }
 
 std::shared_ptr<const storage::message_content> make_content(int64_t seq) {
   auto content = std::make_shared<storage::message_content>();
-  content->id = 100 + seq;
-  content->web_title = "t" + std::to_string(seq);
+  content->web = make_web(seq);
   content->message_type = "note";
   content->priority = "normal";
   return content;

@@ -57,18 +57,22 @@ struct fixture {
     return text.find(part) != std::string::npos;
   }
 
-  static delivery sample() {
-    delivery d;
-    d.seq = 12;
-    d.message_id = 17;
-    d.template_code = "order_shipped";
-    d.channel = "web";
-    d.title = "Shipped";
-    d.body = "Order A-17 is on its way";
-    d.data_json = R"({"order":"A-17","items":[1,2]})";
-    d.created_at = "2024-05-01T10:00:00Z";
-    return d;
+  static web_message sample_message() {
+    web_message m;
+    m.id = 17;
+    m.template_code = "order_shipped";
+    m.title = "Shipped";
+    m.body = "Order A-17 is on its way";
+    m.data_json = R"({"order":"A-17","items":[1,2]})";
+    m.created_at = "2024-05-01T10:00:00Z";
+    return m;
   }
+
+  static delivery at(int64_t seq, const web_message& m) {
+    return delivery{seq, false, seal(m)};
+  }
+
+  static delivery sample() { return at(12, sample_message()); }
 
   /// to_json(sample()) as nlohmann::json writes it: keys sorted.
   static constexpr const char* sample_json =
@@ -235,15 +239,15 @@ CAF_TEST(to_json shape) {
 CAF_TEST(data that is not a json object becomes an empty object) {
   for (const char* data :
        {"", "not json", "{\"a\":", "[1,2]", "\"text\"", "42", "null"}) {
-    auto d = sample();
-    d.data_json = data;
-    auto j = to_json(d);
+    auto m = sample_message();
+    m.data_json = data;
+    auto j = to_json(at(12, m));
     CAF_CHECK_EQUAL(j.at("data").dump(), "{}");
   }
-  auto d = sample();
-  d.data_json = R"({"nested":{"deep":[true,null,"x"]}})";
-  auto j = to_json(d);
-  CAF_CHECK_EQUAL(j.at("data").dump(), d.data_json);
+  auto m = sample_message();
+  m.data_json = R"({"nested":{"deep":[true,null,"x"]}})";
+  auto j = to_json(at(12, m));
+  CAF_CHECK_EQUAL(j.at("data").dump(), m.data_json);
 }
 
 CAF_TEST(msg frames) {
@@ -256,6 +260,27 @@ CAF_TEST(msg frames) {
   CAF_CHECK(!contains(text, "\n"));
 }
 
+CAF_TEST(
+  a frame put together from sealed content is the object serialised whole) {
+  // The same text nlohmann::json writes for the parsed frame: keys sorted,
+  // nothing duplicated, silent in its place.
+  for (bool silent : {false, true}) {
+    auto d = sample();
+    d.silent = silent;
+    auto text = msg_frame(d);
+    auto j = nlohmann::json::parse(text);
+    CAF_CHECK_EQUAL(j.dump(), text);
+    CAF_CHECK_EQUAL(j.value("silent", false), silent);
+    CAF_CHECK_EQUAL(j.size(), silent ? 10u : 9u);
+  }
+  // Two recipients of one sealed message differ only in seq.
+  auto content = seal(sample_message());
+  auto a = msg_frame(delivery{5, false, content});
+  auto b = msg_frame(delivery{6, false, content});
+  CAF_CHECK_EQUAL(nlohmann::json::parse(a).at("seq").get<int64_t>(), 5);
+  CAF_CHECK_EQUAL(nlohmann::json::parse(b).at("seq").get<int64_t>(), 6);
+}
+
 CAF_TEST(sse events) {
   CAF_CHECK_EQUAL(sse_event(sample()),
                   std::string{"id: 12\nevent: msg\ndata: "} + sample_json +
@@ -263,11 +288,11 @@ CAF_TEST(sse events) {
 }
 
 CAF_TEST(line breaks stay inside the sse data line) {
-  auto d = sample();
+  auto d = sample_message();
   d.title = "two\nlines";
   d.body = "crlf\r\nand\rcr\n\nblank";
   d.data_json = R"({"note":"a\nb"})";
-  auto event = sse_event(d);
+  auto event = sse_event(at(12, d));
   // id, event, data and the blank line that ends the event: four breaks.
   CAF_CHECK_EQUAL(std::count(event.begin(), event.end(), '\n'), 4);
   CAF_CHECK_EQUAL(std::count(event.begin(), event.end(), '\r'), 0);
@@ -284,10 +309,12 @@ CAF_TEST(line breaks stay inside the sse data line) {
 }
 
 CAF_TEST(invalid utf8 does not throw) {
-  auto d = sample();
-  d.title = "bad \xff byte";
+  auto m = sample_message();
+  m.title = "bad \xff byte";
+  delivery d;
   std::string frame;
   try {
+    d = at(12, m);
     frame = msg_frame(d);
   } catch (const std::exception& e) {
     CAF_FAIL("msg_frame threw: " << e.what());
@@ -298,9 +325,9 @@ CAF_TEST(invalid utf8 does not throw) {
 }
 
 CAF_TEST(poll bodies) {
-  auto second = sample();
-  second.seq = 13;
-  second.message_id = 18;
+  auto next = sample_message();
+  next.id = 18;
+  auto second = at(13, next);
   CAF_CHECK_EQUAL(poll_body({}, 5, 5),
                   R"({"last_seq":5,"messages":[],"resume_from":5})");
   CAF_CHECK_EQUAL(poll_body({sample()}, 11, 12),

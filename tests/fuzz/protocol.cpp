@@ -49,14 +49,15 @@ json parse_object(const std::string& text, const char* what) {
 }
 
 void check_outgoing(std::string_view text) {
-  delivery d;
-  d.seq = static_cast<int64_t>(text.size()) + 1;
-  d.message_id = 7;
-  d.template_code = std::string{text};
-  d.title = std::string{text};
-  d.body = std::string{text};
-  d.data_json = std::string{text};
-  d.created_at = "2024-05-01T10:00:00Z";
+  web_message m;
+  m.id = 7;
+  m.template_code = std::string{text};
+  m.title = std::string{text};
+  m.body = std::string{text};
+  m.data_json = std::string{text};
+  m.created_at = "2024-05-01T10:00:00Z";
+  delivery d{static_cast<int64_t>(text.size()) + 1, text.size() % 2 == 1,
+             seal(m)};
 
   auto msg = parse_object(msg_frame(d), "msg_frame: a JSON object");
   check(msg["type"] == "msg", "msg_frame: type msg");

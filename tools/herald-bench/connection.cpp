@@ -21,7 +21,8 @@ connection::connection(asio::io_context& io,
                        const connection_settings& settings, size_t index,
                        asio::ip::address source, std::string target)
   : io_(io), settings_(settings), index_(index), source_(source),
-    target_(std::move(target)), last_seq_(settings.initial_seq) {}
+    target_(std::move(target)), last_seq_(settings.initial_seq),
+    ack_timer_(io) {}
 
 void connection::start() {
   ++generation_;
@@ -31,6 +32,9 @@ void connection::start() {
   queue_.clear();
   buffer_.clear();
   acked_ = last_seq_;
+  unacked_ = 0;
+  ack_due_ = false;
+  ack_timer_.cancel();
   ws_ = std::make_shared<stream>(io_);
   auto& socket = beast::get_lowest_layer(*ws_).socket();
   beast::error_code ec;
@@ -153,8 +157,27 @@ void connection::handle_frame(std::string_view frame) {
   last_seq_ = seq;
   auto now = now_micros();
   stats.arrived(now, now - *stamp);
-  if (!writing_)
-    write_next(); // acks ride behind whatever write is in flight
+  ack_soon();
+}
+
+void connection::ack_soon() {
+  if (++unacked_ >= settings_.ack_every || settings_.ack_delay.count() == 0) {
+    ack_due_ = true;
+    if (!writing_)
+      write_next(); // acks ride behind whatever write is in flight
+    return;
+  }
+  if (unacked_ > 1)
+    return; // the timer of the first unacked message is running
+  ack_timer_.expires_after(settings_.ack_delay);
+  ack_timer_.async_wait(
+    [self = shared_from_this(), gen = generation_](beast::error_code ec) {
+      if (ec || gen != self->generation_)
+        return;
+      self->ack_due_ = true;
+      if (!self->writing_)
+        self->write_next();
+    });
 }
 
 void record_plain(std::string_view payload, const connection_settings& settings,
@@ -184,10 +207,13 @@ void connection::send(std::string frame) {
 }
 
 void connection::write_next() {
-  if (queue_.empty() && ready_ && last_seq_ > acked_ &&
+  if (queue_.empty() && ready_ && ack_due_ && last_seq_ > acked_ &&
       settings_.proto == protocol::herald) {
     // One cumulative ack covers every message read since the last one.
     acked_ = last_seq_;
+    unacked_ = 0;
+    ack_due_ = false;
+    ack_timer_.cancel();
     queue_.push_back(R"({"type":"ack","seq":)" + std::to_string(acked_) + "}");
   }
   if (queue_.empty())

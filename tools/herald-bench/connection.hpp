@@ -8,6 +8,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -36,6 +37,11 @@ struct connection_settings {
   /// so a number not above the last one is a replay (Nchan resends its
   /// buffer on reconnect) and a jump is a loss.
   bool dedup = false;
+  /// herald.v1: a cumulative ack goes out this long after the first message
+  /// it covers, or at once when it covers `ack_every` messages, as
+  /// herald.js does (0: after every message).
+  std::chrono::milliseconds ack_delay{1000};
+  size_t ack_every = 64;
   /// herald.v1: the seq every connection says it has in its first hello,
   /// as a client that was offline resumes (0: from the start).
   int64_t initial_seq = 0;
@@ -76,6 +82,7 @@ private:
   void on_read(uint64_t gen, boost::beast::error_code ec);
   void handle_frame(std::string_view frame);
   void write_next();
+  void ack_soon();
   void fail();
 
   boost::asio::io_context& io_;
@@ -94,6 +101,9 @@ private:
   bool down_ = false;
   int64_t last_seq_ = 0;
   int64_t acked_ = 0;
+  size_t unacked_ = 0; ///< messages read since the last ack
+  bool ack_due_ = false;
+  boost::asio::steady_timer ack_timer_;
 };
 
 } // namespace herald::bench

@@ -7,6 +7,8 @@
 //       --count=N [--first=0] [--user-prefix=u] [--app=bench --secret=S]
 //       [--path=/v1/ws] [--sources=127.0.0.2,...] [--max-pending=256]
 //       [--quickack=1]  (diagnostic: no delayed ACKs on the client side)
+//       [--ack-delay-ms=1000 --ack-every=64]  (herald.v1: when a cumulative
+//                        ack goes out, as herald.js acks; 0: every message)
 //       [--dedup=1]     (plain WebSocket, one publisher: drop replays)
 //       [--last-seq=N]  (herald.v1: resume after N, as a client that was
 //                        offline; 0: from the start)
@@ -26,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -54,6 +57,10 @@ int run_clients(options& opt) {
   cfg.settings.quickack = opt.number("quickack", 0) != 0;
   cfg.settings.dedup = opt.number("dedup", 0) != 0;
   cfg.settings.initial_seq = opt.number("last-seq", 0);
+  cfg.settings.ack_delay =
+    std::chrono::milliseconds{opt.number("ack-delay-ms", 1000)};
+  cfg.settings.ack_every =
+    static_cast<size_t>(std::max<int64_t>(1, opt.number("ack-every", 64)));
   auto count = opt.number("count", 1);
   auto first = opt.number("first", 0);
   auto prefix = opt.text("user-prefix", "u");
