@@ -12,7 +12,8 @@
 #
 # HERALD_PG_DIR picks the folder (default .herald/pg), HERALD_PG_PORT the
 # port number (default 55432; also names the socket file), HERALD_PG_FAST=1
-# turns off durability for throwaway test clusters. Every command is safe to
+# turns off durability for throwaway test clusters, HERALD_PG_OPTIONS adds
+# server settings (-c name=value ...) at start. Every command is safe to
 # run twice. As root, the server runs as Debian's "postgres" system user.
 set -euo pipefail
 
@@ -89,6 +90,8 @@ start() {
   if [[ "${HERALD_PG_FAST:-}" == 1 ]]; then
     opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
+  # e.g. "-c shared_preload_libraries=pg_stat_statements" to profile.
+  opts+=" ${HERALD_PG_OPTIONS:-}"
   as_owner "$bindir/pg_ctl" -D "$data" -l "$logfile" -o "$opts" -w -t 60 \
     start >/dev/null || {
     tail -n 20 "$logfile" >&2

@@ -53,6 +53,20 @@ std::shared_ptr<const message_content> content_of(const pqxx::row& row) {
 struct log_reader::impl {
   explicit impl(std::string url) : conn(std::move(url)) {}
   detail::lazy_connection conn;
+  uint64_t prepared_on = 0; ///< the connection generation prepared on
+
+  // Every commit of every engine is read once per engine: planned once
+  // per connection, not per read.
+  template <class F>
+  auto run(const char* what, F&& fn) {
+    return conn.read_only(what, [&](pqxx::nontransaction& tx) {
+      if (prepared_on != conn.generation()) {
+        tx.conn().prepare("herald_log_read", read_sql);
+        prepared_on = conn.generation();
+      }
+      return fn(tx);
+    });
+  }
 };
 
 log_reader::log_reader(std::string database_url)
@@ -61,16 +75,17 @@ log_reader::log_reader(std::string database_url)
 log_reader::~log_reader() = default;
 
 int64_t log_reader::head() {
-  return impl_->conn.transact("cannot read the log head", [](pqxx::work& tx) {
-    return tx.exec1("SELECT position FROM herald.log_head")[0].as<int64_t>();
-  });
+  return impl_->conn.read_only(
+    "cannot read the log head", [](pqxx::nontransaction& tx) {
+      return tx.exec1("SELECT position FROM herald.log_head")[0].as<int64_t>();
+    });
 }
 
 log_batch log_reader::read_after(int64_t after, int64_t max_positions) {
-  return impl_->conn.transact("cannot read the stream log", [&](
-                                                              pqxx::work& tx) {
-    tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    auto rows = tx.exec_params(read_sql, after, max_positions);
+  // One statement, one snapshot (see read_sql): no transaction around it.
+  return impl_->run("cannot read the stream log", [&](
+                                                    pqxx::nontransaction& tx) {
+    auto rows = tx.exec_prepared("herald_log_read", after, max_positions);
     log_batch batch;
     batch.after = after;
     batch.through = after;

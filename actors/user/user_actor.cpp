@@ -75,13 +75,13 @@ struct user_state {
   feed_buffer feed;
   bool fetching = false;
   std::map<uint64_t, session_entry> sessions;
-  // Progress to persist, and what has been.
+  // Progress to persist, and what has been reported to the shard.
   int64_t sent_high = 0;
   int64_t acked_high = 0;
   int64_t persisted_sent = 0;
   int64_t persisted_acked = 0;
-  bool flush_scheduled = false;
-  bool tick_scheduled = false;
+  /// When the next tick comes (max: none is scheduled).
+  time_point tick_at = time_point::max();
   bool idle_scheduled = false;
   time_point idle_since;
   // What a long-poll took in the current pump pass, so that another poll
@@ -181,22 +181,45 @@ void pump(user_self* self, uint64_t session_id) {
   pump_one(self, session_id);
 }
 
-void schedule_flush(user_self* self) {
+// Progress goes to the shard as it happens: the shard writes the cursors
+// of all its users in one statement per flush. (A flush timer per user
+// cost a clock round trip per push: with a thousand users each getting a
+// message a second, the clock thread alone took a tenth of a core.)
+void report_progress(user_self* self) {
   auto& st = self->state;
-  if (st.flush_scheduled)
+  if (st.user_id == 0)
     return;
-  st.flush_scheduled = true;
-  self->delayed_send(self, st.opts.flush_interval, flush_atom_v);
+  if (st.sent_high <= st.persisted_sent && st.acked_high <= st.persisted_acked)
+    return;
+  self->send(st.shard, user_progress{st.user_id, st.sent_high, st.acked_high});
+  st.persisted_sent = st.sent_high;
+  st.persisted_acked = st.acked_high;
 }
 
+// The next tick comes at the earliest resend deadline of the user's
+// sessions, when the user is known and something is in flight: an ack
+// usually comes first, and a tick then finds nothing to do. Otherwise (a
+// load to retry, a user to look up again) a quarter of the ack timeout. A
+// tick already due sooner is enough; one due later gets an earlier one
+// beside it (a tick with nothing due does nothing).
 void schedule_tick(user_self* self) {
   auto& st = self->state;
-  if (st.tick_scheduled)
+  auto now = self->clock().now();
+  auto at = now + st.opts.ack_timeout / 4;
+  if (st.stage == phase::ready) {
+    auto earliest = time_point::max();
+    for (const auto& [id, entry] : st.sessions) {
+      time_point deadline;
+      if (!entry.poll && entry.window.next_deadline(deadline))
+        earliest = std::min(earliest, deadline);
+    }
+    if (earliest != time_point::max())
+      at = std::max(earliest, now + std::chrono::milliseconds{1});
+  }
+  if (st.tick_at <= at)
     return;
-  st.tick_scheduled = true;
-  // Resend deadlines are checked at a quarter of the ack timeout: a resend
-  // is at most that late.
-  self->delayed_send(self, st.opts.ack_timeout / 4, tick_atom_v);
+  st.tick_at = at;
+  self->delayed_send(self, at - now, tick_atom_v);
 }
 
 void schedule_idle_check(user_self* self) {
@@ -434,7 +457,7 @@ void pump_stream(user_self* self, session_entry& entry,
   note_pushes(self, batch, sink, false);
   sink->deliver(std::move(batch));
   schedule_tick(self);
-  schedule_flush(self);
+  report_progress(self);
 }
 
 // A poll answers once: with what is after its position (skipping what a
@@ -461,7 +484,7 @@ bool pump_poll(user_self* self, session_entry& entry, const session_ptr& sink) {
   st.pushed += batch.size();
   note_pushes(self, batch, sink, false);
   sink->deliver(std::move(batch));
-  schedule_flush(self);
+  report_progress(self);
   return true;
 }
 
@@ -509,7 +532,7 @@ void record_ack(user_self* self, int64_t seq) {
   seq = std::min(seq, st.sent_high);
   if (seq > st.acked_high) {
     st.acked_high = seq;
-    schedule_flush(self);
+    report_progress(self);
   }
 }
 
@@ -648,7 +671,7 @@ void on_feed_items(user_self* self, feed_items& msg) {
 
 void on_tick(user_self* self) {
   auto& st = self->state;
-  st.tick_scheduled = false;
+  st.tick_at = time_point::max();
   if (st.stage == phase::unknown_user && !st.sessions.empty())
     st.stage = phase::loading;
   if (st.stage == phase::loading)
@@ -686,20 +709,6 @@ void on_tick(user_self* self) {
   pump_all(self);
   if (inflight || st.stage == phase::loading)
     schedule_tick(self);
-}
-
-// Progress goes to the shard, which writes the cursors of all its users
-// in one statement per flush.
-void flush(user_self* self) {
-  auto& st = self->state;
-  st.flush_scheduled = false;
-  if (st.user_id == 0)
-    return;
-  if (st.sent_high <= st.persisted_sent && st.acked_high <= st.persisted_acked)
-    return;
-  self->send(st.shard, user_progress{st.user_id, st.sent_high, st.acked_high});
-  st.persisted_sent = st.sent_high;
-  st.persisted_acked = st.acked_high;
 }
 
 const char* phase_name(phase p) {
@@ -792,7 +801,7 @@ void on_idle(user_self* self) {
     self->delayed_send(self, st.opts.idle_timeout - idle_for, idle_atom_v);
     return;
   }
-  flush(self);
+  report_progress(self);
   self->quit();
 }
 
@@ -811,7 +820,6 @@ user_actor::behavior_type user_behavior(user_self* self, user_key key,
     [self](const client_read& msg) { on_read(self, msg); },
     [self](feed_items& msg) { on_feed_items(self, msg); },
     [self](tick_atom) { on_tick(self); },
-    [self](flush_atom) { flush(self); },
     [self](idle_atom) { on_idle(self); },
     [self](inspect_atom) { return describe(self); },
     [self](trace_atom, int64_t message_id) {

@@ -19,7 +19,8 @@ struct user_options {
   caf::timespan ack_timeout = std::chrono::seconds{5};
   /// ...up to this.
   caf::timespan max_resend_backoff = std::chrono::seconds{60};
-  /// Sent and acked progress is written at most this often.
+  /// The shard writes its users' sent and acked progress at most this
+  /// often.
   caf::timespan flush_interval = std::chrono::milliseconds{200};
   /// A user actor with no session for this long stops.
   caf::timespan idle_timeout = std::chrono::seconds{60};
@@ -47,9 +48,8 @@ using user_actor = caf::typed_actor<
   caf::reacts_to<client_read>,
   /// The user's next feed items, in position order.
   caf::reacts_to<feed_items>,
-  /// Its own timers: resends and retries, progress to report, idleness.
-  caf::reacts_to<tick_atom>, caf::reacts_to<flush_atom>,
-  caf::reacts_to<idle_atom>,
+  /// Its own timers: resends and retries, idleness.
+  caf::reacts_to<tick_atom>, caf::reacts_to<idle_atom>,
   /// Describes the actor and its sessions (JSON).
   caf::replies_to<inspect_atom>::with<std::string>,
   /// Where a message was pushed, and when (a JSON array).

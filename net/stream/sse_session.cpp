@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/protocol.hpp"
+#include "net/stream/keepalive_clock.hpp"
 
 #include <caf/send.hpp>
 
@@ -95,7 +96,8 @@ void sse_session::watch_peer() {
 }
 
 void sse_session::keepalive() {
-  keepalive_timer_.expires_after(ctx_.ping_interval);
+  keepalive_timer_.expires_at(
+    keepalive_deadline(std::chrono::steady_clock::now() + ctx_.ping_interval));
   keepalive_timer_.async_wait(
     [self = shared_from_this()](beast::error_code ec) {
       if (ec || self->finished_)

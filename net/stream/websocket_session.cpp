@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/protocol.hpp"
+#include "net/stream/keepalive_clock.hpp"
 
 #include <caf/send.hpp>
 
@@ -71,7 +72,7 @@ void websocket_session::heard() {
 }
 
 void websocket_session::arm_ping(std::chrono::steady_clock::time_point at) {
-  ping_timer_.expires_at(at);
+  ping_timer_.expires_at(keepalive_deadline(at));
   ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec)
       self->on_ping_timer();
