@@ -33,6 +33,15 @@ constexpr const char* claim_sql = R"sql(
      FOR UPDATE OF o SKIP LOCKED
 )sql";
 
+// Most wakes under load find nothing to claim: every publishing commit
+// sends a NOTIFY, and the batch before took its rows already. This read,
+// outside a transaction, says so in one round trip; the claim's BEGIN,
+// SELECT and ROLLBACK took three (3,600 empty claims for 5,000 messages
+// at 1,000 publishes/s).
+constexpr const char* pending_sql = R"sql(
+  SELECT EXISTS (SELECT 1 FROM herald.outbox WHERE state = 'pending')
+)sql";
+
 constexpr const char* expand_sql = R"sql(
   SELECT first_position, last_position
     FROM herald.expand_to_log($1::bigint[], $2::bigint[], $3::text[],
@@ -87,6 +96,7 @@ struct outbox_expander::impl {
   pqxx::connection& prepared() {
     auto& c = conn.get();
     if (prepared_on != conn.generation()) {
+      c.prepare("herald_pending", pending_sql);
       c.prepare("herald_claim", claim_sql);
       c.prepare("herald_expand", expand_sql);
       prepared_on = conn.generation();
@@ -96,6 +106,11 @@ struct outbox_expander::impl {
 
   batch_result run_once(size_t limit, const render_fn& render) {
     batch_result result;
+    {
+      pqxx::nontransaction probe{prepared()};
+      if (!probe.exec_prepared("herald_pending")[0][0].as<bool>())
+        return result;
+    }
     pqxx::work tx{prepared()};
     auto rows = tx.exec_prepared("herald_claim", static_cast<int64_t>(limit));
     result.claimed = rows.size();
