@@ -191,7 +191,8 @@ def main():
             "quick": args.quick, "load_at_end": procstat.loadavg()}
     if saved:
         # The first run's facts stay; the report says what was added.
-        added = (f"{', '.join(systems)} measured on {meta['date']} "
+        added = (f"{', '.join(systems)} measured again in "
+                 f"{', '.join(scenarios)} on {meta['date']} "
                  f"({meta['minutes']:.1f} min, load "
                  f"{machine['load_at_start']} → {meta['load_at_end']})")
         meta = saved["meta"]
