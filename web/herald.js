@@ -121,26 +121,33 @@ export function connect(url, options = {}) {
   }
 
   function deliver(m, c) {
-    if (!(m.seq > client.lastSeq)) return; // a resend: already passed on
-    client.lastSeq = m.seq;
-    try {
-      if (o.storage && +o.storage.getItem(key) < m.seq)
-        o.storage.setItem(key, m.seq);
-    } catch (e) {
-      // Storage full or denied: resume only works within this page.
+    // What this connection has had: its acks name no more than that.
+    c.seen = Math.max(c.seen || 0, m.seq);
+    if (m.seq > client.lastSeq) {
+      client.lastSeq = m.seq;
+      try {
+        if (o.storage && +o.storage.getItem(key) < m.seq)
+          o.storage.setItem(key, m.seq);
+      } catch (e) {
+        // Storage full or denied: resume only works within this page.
+      }
+      emit('message', m);
     }
-    emit('message', m);
+    // A resend is not passed on again, but acked: the ack it missed went
+    // to a connection that is gone, and without one it keeps coming.
     // One cumulative ack for what arrives within a second, or for every
     // 64 messages: the server resends only after 5 s without one, and 64
     // stays well inside its window of 256 unacked messages.
-    const ack = () => {
-      clearTimeout(ackTimer);
-      ackTimer = 0;
-      unacked = 0;
-      if (c === active) c.ack(client.lastSeq);
-    };
     if (++unacked >= 64) ack();
     else if (!ackTimer) ackTimer = setTimeout(ack, 1000);
+  }
+
+  // Acks what the connection messages come from has had.
+  function ack() {
+    clearTimeout(ackTimer);
+    ackTimer = 0;
+    unacked = 0;
+    if (active && active.seen) active.ack(active.seen);
   }
 
   function backoff() {
