@@ -1,9 +1,8 @@
 #include "storage/inbox_store.hpp"
 
-#include "core/iso_time.hpp"
-#include "core/protocol.hpp"
 #include "storage/detail/pg.hpp"
 #include "storage/detail/pg_array.hpp"
+#include "storage/detail/web_row.hpp"
 #include "storage/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -144,18 +143,10 @@ inbox_store::load_feeds(const std::vector<feed_range>& ranges) {
   impl_->run("cannot load feeds", [&](pqxx::work& tx) {
     for (const auto& row :
          tx.exec_prepared("herald_feeds", users, after, through, limits)) {
-      web_message m;
-      m.id = row[2].as<int64_t>();
-      m.template_code = row[3].as<std::string>();
-      m.title = row[4].as<std::string>();
-      m.body = row[5].as<std::string>();
-      m.data_json = row[6].as<std::string>();
-      m.created_at = row[7].as<std::string>();
-      m.created_unix = parse_iso_utc(m.created_at).value_or(0);
       delivery d;
       d.seq = row[1].as<int64_t>();
       d.silent = row[8].as<bool>();
-      d.content = protocol::seal(m);
+      d.content = detail::sealed_web(row, 2);
       out.at(row[0].as<size_t>() - 1).push_back(std::move(d));
     }
     return 0;

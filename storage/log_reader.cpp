@@ -1,8 +1,7 @@
 #include "storage/log_reader.hpp"
 
-#include "core/iso_time.hpp"
-#include "core/protocol.hpp"
 #include "storage/detail/pg.hpp"
+#include "storage/detail/web_row.hpp"
 #include "storage/error.hpp"
 
 namespace herald::storage {
@@ -19,11 +18,11 @@ constexpr const char* read_sql = R"sql(
   WITH h AS (SELECT least($1::bigint + $2::bigint, position) AS through
                FROM herald.log_head)
   SELECT h.through, l.position, l.stream, o.id, o.template_code,
-         coalesce(o.message_type, o.template_code), o.priority,
          coalesce(o.rendered->'web'->>'title', ''),
          coalesce(o.rendered->'web'->>'body', ''), o.vars::text,
          to_char(o.created_at AT TIME ZONE 'UTC',
-                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+         coalesce(o.message_type, o.template_code), o.priority
     FROM h
     LEFT JOIN herald.stream_log l
       ON l.position > $1::bigint AND l.position <= h.through
@@ -33,18 +32,10 @@ constexpr const char* read_sql = R"sql(
 )sql";
 
 std::shared_ptr<const message_content> content_of(const pqxx::row& row) {
-  web_message web;
-  web.id = row[3].as<int64_t>();
-  web.template_code = row[4].as<std::string>();
-  web.title = row[7].as<std::string>();
-  web.body = row[8].as<std::string>();
-  web.data_json = row[9].as<std::string>();
-  web.created_at = row[10].as<std::string>();
-  web.created_unix = parse_iso_utc(web.created_at).value_or(0);
   auto m = std::make_shared<message_content>();
-  m->message_type = row[5].as<std::string>();
-  m->priority = row[6].as<std::string>();
-  m->web = protocol::seal(web);
+  m->web = detail::sealed_web(row, 3);
+  m->message_type = row[9].as<std::string>();
+  m->priority = row[10].as<std::string>();
   return m;
 }
 
