@@ -1,8 +1,9 @@
 #pragma once
 
+#include "core/fifo.hpp"
+
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 namespace herald::actors {
@@ -66,7 +67,7 @@ private:
   int64_t acked_;
   int64_t sent_;
   size_t max_unacked_;
-  std::deque<inflight> inflight_;
+  fifo<inflight> inflight_;
 };
 
 } // namespace herald::actors

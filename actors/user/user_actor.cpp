@@ -6,6 +6,7 @@
 #include "actors/user/feed_buffer.hpp"
 #include "actors/user/inbox_actor.hpp"
 #include "actors/user/session_window.hpp"
+#include "core/fifo.hpp"
 #include "core/iso_time.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -19,7 +20,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <deque>
 #include <map>
 
 namespace herald::actors {
@@ -96,7 +96,7 @@ struct user_state {
   // The newest position pushed anywhere: what is above it is a first push,
   // the one the commit-to-send latency measures.
   int64_t first_push_high = 0;
-  std::deque<send_record> sends; ///< the last `send_log` pushes
+  fifo<send_record> sends; ///< the last `send_log` pushes
   /// Looked up once: the registry lookup takes a process-wide lock.
   std::shared_ptr<spdlog::logger> logger = log::get("actors");
   static inline const char* name = "user";

@@ -1,8 +1,9 @@
 #pragma once
 
+#include "core/fifo.hpp"
+
 #include <atomic>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -32,8 +33,8 @@ public:
   /// Drops every frame not yet being written; with `writing`, the front one
   /// stays until its write completes.
   void drop_waiting(bool writing) {
-    if (writing && !frames_.empty())
-      frames_.erase(std::next(frames_.begin()), frames_.end());
+    if (writing)
+      frames_.truncate_after_front();
     else
       frames_.clear();
     bytes_ = frames_.empty() ? 0 : frames_.front()->size();
@@ -42,7 +43,7 @@ public:
   size_t bytes() const { return bytes_; }
 
 private:
-  std::deque<std::shared_ptr<const std::string>> frames_;
+  fifo<std::shared_ptr<const std::string>> frames_;
   std::atomic<size_t> bytes_{0};
 };
 

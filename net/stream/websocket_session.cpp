@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace herald::net {
 
 namespace beast = detail::beast;
@@ -33,9 +35,14 @@ void websocket_session::start(http::request<http::string_body> req) {
   registry_id_ = registry_.add(weak_from_this());
   live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
   // Beast's own idle timeout stays off: the heartbeat below has its own
-  // interval and timeout (and the handshake and close keep Beast's).
-  ws_.set_option(
-    websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // interval and timeout (the handshake and close keep Beast's). The
+  // server's suggested() would turn it on, with pings of its own and a
+  // timer re-armed on every read.
+  auto timeouts =
+    websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  ws_.set_option(timeouts);
   // Runs inside a read, which holds the session alive.
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong)
@@ -114,24 +121,29 @@ void websocket_session::on_ping_timer() {
 }
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
-                                                    shared_from_this()));
+  ws_.async_read_some(
+    asio::buffer(piece_),
+    beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
 }
 
-void websocket_session::on_read(beast::error_code ec, std::size_t) {
+void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   heard(); // any frame shows the peer is there
   if (ec) {
-    // Beast has already answered a too-big frame with close code 1009.
+    // Beast has already answered a too-big message with close code 1009
+    // (read_message_max counts the whole message, not the piece).
     detail::fail(ec, "websocket read");
     return finish();
   }
   if (!ws_.got_text()) {
-    buffer_.consume(buffer_.size());
+    message_ = std::string{};
     do_close(protocol::bad_frame, "herald.v1 frames are text");
     return;
   }
-  auto text = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
+  message_.append(piece_.data(), bytes);
+  if (!ws_.is_message_done())
+    return do_read();
+  // The message's memory goes with it: an idle session holds none.
+  auto text = std::exchange(message_, std::string{});
   on_frame(text);
   if (!closing_)
     do_read();

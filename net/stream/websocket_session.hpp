@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -76,7 +77,12 @@ private:
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
   ws_stream ws_;
-  detail::beast::flat_buffer buffer_;
+  /// Client frames are read a piece at a time into this, and gathered in
+  /// message_ until complete. Beast's async_read would prepare a 1.5 KB
+  /// buffer for every pending read, that is for every idle connection;
+  /// client frames (hello, ack, auth, read) are mostly smaller than this.
+  std::array<char, 256> piece_;
+  std::string message_;
   const stream_context& ctx_;
   identity who_;
   std::string remote_;
