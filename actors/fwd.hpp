@@ -13,6 +13,7 @@ struct feed_items;
 struct load_cap_counts;
 struct load_feed;
 struct load_user;
+struct passivate_request;
 struct persist_cursors;
 struct persist_read;
 struct subscribe;

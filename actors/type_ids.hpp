@@ -30,6 +30,10 @@ CAF_ADD_ATOM(herald, herald::actors, idle_atom, "idle")
 /// when (answers a JSON array).
 CAF_ADD_ATOM(herald, herald::actors, trace_atom, "trace")
 
+/// A user actor's check whether it has had nothing in flight long enough
+/// to hand its state to its shard and stop.
+CAF_ADD_ATOM(herald, herald::actors, passivate_atom, "passivate")
+
 CAF_END_TYPE_ID_BLOCK(herald)
 
 namespace caf {

@@ -97,6 +97,20 @@ struct user_progress {
   int64_t acked = 0;
 };
 
+struct user_snapshot;
+
+/// To the shard, from a user actor that had nothing in flight for a while:
+/// it would stop, leaving `snapshot` with the shard; `handled` counts the
+/// shard's messages it has taken. Answers true when the shard took it
+/// (nothing the shard sent is still on its way to the actor): the actor
+/// stops, and the shard starts it again from the snapshot when the user
+/// next has something.
+struct passivate_request {
+  user_key user;
+  uint64_t handled = 0;
+  std::shared_ptr<user_snapshot> snapshot;
+};
+
 /// To an inbox worker: what the user is (answers storage::inbox_user; id 0
 /// when the user does not exist).
 struct load_user {
@@ -139,6 +153,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::tailed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::feed_items)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::subscribe)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::user_progress)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::passivate_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_feed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_cap_counts)

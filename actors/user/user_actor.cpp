@@ -6,6 +6,7 @@
 #include "actors/user/feed_buffer.hpp"
 #include "actors/user/inbox_actor.hpp"
 #include "actors/user/session_window.hpp"
+#include "actors/user/user_snapshot.hpp"
 #include "core/fifo.hpp"
 #include "core/iso_time.hpp"
 #include "core/log.hpp"
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <map>
 
 namespace herald::actors {
@@ -39,16 +41,6 @@ struct session_entry {
   std::string transport;
   std::string remote;
   time_point since;
-};
-
-/// One push of a message to a session, kept for traces.
-struct send_record {
-  int64_t seq = 0;
-  int64_t message_id = 0;
-  uint64_t session = 0;
-  const char* transport = ""; ///< session_sink::transport(): a literal
-  double at = 0;              ///< unix seconds
-  bool resend = false;
 };
 
 /// Where the actor is in getting to know its user: loading what the
@@ -97,6 +89,15 @@ struct user_state {
   // the one the commit-to-send latency measures.
   int64_t first_push_high = 0;
   fifo<send_record> sends; ///< the last `send_log` pushes
+  // Passivation: messages taken from the shard (it compares them with what
+  // it sent), when the last one came, whether a check is due, whether the
+  // shard is being asked, and how often this user was passivated before.
+  uint64_t handled = 0;
+  time_point active_at;
+  bool passivate_scheduled = false;
+  bool leaving = false;
+  size_t passivations = 0;
+  size_t reads_in_flight = 0;
   /// Looked up once: the registry lookup takes a process-wide lock.
   std::shared_ptr<spdlog::logger> logger = log::get("actors");
   static inline const char* name = "user";
@@ -118,6 +119,7 @@ void forget_inbox(user_self* self) {
 
 void pump_one(user_self* self, uint64_t session_id);
 void ensure_loaded(user_self* self);
+void consider_passivating(user_self* self);
 
 constexpr size_t send_log = 1024;
 
@@ -293,6 +295,7 @@ void on_subscribed(user_self* self, int64_t live_after) {
     ensure_loaded(self);
   }
   pump_all(self);
+  consider_passivating(self);
 }
 
 // The hourly cap counts the feed up to the live start before the first
@@ -414,6 +417,7 @@ void fetch(user_self* self, int64_t after, int64_t through) {
         pump_all(self);
         st.feed.trim(st.opts.cache_limit + st.opts.load_batch,
                      st.opts.cache_bytes);
+        consider_passivating(self);
       },
       [self](caf::error& err) {
         self->state.fetching = false;
@@ -757,6 +761,7 @@ std::string describe(user_self* self) {
                         {"pushed", st.pushed},
                         {"resent", st.resent},
                         {"suppressed", st.suppressed},
+                        {"passivations", st.passivations},
                         {"mailbox", self->mailbox().size()},
                         {"sessions", std::move(sessions)}}
     .dump();
@@ -769,11 +774,14 @@ void on_read(user_self* self, const client_read& msg, bool retry = true) {
     return;
   auto session_id = msg.session_id;
   auto message_id = msg.message_id;
+  ++st.reads_in_flight;
   self
     ->request(workers, std::chrono::seconds{10},
               persist_read{st.user_id, message_id})
     .then(
       [self, session_id, message_id](bool found) {
+        --self->state.reads_in_flight;
+        consider_passivating(self);
         auto it = self->state.sessions.find(session_id);
         if (found || it == self->state.sessions.end())
           return;
@@ -783,6 +791,7 @@ void on_read(user_self* self, const client_read& msg, bool retry = true) {
                                             " for this user");
       },
       [self, msg, retry](caf::error& err) {
+        --self->state.reads_in_flight;
         forget_inbox(self);
         // The kept handle outlived its inbox: ask the one running now.
         if (retry && err == caf::sec::request_receiver_down) {
@@ -810,36 +819,193 @@ void on_idle(user_self* self) {
   self->quit();
 }
 
+// Nothing in flight and nothing being read: every stream session has all
+// the feed holds for it, and no poll waits. Then the actor's state fits a
+// snapshot and a wake-up needs no database read.
+bool quiet(user_self* self) {
+  auto& st = self->state;
+  if (st.stage != phase::ready || st.sessions.empty() || st.fetching ||
+      st.load_in_flight || st.reads_in_flight > 0 || !st.early.empty())
+    return false;
+  for (const auto& [id, entry] : st.sessions)
+    if (entry.poll || !entry.welcomed || entry.window.unacked() > 0)
+      return false;
+  return true;
+}
+
+// One check at a time, after passivate_after: a user that keeps getting
+// messages sets no timer per message.
+void consider_passivating(user_self* self) {
+  auto& st = self->state;
+  if (st.opts.passivate_after.count() <= 0 || st.passivate_scheduled ||
+      st.leaving || !quiet(self))
+    return;
+  st.passivate_scheduled = true;
+  self->delayed_send(self, st.opts.passivate_after, passivate_atom_v);
+}
+
+std::shared_ptr<user_snapshot> take_snapshot(user_self* self) {
+  auto& st = self->state;
+  auto snap = std::make_shared<user_snapshot>();
+  snap->user_id = st.user_id;
+  snap->newest = st.newest;
+  snap->sent_high = st.sent_high;
+  snap->acked_high = st.acked_high;
+  // Each session has had all of its feed up to where it stands (nothing in
+  // flight, nothing to read): past the lowest of them, everything reaches
+  // the next actor live.
+  snap->complete_through = std::numeric_limits<int64_t>::max();
+  for (const auto& [id, entry] : st.sessions)
+    snap->complete_through =
+      std::min(snap->complete_through, entry.window.sent());
+  snap->first_push_high = st.first_push_high;
+  snap->policy = st.policy;
+  snap->sends = st.sends;
+  snap->pushed = st.pushed;
+  snap->resent = st.resent;
+  snap->suppressed = st.suppressed;
+  snap->passivations = st.passivations + 1;
+  return snap;
+}
+
+void on_passivate_check(user_self* self) {
+  auto& st = self->state;
+  st.passivate_scheduled = false;
+  if (st.leaving || !quiet(self))
+    return; // the next quiet moment schedules another check
+  auto quiet_for = self->clock().now() - st.active_at;
+  if (quiet_for < st.opts.passivate_after) {
+    st.passivate_scheduled = true;
+    self->delayed_send(self, st.opts.passivate_after - quiet_for,
+                       passivate_atom_v);
+    return;
+  }
+  report_progress(self); // reaches the shard before the request
+  st.leaving = true;
+  self
+    ->request(st.shard, std::chrono::seconds{10},
+              passivate_request{st.key, st.handled, take_snapshot(self)})
+    .then(
+      [self](bool taken) {
+        self->state.leaving = false;
+        if (taken) {
+          self->quit(); // the shard holds the state and the sessions now
+          return;
+        }
+        // Something from the shard is on its way here: stay.
+        consider_passivating(self);
+      },
+      [self](caf::error&) { self->state.leaving = false; });
+}
+
+// A woken actor: the user as it was when it passivated, subscribed still
+// (the shard kept its streams), its sessions reattached by the shard.
+void restore(user_self* self, user_snapshot& snap) {
+  auto& st = self->state;
+  st.user_id = snap.user_id;
+  st.newest = snap.newest;
+  st.sent_high = st.persisted_sent = snap.sent_high;
+  st.acked_high = st.persisted_acked = snap.acked_high;
+  st.first_push_high = snap.first_push_high;
+  st.policy = std::move(snap.policy);
+  st.sends = std::move(snap.sends);
+  st.pushed = snap.pushed;
+  st.resent = snap.resent;
+  st.suppressed = snap.suppressed;
+  st.passivations = snap.passivations;
+  st.stage = phase::ready;
+  st.feed.start_live(snap.complete_through);
+}
+
+// What the shard sends counts for passivation, and makes the user active.
+void from_shard(user_self* self) {
+  ++self->state.handled;
+  self->state.active_at = self->clock().now();
+}
+
+// After a message from the shard: without sessions the idle timeout runs;
+// with sessions, the actor may be quiet now. (Not on start: a timer holds
+// its actor in memory until it fires, and a user that passivates soon
+// after it started would stay there for the idle timeout.)
+void settle(user_self* self) {
+  auto& st = self->state;
+  if (st.sessions.empty()) {
+    if (!st.idle_scheduled)
+      schedule_idle_check(self);
+    return;
+  }
+  consider_passivating(self);
+}
+
 user_actor::behavior_type user_behavior(user_self* self, user_key key,
                                         user_options options,
-                                        user_shard_actor shard) {
+                                        user_shard_actor shard,
+                                        std::shared_ptr<user_snapshot> snap) {
   self->state.key = std::move(key);
   self->state.opts = options;
   self->state.shard = std::move(shard);
-  ensure_loaded(self);
-  schedule_idle_check(self);
+  self->state.active_at = self->clock().now();
+  if (snap)
+    restore(self, *snap);
+  else
+    ensure_loaded(self);
   return {
-    [self](attach_session& msg) { on_attach(self, msg); },
-    [self](const detach_session& msg) { on_detach(self, msg.session_id); },
-    [self](const client_ack& msg) { on_ack(self, msg); },
-    [self](const client_read& msg) { on_read(self, msg); },
-    [self](feed_items& msg) { on_feed_items(self, msg); },
-    [self](tick_atom) { on_tick(self); },
+    [self](attach_session& msg) {
+      from_shard(self);
+      on_attach(self, msg);
+      settle(self);
+    },
+    [self](const detach_session& msg) {
+      from_shard(self);
+      on_detach(self, msg.session_id);
+      settle(self);
+    },
+    [self](const client_ack& msg) {
+      from_shard(self);
+      on_ack(self, msg);
+      settle(self);
+    },
+    [self](const client_read& msg) {
+      from_shard(self);
+      on_read(self, msg);
+      settle(self);
+    },
+    [self](feed_items& msg) {
+      from_shard(self);
+      on_feed_items(self, msg);
+      settle(self);
+    },
+    [self](tick_atom) {
+      on_tick(self);
+      consider_passivating(self);
+    },
     [self](idle_atom) { on_idle(self); },
-    [self](inspect_atom) { return describe(self); },
+    [self](passivate_atom) { on_passivate_check(self); },
+    [self](inspect_atom) {
+      from_shard(self);
+      settle(self);
+      return describe(self);
+    },
     [self](trace_atom, int64_t message_id) {
+      from_shard(self);
+      settle(self);
       return trace_of(self, message_id);
     },
-    [self](crash_atom) { self->quit(caf::make_error(errc::injected_crash)); },
+    [self](crash_atom) {
+      from_shard(self);
+      self->quit(caf::make_error(errc::injected_crash));
+    },
   };
 }
 
 } // namespace
 
 user_actor spawn_user_actor(user_shard_actor::pointer parent, user_key key,
-                            user_options options) {
+                            user_options options,
+                            std::shared_ptr<user_snapshot> snapshot) {
   return parent->spawn(user_behavior, std::move(key), options,
-                       caf::actor_cast<user_shard_actor>(parent));
+                       caf::actor_cast<user_shard_actor>(parent),
+                       std::move(snapshot));
 }
 
 } // namespace herald::actors

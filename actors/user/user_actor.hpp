@@ -9,6 +9,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
+#include <memory>
 
 namespace herald::actors {
 
@@ -24,6 +25,12 @@ struct user_options {
   caf::timespan flush_interval = std::chrono::milliseconds{200};
   /// A user actor with no session for this long stops.
   caf::timespan idle_timeout = std::chrono::seconds{60};
+  /// A user actor with sessions but nothing in flight for this long hands
+  /// its state to its shard and stops (zero: never); the shard starts it
+  /// again, without a database read, when the user next has something.
+  /// An idle connection then costs its session and a few hundred bytes in
+  /// the shard, not a whole actor.
+  caf::timespan passivate_after = std::chrono::seconds{1};
   /// Live sessions per user; more are closed with too_many_sessions.
   size_t max_sessions = 16;
   /// Messages kept in memory for sessions that are behind, at most so
@@ -48,8 +55,9 @@ using user_actor = caf::typed_actor<
   caf::reacts_to<client_read>,
   /// The user's next feed items, in position order.
   caf::reacts_to<feed_items>,
-  /// Its own timers: resends and retries, idleness.
+  /// Its own timers: resends and retries, idleness, passivation.
   caf::reacts_to<tick_atom>, caf::reacts_to<idle_atom>,
+  caf::reacts_to<passivate_atom>,
   /// Describes the actor and its sessions (JSON).
   caf::replies_to<inspect_atom>::with<std::string>,
   /// Where a message was pushed, and when (a JSON array).
@@ -61,10 +69,14 @@ using user_actor = caf::typed_actor<
 /// the user's live sessions, pushes each delivery to every session in seq
 /// order with an unacked window per session, resends after the ack timeout
 /// with backoff, persists sent and acked progress in batches, resumes
-/// sessions from the database, and stops after idle_timeout without
-/// sessions. Talks to the database only through the inbox workers
-/// (names::inbox). Answers inspect_atom; fails on crash_atom.
+/// sessions from the database, passivates into its shard after
+/// passivate_after with nothing in flight, and stops after idle_timeout
+/// without sessions. Talks to the database only through the inbox workers
+/// (names::inbox). Answers inspect_atom; fails on crash_atom. With a
+/// `snapshot` (from an earlier passivation) it starts from that instead of
+/// reading the user.
 user_actor spawn_user_actor(user_shard_actor::pointer parent, user_key key,
-                            user_options options);
+                            user_options options,
+                            std::shared_ptr<user_snapshot> snapshot = nullptr);
 
 } // namespace herald::actors

@@ -6,6 +6,7 @@
 #include "actors/type_ids.hpp"
 #include "actors/user/inbox_actor.hpp"
 #include "actors/user/routing.hpp"
+#include "actors/user/user_snapshot.hpp"
 #include "core/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -33,6 +34,11 @@ struct attached {
 struct user_entry {
   user_actor actor;
   std::map<uint64_t, attached> sessions;
+  /// Set while the user is passivated (no actor): what it starts from.
+  std::shared_ptr<user_snapshot> passive;
+  /// Messages sent to the current actor: it may passivate only when it
+  /// has taken all of them.
+  uint64_t forwarded = 0;
   size_t restarts = 0;
 };
 
@@ -55,6 +61,8 @@ struct shard_state {
   bool flush_scheduled = false;
   size_t started = 0;
   size_t restarts = 0;
+  size_t passivated = 0;
+  size_t woken = 0;
   size_t batches = 0;
   size_t fanned_out = 0;
   size_t cursor_writes = 0;
@@ -63,14 +71,34 @@ struct shard_state {
 
 using shard_actor = user_shard_actor::stateful_base<shard_state>;
 
-user_actor& ensure_actor(shard_actor* self, const user_key& key) {
+void reattach(shard_actor* self, const user_key& key, user_entry& entry);
+
+// Everything the shard sends a user actor goes through here: the actor
+// counts what it took, and may passivate only when that is all.
+template <class Message>
+void forward(shard_actor* self, user_entry& entry, Message&& msg) {
+  ++entry.forwarded;
+  self->send(entry.actor, std::forward<Message>(msg));
+}
+
+// The user's actor, started if there is none; a passivated user's from its
+// snapshot, with its sessions.
+user_entry& ensure_actor(shard_actor* self, const user_key& key) {
   auto& entry = self->state.users[key];
   if (!entry.actor) {
-    entry.actor = spawn_user_actor(self, key, self->state.opts);
+    auto snapshot = std::move(entry.passive);
+    auto woken = snapshot != nullptr;
+    entry.actor =
+      spawn_user_actor(self, key, self->state.opts, std::move(snapshot));
+    entry.forwarded = 0;
     self->monitor(entry.actor);
     ++self->state.started;
+    if (woken) {
+      ++self->state.woken;
+      reattach(self, key, entry);
+    }
   }
-  return entry.actor;
+  return entry;
 }
 
 // Sends every live session of `entry` to its (new) user actor at the
@@ -86,9 +114,9 @@ void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
     auto position = it->second.poll
                       ? it->second.last_seq
                       : std::max(it->second.last_seq, session->acked_seq());
-    self->send(entry.actor,
-               attach_session{key, std::move(session), position,
-                              it->second.poll, it->second.immediate});
+    forward(self, entry,
+            attach_session{key, std::move(session), position, it->second.poll,
+                           it->second.immediate});
     ++it;
   }
 }
@@ -143,10 +171,10 @@ void on_tailed(shard_actor* self, const tailed& msg) {
   ++st.batches;
   for (auto& [key, items] : st.streams.fan_out(batch.entries, st.live_after)) {
     auto it = st.users.find(key);
-    if (it == st.users.end() || !it->second.actor)
+    if (it == st.users.end() || (!it->second.actor && !it->second.passive))
       continue;
     st.fanned_out += items.items.size();
-    self->send(it->second.actor, std::move(items));
+    forward(self, ensure_actor(self, key), std::move(items));
   }
   st.live_after = std::max(st.live_after, batch.through);
 }
@@ -193,10 +221,13 @@ template <class... Ts>
 caf::result<std::string> ask_user(shard_actor* self, const user_key& key,
                                   std::string otherwise, Ts... question) {
   auto it = self->state.users.find(key);
-  if (it == self->state.users.end() || !it->second.actor)
+  if (it == self->state.users.end() ||
+      (!it->second.actor && !it->second.passive))
     return otherwise;
+  auto& entry = ensure_actor(self, key);
+  ++entry.forwarded;
   auto rp = self->make_response_promise<std::string>();
-  self->request(it->second.actor, std::chrono::seconds{2}, question...)
+  self->request(entry.actor, std::chrono::seconds{2}, question...)
     .then([rp](std::string& answer) mutable { rp.deliver(std::move(answer)); },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
@@ -213,7 +244,9 @@ std::string describe(shard_actor* self) {
       {{"kind", "user"},
        {"name", std::to_string(key.app_id) + "/" + key.external_id},
        {"id", entry.actor ? entry.actor.id() : 0},
-       {"state", entry.actor ? "running" : "restarting"},
+       {"state", entry.actor     ? "running"
+                 : entry.passive ? "passive"
+                                 : "restarting"},
        {"sessions", entry.sessions.size()},
        {"streams", streams ? *streams : std::vector<std::string>{}},
        {"restarts", entry.restarts}});
@@ -228,6 +261,8 @@ std::string describe(shard_actor* self) {
                         {"fanned_out", st.fanned_out},
                         {"cursor_writes", st.cursor_writes},
                         {"started", st.started},
+                        {"passivated", st.passivated},
+                        {"woken", st.woken},
                         {"user_restarts", st.restarts},
                         {"mailbox", self->mailbox().size()},
                         {"children", std::move(children)}}
@@ -256,26 +291,51 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
     [self](attach_session& msg) {
       if (!msg.session)
         return;
-      auto& entry = self->state.users[msg.user];
+      // Woken first: a passivated user's actor gets its earlier sessions
+      // back, then this one.
+      auto& entry = ensure_actor(self, msg.user);
       entry.sessions[msg.session->id()] = {msg.session, msg.last_seq, msg.poll,
                                            msg.immediate};
-      self->send(ensure_actor(self, msg.user), std::move(msg));
+      forward(self, entry, std::move(msg));
     },
     [self](const detach_session& msg) {
       auto it = self->state.users.find(msg.user);
       if (it == self->state.users.end())
         return;
-      it->second.sessions.erase(msg.session_id);
-      if (it->second.actor)
-        self->send(it->second.actor, msg);
+      if (!it->second.actor && !it->second.passive) {
+        it->second.sessions.erase(msg.session_id);
+        return;
+      }
+      // A passivated user wakes too: without sessions, its actor stays for
+      // the idle timeout, as after any last detach.
+      auto& entry = ensure_actor(self, msg.user);
+      entry.sessions.erase(msg.session_id);
+      forward(self, entry, msg);
     },
     [self](const client_ack& msg) {
       auto it = self->state.users.find(msg.user);
-      if (it != self->state.users.end() && it->second.actor)
-        self->send(it->second.actor, msg);
+      if (it != self->state.users.end() &&
+          (it->second.actor || it->second.passive))
+        forward(self, ensure_actor(self, msg.user), msg);
     },
     [self](const client_read& msg) {
-      self->send(ensure_actor(self, msg.user), msg);
+      forward(self, ensure_actor(self, msg.user), msg);
+    },
+    [self](passivate_request& msg) {
+      auto it = self->state.users.find(msg.user);
+      if (it == self->state.users.end())
+        return false;
+      auto& entry = it->second;
+      // Only the current actor, and only when nothing sent to it is
+      // still on its way: otherwise it stays and takes that first.
+      if (!entry.actor || self->current_sender() != entry.actor.address() ||
+          msg.handled != entry.forwarded || !msg.snapshot)
+        return false;
+      self->demonitor(entry.actor.address());
+      entry.actor = nullptr;
+      entry.passive = std::move(msg.snapshot);
+      ++self->state.passivated;
+      return true;
     },
     [self](subscribe& msg) -> caf::result<int64_t> {
       auto& st = self->state;
@@ -294,8 +354,9 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
     },
     [self](crash_atom, const user_key& key) {
       auto it = self->state.users.find(key);
-      if (it != self->state.users.end() && it->second.actor)
-        self->send(it->second.actor, crash_atom_v);
+      if (it != self->state.users.end() &&
+          (it->second.actor || it->second.passive))
+        forward(self, ensure_actor(self, key), crash_atom_v);
     },
     [self](inspect_atom) { return describe(self); },
     [self](inspect_atom, const user_key& key) -> caf::result<std::string> {

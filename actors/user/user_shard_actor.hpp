@@ -30,6 +30,8 @@ using user_shard_actor = caf::typed_actor<
   caf::reacts_to<tailed>,
   /// From a user actor: its progress, for the next batched cursor write.
   caf::reacts_to<user_progress>,
+  /// From a user actor with nothing in flight: take my state, I stop.
+  caf::replies_to<passivate_request>::with<bool>,
   /// Writes the buffered cursors (the shard's own timer).
   caf::reacts_to<flush_atom>,
   /// Fails the shard (fault injection).

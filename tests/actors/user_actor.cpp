@@ -250,6 +250,17 @@ struct fixture : test::actor_fixture {
     }
   }
 
+  // Lets Ada's actor, quiet since its last message, come to its
+  // passivation check, and the shard answer it.
+  void let_passivate() {
+    advance_time(opts.passivate_after);
+    run_once_all();
+  }
+
+  nlohmann::json shard_state() {
+    return nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
+  }
+
   static std::vector<int64_t> range(int64_t from, int64_t to) {
     std::vector<int64_t> out;
     for (auto seq = from; seq <= to; ++seq)
@@ -537,6 +548,84 @@ CAF_TEST(a user with no sessions stops after the idle timeout) {
   auto state =
     nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
   CAF_CHECK_EQUAL(state["users"].get<int>(), 0);
+}
+
+CAF_TEST(a quiet user passivates into its shard and wakes without a read) {
+  auto s = attach(1, 0);
+  announce(1, 2);
+  ack(s, 2);
+  auto loads = db().loads;
+  let_passivate();
+  auto state = shard_state();
+  CAF_CHECK_EQUAL(state["passivated"].get<int>(), 1);
+  CAF_REQUIRE_EQUAL(state["children"].size(), 1u);
+  CAF_CHECK_EQUAL(state["children"][0]["state"], "passive");
+  CAF_CHECK_EQUAL(state["children"][0]["sessions"].get<int>(), 1);
+  // The next message wakes it: delivered in order, the user not read
+  // again, the session's position kept.
+  announce(3, 4);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 4));
+  CAF_CHECK_EQUAL(db().loads, loads);
+  CAF_CHECK(!s->out_of_order);
+  ack(s, 4);
+  CAF_CHECK(s->reports.empty());
+  flush();
+  CAF_CHECK_EQUAL(db().acked, 4);
+  state = shard_state();
+  CAF_CHECK_EQUAL(state["woken"].get<int>(), 1);
+  // What was pushed before the passivation is still in the trace.
+  auto trace = nlohmann::json::parse(
+    request<std::string>(shard(), trace_atom_v, ada, int64_t{101}));
+  CAF_REQUIRE_EQUAL(trace.size(), 1u);
+  CAF_CHECK_EQUAL(trace[0]["seq"].get<int64_t>(), 1);
+}
+
+CAF_TEST(a message on its way to the actor keeps it from passivating) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  // The check comes due, and before the shard hears the actor's request it
+  // hands the actor another message: the shard refuses, nothing is lost.
+  advance_time(opts.passivate_after);
+  announce(2, 2);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 2));
+  ack(s, 2);
+  auto state = shard_state();
+  CAF_CHECK_EQUAL(state["passivated"].get<int>(), 0);
+  CAF_CHECK_EQUAL(state["children"][0]["state"], "running");
+  // Quiet again, it goes.
+  let_passivate();
+  CAF_CHECK_EQUAL(shard_state()["passivated"].get<int>(), 1);
+  announce(3, 3);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 3));
+}
+
+CAF_TEST(a new session wakes a passivated user and both go on) {
+  auto first = attach(1, 0);
+  announce(1, 2);
+  ack(first, 2);
+  let_passivate();
+  CAF_CHECK_EQUAL(shard_state()["passivated"].get<int>(), 1);
+  auto loads = db().loads;
+  // From the start: what it lacks is read from the feed, not the user.
+  auto second = attach(2, 0);
+  CAF_CHECK_EQUAL(second->seqs, range(1, 2));
+  announce(3, 3);
+  CAF_CHECK_EQUAL(first->seqs, range(1, 3));
+  CAF_CHECK_EQUAL(second->seqs, range(1, 3));
+  CAF_CHECK_EQUAL(db().loads, loads);
+  // A passivated user whose last session leaves stays for the idle
+  // timeout, as any user does.
+  ack(first, 3);
+  ack(second, 3);
+  let_passivate();
+  self->send(shard(), detach_session{ada, 1});
+  self->send(shard(), detach_session{ada, 2});
+  run_once_all();
+  CAF_CHECK_EQUAL(shard_state()["users"].get<int>(), 1);
+  advance_time(31s);
+  run_once_all();
+  CAF_CHECK_EQUAL(shard_state()["users"].get<int>(), 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -50,6 +50,9 @@ config::config() {
   opt_group{custom_options_, "delivery"}
     .add(user_shards, "user-shards", "user shard actors")
     .add(ack_timeout, "ack-timeout", "first resend after this without an ack")
+    .add(passivate_after, "passivate-after",
+         "a user actor with nothing in flight this long leaves its state "
+         "with its shard and stops (0: never)")
     .add(max_unacked, "max-unacked", "messages in flight per session")
     .add(max_sessions, "max-sessions", "live sessions per user")
     .add(max_queued_bytes, "max-queued-bytes",

@@ -78,6 +78,7 @@ actors::engine_options make_engine_options(const tools::config& cfg,
   opts.expanders = cfg.ingest_expanders;
   opts.user_shards = cfg.user_shards;
   opts.users.ack_timeout = cfg.ack_timeout;
+  opts.users.passivate_after = cfg.passivate_after;
   opts.users.max_unacked = cfg.max_unacked;
   opts.users.max_sessions = cfg.max_sessions;
   auto ms = [](caf::timespan t) {

@@ -1,0 +1,45 @@
+#pragma once
+
+#include "core/fifo.hpp"
+#include "core/web_policy.hpp"
+
+#include <cstdint>
+
+namespace herald::actors {
+
+/// One push of a message to a session, kept for traces.
+struct send_record {
+  int64_t seq = 0;
+  int64_t message_id = 0;
+  uint64_t session = 0;
+  const char* transport = ""; ///< session_sink::transport(): a literal
+  double at = 0;              ///< unix seconds
+  bool resend = false;
+};
+
+/// What a user actor leaves with its shard when it passivates, and starts
+/// from when the shard wakes it: all it knows of its user that the
+/// sessions (which stay with the shard) do not. Nothing was in flight when
+/// it was taken, so the user is not read from the database again.
+struct user_snapshot {
+  int64_t user_id = 0;
+  /// The newest position of the user's feed known.
+  int64_t newest = 0;
+  /// Sent and acked progress, already reported to the shard.
+  int64_t sent_high = 0;
+  int64_t acked_high = 0;
+  /// Every session had everything of the feed up to here: what follows
+  /// reaches the woken actor live from the shard.
+  int64_t complete_through = 0;
+  /// The newest position pushed anywhere (what is above is a first push).
+  int64_t first_push_high = 0;
+  /// Preferences, quiet hours, and the hourly caps' counts so far.
+  web_policy policy;
+  fifo<send_record> sends;
+  size_t pushed = 0;
+  size_t resent = 0;
+  size_t suppressed = 0;
+  size_t passivations = 0;
+};
+
+} // namespace herald::actors
