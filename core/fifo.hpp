@@ -18,6 +18,21 @@ public:
   using iterator = typename std::vector<T>::iterator;
   using const_iterator = typename std::vector<T>::const_iterator;
 
+  fifo() = default;
+  fifo(const fifo&) = default;
+  fifo& operator=(const fifo&) = default;
+  /// A queue moved from is empty.
+  fifo(fifo&& other) noexcept
+    : items_(std::move(other.items_)), head_(std::exchange(other.head_, 0)) {
+    other.items_.clear();
+  }
+  fifo& operator=(fifo&& other) noexcept {
+    items_ = std::move(other.items_);
+    head_ = std::exchange(other.head_, 0);
+    other.items_.clear();
+    return *this;
+  }
+
   bool empty() const { return head_ == items_.size(); }
   size_t size() const { return items_.size() - head_; }
 

@@ -95,7 +95,8 @@ struct user_state {
   uint64_t handled = 0;
   time_point active_at;
   bool passivate_scheduled = false;
-  bool leaving = false;
+  /// The snapshot offered to the shard, while it has not answered.
+  std::shared_ptr<user_snapshot> leaving;
   size_t passivations = 0;
   size_t reads_in_flight = 0;
   /// Looked up once: the registry lookup takes a process-wide lock.
@@ -860,12 +861,30 @@ std::shared_ptr<user_snapshot> take_snapshot(user_self* self) {
       std::min(snap->complete_through, entry.window.sent());
   snap->first_push_high = st.first_push_high;
   snap->policy = st.policy;
-  snap->sends = st.sends;
+  // Moved, not copied (up to send_log records): taken back if the shard
+  // refuses.
+  snap->sends = std::move(st.sends);
   snap->pushed = st.pushed;
   snap->resent = st.resent;
   snap->suppressed = st.suppressed;
   snap->passivations = st.passivations + 1;
   return snap;
+}
+
+// The shard refused the snapshot: the send log comes back, with what was
+// pushed meanwhile after it.
+void stay(user_self* self) {
+  auto& st = self->state;
+  auto offered = std::move(st.leaving);
+  if (!offered)
+    return;
+  auto newer = std::move(st.sends);
+  st.sends = std::move(offered->sends);
+  for (auto& r : newer) {
+    st.sends.push_back(r);
+    if (st.sends.size() > send_log)
+      st.sends.pop_front();
+  }
 }
 
 void on_passivate_check(user_self* self) {
@@ -881,21 +900,21 @@ void on_passivate_check(user_self* self) {
     return;
   }
   report_progress(self); // reaches the shard before the request
-  st.leaving = true;
+  st.leaving = take_snapshot(self);
   self
     ->request(st.shard, std::chrono::seconds{10},
-              passivate_request{st.key, st.handled, take_snapshot(self)})
+              passivate_request{st.key, st.handled, st.leaving})
     .then(
       [self](bool taken) {
-        self->state.leaving = false;
         if (taken) {
           self->quit(); // the shard holds the state and the sessions now
           return;
         }
         // Something from the shard is on its way here: stay.
+        stay(self);
         consider_passivating(self);
       },
-      [self](caf::error&) { self->state.leaving = false; });
+      [self](caf::error&) { stay(self); });
 }
 
 // A woken actor: the user as it was when it passivated, subscribed still

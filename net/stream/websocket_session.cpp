@@ -23,8 +23,7 @@ websocket_session::websocket_session(detail::connection_stream&& stream,
                                      detail::session_registry& registry)
   : ws_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
-    hello_timer_(ws_.get_executor()), expiry_timer_(ws_.get_executor()),
-    write_timer_(ws_.get_executor()), ping_timer_(ws_.get_executor()) {}
+    timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
@@ -64,13 +63,8 @@ void websocket_session::on_accept(beast::error_code ec) {
     return finish();
   }
   counted_.open(transport());
-  hello_timer_.expires_after(ctx_.hello_timeout);
-  hello_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec && !self->attached_)
-      self->do_close(protocol::hello_timeout,
-                     protocol::describe(protocol::hello_timeout));
-  });
-  arm_expiry();
+  hello_due_ = std::chrono::steady_clock::now() + ctx_.hello_timeout;
+  arm_timer();
   do_read();
 }
 
@@ -78,18 +72,44 @@ void websocket_session::heard() {
   awaiting_pong_ = false;
 }
 
-void websocket_session::arm_ping(std::chrono::steady_clock::time_point at) {
-  ping_timer_.expires_at(keepalive_deadline(at));
-  ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+// One timer per session, set for whatever is due first: the hello (before
+// it), the heartbeat (after it), the token's expiry, a write that stalls.
+// Each timer is a hundred bytes in the session and as much again for its
+// pending wait, per idle connection; and a timer per write was a wait
+// armed and cancelled for every frame.
+void websocket_session::arm_timer() {
+  auto now = std::chrono::steady_clock::now();
+  auto at = now + std::chrono::seconds{
+                    std::max<int64_t>(0, who_.expires_at - unix_now())};
+  at = std::min(at, attached_ ? ping_due_ : hello_due_);
+  if (writing_)
+    at = std::min(at, write_started_ + ctx_.write_timeout);
+  timer_.expires_at(at);
+  timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec)
-      self->on_ping_timer();
+      self->on_timer();
   });
 }
 
-void websocket_session::on_ping_timer() {
+void websocket_session::on_timer() {
   if (closing_ || finished_)
     return;
   auto now = std::chrono::steady_clock::now();
+  if (!attached_ && now >= hello_due_)
+    return do_close(protocol::hello_timeout,
+                    protocol::describe(protocol::hello_timeout));
+  if (who_.expires_at <= unix_now())
+    return do_close(protocol::token_expired,
+                    protocol::describe(protocol::token_expired));
+  if (writing_ && now >= write_started_ + ctx_.write_timeout)
+    return drop_slow_consumer("a write stalled");
+  if (attached_ && now >= ping_due_ && !keep_alive(now))
+    return;
+  arm_timer();
+}
+
+// The heartbeat's turn; false when the peer is gone.
+bool websocket_session::keep_alive(std::chrono::steady_clock::time_point now) {
   if (awaiting_pong_) {
     // Nothing came back within ping_timeout: the peer is gone (or does not
     // play by the protocol). A close handshake would wait for it in vain.
@@ -98,13 +118,13 @@ void websocket_session::on_ping_timer() {
                           id_, who_.app, who_.user, ctx_.ping_timeout.count());
     ws_.next_layer().close_now();
     finish();
-    return;
+    return false;
   }
   if (ping_sent_ != std::chrono::steady_clock::time_point{} &&
       now < ping_sent_ + ctx_.ping_interval) {
     // The answer came: the next ping is due one interval after the last.
-    arm_ping(ping_sent_ + ctx_.ping_interval);
-    return;
+    ping_due_ = keepalive_deadline(ping_sent_ + ctx_.ping_interval);
+    return true;
   }
   ping_sent_ = now;
   awaiting_pong_ = true;
@@ -117,7 +137,8 @@ void websocket_session::on_ping_timer() {
   }
   if (heartbeat_frames_ && attached_)
     enqueue(protocol::heartbeat_frame());
-  arm_ping(now + ctx_.ping_timeout);
+  ping_due_ = keepalive_deadline(now + ctx_.ping_timeout);
+  return true;
 }
 
 void websocket_session::do_read() {
@@ -175,7 +196,7 @@ void websocket_session::on_frame(const std::string& text) {
       caf::anon_send(shard, actors::client_ack{key(), id_, ack->seq});
   } else if (auto auth = std::get_if<protocol::auth>(&frame)) {
     if (refresh_identity(auth->token))
-      arm_expiry();
+      arm_timer();
   } else if (auto read = std::get_if<protocol::read>(&frame)) {
     if (shard)
       caf::anon_send(shard, actors::client_read{key(), id_, read->message_id});
@@ -196,10 +217,11 @@ void websocket_session::on_hello(std::optional<std::string> token,
     return;
   }
   attached_ = true;
-  hello_timer_.cancel();
   // Heartbeats from hello on: before it, the hello timeout bounds a
   // silent connection.
-  arm_ping(std::chrono::steady_clock::now() + ctx_.ping_interval);
+  ping_due_ =
+    keepalive_deadline(std::chrono::steady_clock::now() + ctx_.ping_interval);
+  arm_timer();
   marks_.start(last_seq);
   // The welcome comes from the user actor once it knows the user's feed
   // (welcome()), so that it can say where the session really resumes.
@@ -219,18 +241,6 @@ bool websocket_session::refresh_identity(const std::string& token) {
   }
   who_.expires_at = outcome.who->expires_at;
   return true;
-}
-
-void websocket_session::arm_expiry() {
-  auto left = who_.expires_at - unix_now();
-  expiry_timer_.expires_after(std::chrono::seconds{std::max<int64_t>(0, left)});
-  expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec)
-      return; // re-armed by a fresh token, or the session ended
-    if (self->who_.expires_at <= unix_now())
-      self->do_close(protocol::token_expired,
-                     protocol::describe(protocol::token_expired));
-  });
 }
 
 void websocket_session::welcome(int64_t resume_from, int64_t newest) {
@@ -290,6 +300,12 @@ void websocket_session::enqueue(std::string frame) {
     return;
   }
   queue_.push(std::move(frame));
+  // A frame waits behind a write: the timer watches that write's
+  // deadline, brought forward at most once per write timeout. A write
+  // with nothing behind it is watched by the heartbeat (a ping cannot
+  // pass a stalled write, and its pong then never comes).
+  if (writing_ && timer_.expiry() > write_started_ + ctx_.write_timeout)
+    arm_timer();
   do_write();
 }
 
@@ -313,11 +329,7 @@ void websocket_session::do_write() {
     return;
   }
   writing_ = true;
-  write_timer_.expires_after(ctx_.write_timeout);
-  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec && self->writing_)
-      self->drop_slow_consumer("a write stalled");
-  });
+  write_started_ = std::chrono::steady_clock::now();
   ws_.text(true);
   ws_.async_write(asio::buffer(queue_.front()),
                   beast::bind_front_handler(&websocket_session::on_write,
@@ -326,7 +338,6 @@ void websocket_session::do_write() {
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  write_timer_.cancel();
   if (ec) {
     detail::fail(ec, "websocket write");
     return finish();
@@ -342,10 +353,7 @@ void websocket_session::do_close(uint16_t code, std::string reason) {
   closing_ = true;
   close_code_ = code;
   close_reason_ = reason.substr(0, 120); // close reasons are short
-  hello_timer_.cancel();
-  expiry_timer_.cancel();
-  write_timer_.cancel();
-  ping_timer_.cancel();
+  timer_.cancel();
   if (!writing_) {
     queue_.drop_waiting(false);
     do_write();
@@ -381,10 +389,7 @@ void websocket_session::finish() {
     return;
   finished_ = true;
   counted_.close();
-  hello_timer_.cancel();
-  expiry_timer_.cancel();
-  write_timer_.cancel();
-  ping_timer_.cancel();
+  timer_.cancel();
   ctx_.live->remove(live_key_);
   queue_.drop_waiting(writing_);
   if (attached_)

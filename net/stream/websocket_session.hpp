@@ -64,14 +64,14 @@ private:
   void on_frame(const std::string& text);
   void on_hello(std::optional<std::string> token, int64_t last_seq);
   bool refresh_identity(const std::string& token);
-  void arm_expiry();
   void enqueue(std::string frame);
   void do_write();
   void on_write(detail::beast::error_code ec, std::size_t bytes);
   void do_close(uint16_t code, std::string reason);
   void drop_slow_consumer(const char* why);
-  void arm_ping(std::chrono::steady_clock::time_point at);
-  void on_ping_timer();
+  void arm_timer();
+  void on_timer();
+  bool keep_alive(std::chrono::steady_clock::time_point now);
   void heard();
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
@@ -89,11 +89,13 @@ private:
   detail::session_registry& registry_;
   uint64_t registry_id_ = 0;
   uint64_t id_;
-  boost::asio::steady_timer hello_timer_;
-  boost::asio::steady_timer expiry_timer_;
-  boost::asio::steady_timer write_timer_;
-  boost::asio::steady_timer ping_timer_;
+  /// The hello deadline, the heartbeat, the token's expiry, and whether
+  /// a write stalled.
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point hello_due_{};
+  std::chrono::steady_clock::time_point ping_due_{};
   std::chrono::steady_clock::time_point ping_sent_{};
+  std::chrono::steady_clock::time_point write_started_{};
   bool awaiting_pong_ = false;
   bool ping_in_flight_ = false;
   bool heartbeat_frames_ = false;

@@ -100,3 +100,20 @@ CAF_TEST(clear empties the queue for reuse) {
   q.push_back(42);
   CAF_CHECK_EQUAL(contents(q), (std::vector<int>{42}));
 }
+
+CAF_TEST(a queue moved from is empty and usable) {
+  fifo<int> q;
+  for (int i = 0; i < 40; ++i)
+    q.push_back(i);
+  for (int i = 0; i < 35; ++i)
+    q.pop_front();
+  fifo<int> moved{std::move(q)};
+  CAF_CHECK_EQUAL(contents(moved), (std::vector<int>{35, 36, 37, 38, 39}));
+  CAF_CHECK(q.empty());
+  q.push_back(1);
+  CAF_CHECK_EQUAL(contents(q), (std::vector<int>{1}));
+  fifo<int> assigned;
+  assigned = std::move(moved);
+  CAF_CHECK_EQUAL(assigned.size(), 5u);
+  CAF_CHECK(moved.empty());
+}
