@@ -62,6 +62,12 @@ public:
       items_.resize(head_ + 1);
   }
 
+  /// Drops the `count` elements that follow the front one.
+  void erase_after_front(size_t count) {
+    auto first = begin() + 1;
+    items_.erase(first, first + static_cast<std::ptrdiff_t>(count));
+  }
+
   /// Empties the queue; a queue that held many gives its memory back.
   void clear() {
     if (items_.capacity() > kept_capacity)

@@ -66,6 +66,18 @@ std::optional<frame_error> read_token(const json& frame, const char* key,
   return std::nullopt;
 }
 
+// Reads an optional boolean field into `out`, like read_int.
+std::optional<frame_error> read_flag(const json& frame, const char* key,
+                                     bool& out) {
+  const auto it = frame.find(key);
+  if (it == frame.end())
+    return std::nullopt;
+  if (!it->is_boolean())
+    return bad_field(key, "must be true or false");
+  out = it->get<bool>();
+  return std::nullopt;
+}
+
 // Echoing a client's text back is helpful, echoing a megabyte is not. The
 // cut falls between characters: the message becomes a close reason, and a
 // browser drops a connection whose close reason is not UTF-8.
@@ -97,11 +109,10 @@ parse_client_frame(std::string_view text) {
       return *err;
     if (auto err = read_int(frame, "last_seq", 0, false, result.last_seq))
       return *err;
-    if (auto it = frame.find("heartbeat"); it != frame.end()) {
-      if (!it->is_boolean())
-        return frame_error{"bad_field", "heartbeat: must be true or false"};
-      result.heartbeat = it->get<bool>();
-    }
+    if (auto err = read_flag(frame, "heartbeat", result.heartbeat))
+      return *err;
+    if (auto err = read_flag(frame, "batch", result.batch))
+      return *err;
     return result;
   }
   if (type == "ack") {

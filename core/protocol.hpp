@@ -27,6 +27,9 @@ struct hello {
   /// "heartbeat": true asks for heartbeat frames a script can see (a
   /// browser hides WebSocket pings), for a liveness watchdog.
   bool heartbeat = false;
+  /// "batch": true lets the server put several frames into one WebSocket
+  /// message, one per line (frames never contain a raw newline).
+  bool batch = false;
 };
 
 /// {"type":"ack","seq":12}: everything up to seq arrived.

@@ -374,17 +374,21 @@ const TRANSPORTS = {
     let claimed = 0;
     ws.onopen = () => {
       claimed = x.seq();
-      send({ type: 'hello', last_seq: claimed, heartbeat: true });
+      send({ type: 'hello', last_seq: claimed, heartbeat: true, batch: true });
     };
     ws.onmessage = (e) => {
-      const f = parse(e.data);
       x.alive();
-      if (f.type === 'welcome') {
-        x.resume(f.resume_from, claimed);
-        x.opened(f.heartbeat_ms);
+      // With batch, one message may carry several frames, one per line.
+      for (const line of e.data.split('\n')) {
+        if (!ws.onmessage) return; // a handler closed the connection
+        const f = parse(line);
+        if (f.type === 'welcome') {
+          x.resume(f.resume_from, claimed);
+          x.opened(f.heartbeat_ms);
+        }
+        else if (f.type === 'msg') x.message(f);
+        else if (f.type === 'error') x.error(f);
       }
-      else if (f.type === 'msg') x.message(f);
-      else if (f.type === 'error') x.error(f);
     };
     // 4001: a bad token; 4002: it expired without a fresh one in time.
     ws.onclose = (e) =>

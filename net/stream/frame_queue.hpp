@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,36 @@ public:
   bool empty() const { return frames_.empty(); }
 
   const std::string& front() const { return *frames_.front(); }
+
+  /// Joins the frames at the front into one, one per line, as many as fit
+  /// in `max_frames` and `max_bytes` (one alone may be bigger): a client
+  /// that reads lines takes them from one WebSocket message, written in
+  /// one go. Only while the front frame is not being written.
+  void join_front(size_t max_frames, size_t max_bytes) {
+    if (frames_.empty())
+      return;
+    size_t count = 1;
+    size_t size = frames_.front()->size();
+    auto end = std::next(frames_.begin());
+    for (; end != frames_.end() && count < max_frames &&
+           size + 1 + (*end)->size() <= max_bytes;
+         ++end, ++count)
+      size += 1 + (*end)->size();
+    if (count == 1)
+      return;
+    std::string joined;
+    joined.reserve(size);
+    for (auto it = frames_.begin(); it != end; ++it) {
+      if (it != frames_.begin())
+        joined += '\n';
+      joined += **it;
+    }
+    frames_.front() = std::make_shared<const std::string>(std::move(joined));
+    frames_.erase_after_front(count - 1);
+    bytes_ += count - 1; // the newlines
+  }
+
+  size_t size() const { return frames_.size(); }
 
   /// The front frame is written: forget it.
   void pop() {

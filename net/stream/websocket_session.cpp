@@ -179,6 +179,7 @@ void websocket_session::on_frame(const std::string& text) {
   auto& frame = std::get<protocol::client_frame>(parsed);
   if (auto hello = std::get_if<protocol::hello>(&frame)) {
     heartbeat_frames_ = hello->heartbeat;
+    batch_frames_ = hello->batch;
     on_hello(hello->token, hello->last_seq);
     return;
   }
@@ -328,6 +329,11 @@ void websocket_session::do_write() {
     }
     return;
   }
+  // What waits goes out in one message to a client that reads lines: a
+  // session that is behind (catching up, or a burst) pays one write for
+  // many frames instead of one each.
+  if (batch_frames_ && queue_.size() > 1)
+    queue_.join_front(max_batch_frames, max_batch_bytes);
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
   ws_.text(true);

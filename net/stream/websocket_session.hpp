@@ -99,6 +99,10 @@ private:
   bool awaiting_pong_ = false;
   bool ping_in_flight_ = false;
   bool heartbeat_frames_ = false;
+  /// The client reads several frames from one message, one per line.
+  bool batch_frames_ = false;
+  static constexpr size_t max_batch_frames = 128;
+  static constexpr size_t max_batch_bytes = 128 * 1024;
   uint64_t live_key_ = 0;
   frame_queue queue_;
   connection_count counted_;

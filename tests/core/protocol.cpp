@@ -108,6 +108,23 @@ CAF_TEST(hello frames) {
   CAF_CHECK_EQUAL(big.last_seq, std::numeric_limits<int64_t>::max());
 }
 
+CAF_TEST(hello flags are optional booleans) {
+  auto plain = parse_as<hello>(R"({"type":"hello"})");
+  CAF_CHECK(!plain.heartbeat);
+  CAF_CHECK(!plain.batch);
+  auto both =
+    parse_as<hello>(R"({"type":"hello","heartbeat":true,"batch":true})");
+  CAF_CHECK(both.heartbeat);
+  CAF_CHECK(both.batch);
+  for (const char* text :
+       {R"({"type":"hello","batch":1})", R"({"type":"hello","batch":"yes"})",
+        R"({"type":"hello","heartbeat":null})"}) {
+    auto err = parse_error(text);
+    CAF_CHECK_EQUAL(err.code, "bad_field");
+    CAF_CHECK(contains(err.message, "must be true or false"));
+  }
+}
+
 CAF_TEST(ack auth and read frames) {
   CAF_CHECK_EQUAL(parse_as<ack>(R"({"type":"ack","seq":12})").seq, 12);
   CAF_CHECK_EQUAL(parse_as<ack>(R"({"type":"ack","seq":1})").seq, 1);

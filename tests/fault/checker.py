@@ -155,29 +155,32 @@ class WsClient(Client):
                 url, subprotocols=["herald.v1"], max_size=None,
                 open_timeout=10, ping_interval=None, close_timeout=1,
                 compression=None) as ws:
-            await ws.send(json.dumps({"type": "hello",
+            # batch: several frames may come in one message, one per
+            # line, as herald.js asks for them.
+            await ws.send(json.dumps({"type": "hello", "batch": True,
                                       "last_seq": self.inbox.last_seq}))
             highest_sent = 0  # highest seq this session was sent
             try:
                 async for raw in ws:
-                    frame = json.loads(raw)
-                    kind = frame.get("type")
-                    if kind == "welcome":
-                        with self.inbox.lock:
-                            self.inbox.welcomes += 1
-                        self.ws = ws
-                        self.connected.set()
-                    elif kind == "msg":
-                        self.inbox.take(frame["seq"], frame["id"],
-                                        frame.get("data"))
-                        # Cumulative, and only of a seq this very session
-                        # was sent: anything else is a bogus ack.
-                        highest_sent = max(highest_sent, frame["seq"])
-                        await ws.send(json.dumps({"type": "ack",
-                                                  "seq": highest_sent}))
-                    elif kind == "error":
-                        self.inbox.note_error(("ws", frame.get("code"),
-                                               frame.get("message")))
+                    for line in raw.split("\n"):
+                        frame = json.loads(line)
+                        kind = frame.get("type")
+                        if kind == "welcome":
+                            with self.inbox.lock:
+                                self.inbox.welcomes += 1
+                            self.ws = ws
+                            self.connected.set()
+                        elif kind == "msg":
+                            self.inbox.take(frame["seq"], frame["id"],
+                                            frame.get("data"))
+                            # Cumulative, and only of a seq this very session
+                            # was sent: anything else is a bogus ack.
+                            highest_sent = max(highest_sent, frame["seq"])
+                            await ws.send(json.dumps({"type": "ack",
+                                                      "seq": highest_sent}))
+                        elif kind == "error":
+                            self.inbox.note_error(("ws", frame.get("code"),
+                                                   frame.get("message")))
             finally:
                 self.ws = None
                 if ws.close_code is not None:

@@ -137,6 +137,45 @@ class DeliveryTest(ClusterTestCase):
                                  ("error", "unknown_message"))
         run(scenario())
 
+    def test_websocket_batches_frames_for_clients_that_read_lines(self):
+        total = 200
+        self.publish(total)
+        self.assertTrue(wait_until(lambda: self.sql(
+            "SELECT count(*) FROM herald.web_deliveries") == str(total), 30))
+
+        async def catch_up(batch):
+            """Seqs in arrival order, and the frames per WebSocket message."""
+            seqs, sizes = [], []
+            async with websockets.connect(self.ws_url(self.token()),
+                                          subprotocols=["herald.v1"]) as ws:
+                hello = {"type": "hello", "last_seq": 0}
+                if batch:
+                    hello["batch"] = True
+                await ws.send(json.dumps(hello))
+                while not seqs or seqs[-1] < total:
+                    raw = await asyncio.wait_for(ws.recv(), 20)
+                    lines = raw.split("\n")
+                    sizes.append(len(lines))
+                    for line in lines:
+                        frame = json.loads(line)
+                        if frame["type"] == "msg":
+                            seqs.append(frame["seq"])
+                    if seqs:
+                        await ws.send(json.dumps({"type": "ack",
+                                                  "seq": seqs[-1]}))
+            return seqs, sizes
+
+        # The window (16 here) is pushed at once: what waits behind the
+        # first write goes out as one message, every frame once, in order.
+        seqs, sizes = run(catch_up(True))
+        self.assertEqual(seqs, list(range(1, total + 1)))
+        self.assertGreater(max(sizes), 1, sizes)
+        self.assertLessEqual(max(sizes), 16, sizes)
+        # A client that did not ask gets a frame per message.
+        seqs, sizes = run(catch_up(False))
+        self.assertEqual(seqs, list(range(1, total + 1)))
+        self.assertEqual(set(sizes), {1})
+
     def test_websocket_resumes_exactly_after_a_drop_mid_burst(self):
         total = 1000
         async def first_half():

@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
+
 namespace herald::bench {
 
 namespace asio = boost::asio;
@@ -93,7 +95,9 @@ void connection::on_handshake(uint64_t gen, beast::error_code ec) {
     websocket::stream_base::timeout::suggested(beast::role_type::client));
   ws_->text(true);
   if (settings_.proto == protocol::herald) {
-    send(R"({"type":"hello","last_seq":)" + std::to_string(last_seq_) + "}");
+    // As herald.js: several frames may come in one message, one per line.
+    send(R"({"type":"hello","batch":true,"last_seq":)" +
+         std::to_string(last_seq_) + "}");
   } else {
     ready_ = true;
     settings_.on_ready(index_);
@@ -122,8 +126,16 @@ void connection::on_read(uint64_t gen, beast::error_code ec) {
                  IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
   }
   auto data = buffer_.cdata();
-  handle_frame(
-    std::string_view(static_cast<const char*>(data.data()), data.size()));
+  std::string_view text(static_cast<const char*>(data.data()), data.size());
+  if (settings_.proto == protocol::herald) {
+    for (size_t start = 0; start <= text.size();) {
+      auto end = std::min(text.find('\n', start), text.size());
+      handle_frame(text.substr(start, end - start));
+      start = end + 1;
+    }
+  } else {
+    handle_frame(text);
+  }
   buffer_.consume(buffer_.size());
   read();
 }
