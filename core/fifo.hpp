@@ -48,6 +48,20 @@ public:
 
   void push_back(T item) { items_.push_back(std::move(item)); }
 
+  /// Inserts before `at` (an iterator of this queue); elements after it
+  /// move, so this is for the rare insertion in the middle.
+  iterator insert(iterator at, T item) {
+    return items_.insert(at, std::move(item));
+  }
+
+  /// Drops the elements from `first` to the end.
+  void erase_from(iterator first) {
+    if (first == begin())
+      clear();
+    else
+      items_.erase(first, items_.end());
+  }
+
   void pop_front() {
     items_[head_] = T{}; // what it owns goes now, not at the next compaction
     if (++head_ == items_.size())

@@ -12,6 +12,14 @@ size_t weight(const delivery& d) {
   return d.content->weight();
 }
 
+bool seq_below(const delivery& d, int64_t seq) {
+  return d.seq < seq;
+}
+
+bool seq_above(int64_t seq, const delivery& d) {
+  return seq < d.seq;
+}
+
 } // namespace
 
 void feed_buffer::start_live(int64_t after) {
@@ -24,12 +32,27 @@ void feed_buffer::add_live(delivery d) {
 }
 
 void feed_buffer::put(delivery d) {
-  auto seq = d.seq;
   bytes_ += weight(d);
-  auto [it, fresh] = messages_.try_emplace(seq);
-  if (!fresh)
-    bytes_ -= weight(it->second);
-  it->second = std::move(d);
+  // Live messages come in order: past the newest one, at the end.
+  if (messages_.empty() || messages_.back().seq < d.seq) {
+    messages_.push_back(std::move(d));
+    return;
+  }
+  auto it =
+    std::lower_bound(messages_.begin(), messages_.end(), d.seq, seq_below);
+  if (it != messages_.end() && it->seq == d.seq) {
+    bytes_ -= weight(*it);
+    *it = std::move(d);
+    return;
+  }
+  messages_.insert(it, std::move(d)); // a database read behind live ones
+}
+
+feed_buffer::message_store::const_iterator
+feed_buffer::first_after(int64_t p) const {
+  if (messages_.empty() || messages_.back().seq <= p)
+    return messages_.end();
+  return std::upper_bound(messages_.begin(), messages_.end(), p, seq_above);
 }
 
 void feed_buffer::add_range(int64_t after, int64_t through,
@@ -82,11 +105,11 @@ feed_buffer::next feed_buffer::after(int64_t p, size_t max) const {
       return out;
     }
     auto through = range->second;
-    for (auto m = messages_.upper_bound(p);
-         m != messages_.end() && m->first <= through && out.items.size() < max;
+    for (auto m = first_after(p);
+         m != messages_.end() && m->seq <= through && out.items.size() < max;
          ++m) {
-      out.items.push_back(m->second);
-      p = m->first;
+      out.items.push_back(*m);
+      p = m->seq;
     }
     if (out.items.size() >= max || through == open_end)
       return out;
@@ -108,9 +131,8 @@ feed_buffer::gap_ahead(int64_t p, size_t ahead) const {
     }
     if (range->second == open_end)
       return std::nullopt;
-    for (auto m = messages_.upper_bound(p);
-         m != messages_.end() && m->first <= range->second && known < ahead;
-         ++m)
+    for (auto m = first_after(p);
+         m != messages_.end() && m->seq <= range->second && known < ahead; ++m)
       ++known;
     p = range->second;
   }
@@ -118,10 +140,11 @@ feed_buffer::gap_ahead(int64_t p, size_t ahead) const {
 }
 
 void feed_buffer::truncate_after(int64_t position) {
-  for (auto it = messages_.upper_bound(position); it != messages_.end();) {
-    bytes_ -= weight(it->second);
-    it = messages_.erase(it);
-  }
+  auto first =
+    std::upper_bound(messages_.begin(), messages_.end(), position, seq_above);
+  for (auto it = first; it != messages_.end(); ++it)
+    bytes_ -= weight(*it);
+  messages_.erase_from(first);
   for (auto it = complete_.begin(); it != complete_.end();) {
     if (it->first >= position) {
       it = complete_.erase(it);
@@ -134,8 +157,9 @@ void feed_buffer::truncate_after(int64_t position) {
 }
 
 const delivery* feed_buffer::find(int64_t seq) const {
-  auto it = messages_.find(seq);
-  return it == messages_.end() ? nullptr : &it->second;
+  auto it =
+    std::lower_bound(messages_.begin(), messages_.end(), seq, seq_below);
+  return it == messages_.end() || it->seq != seq ? nullptr : &*it;
 }
 
 void feed_buffer::trim(size_t limit, size_t max_bytes) {
@@ -144,10 +168,9 @@ void feed_buffer::trim(size_t limit, size_t max_bytes) {
   int64_t floor = 0; // the newest position dropped
   while (!messages_.empty() &&
          (messages_.size() > limit || bytes_ > max_bytes)) {
-    auto oldest = messages_.begin();
-    floor = oldest->first;
-    bytes_ -= weight(oldest->second);
-    messages_.erase(oldest);
+    floor = messages_.front().seq;
+    bytes_ -= weight(messages_.front());
+    messages_.pop_front();
   }
   // Nothing at or below `floor` is held any more: what was complete there
   // must be read again.
@@ -162,7 +185,7 @@ void feed_buffer::trim(size_t limit, size_t max_bytes) {
 }
 
 int64_t feed_buffer::newest() const {
-  return messages_.empty() ? 0 : messages_.rbegin()->first;
+  return messages_.empty() ? 0 : messages_.back().seq;
 }
 
 } // namespace herald::actors

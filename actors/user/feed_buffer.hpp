@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/delivery.hpp"
+#include "core/fifo.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -73,13 +74,22 @@ public:
   size_t bytes() const { return bytes_; }
 
 private:
+  /// The messages held, in position order: live ones are appended, the
+  /// oldest trimmed from the front, and walking them is walking memory in
+  /// order (a std::map's nodes were a cache miss each, with a thousand
+  /// users' buffers of a thousand messages each).
+  using message_store = fifo<delivery>;
+
+  /// The first message after position p.
+  message_store::const_iterator first_after(int64_t p) const;
+
   /// The complete range containing position p + 1, if any.
   std::map<int64_t, int64_t>::const_iterator range_after(int64_t p) const;
 
   void add_complete(int64_t after, int64_t through);
   void put(delivery d);
 
-  std::map<int64_t, delivery> messages_;
+  message_store messages_;
   /// Complete ranges, disjoint and merged: after -> through.
   std::map<int64_t, int64_t> complete_;
   std::optional<int64_t> live_after_;

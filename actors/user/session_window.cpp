@@ -23,8 +23,11 @@ session_window::ack_result session_window::on_ack(int64_t seq) {
   if (seq > sent_)
     return ack_result::unknown;
   acked_ = seq;
-  while (!inflight_.empty() && inflight_.front().seq <= seq)
+  while (!inflight_.empty() && inflight_.front().seq <= seq) {
+    if (inflight_.front().attempts > 1)
+      --resent_;
     inflight_.pop_front();
+  }
   return ack_result::advanced;
 }
 
@@ -39,7 +42,8 @@ session_window::due_for_resend(time_point now, duration base, duration max) {
     for (int i = 0; i < entry.attempts && backoff < max; ++i)
       backoff *= 2;
     entry.deadline = now + std::min(backoff, max);
-    ++entry.attempts;
+    if (entry.attempts++ == 1)
+      ++resent_;
   }
   return due;
 }
@@ -47,6 +51,12 @@ session_window::due_for_resend(time_point now, duration base, duration max) {
 bool session_window::next_deadline(time_point& out) const {
   if (inflight_.empty())
     return false;
+  // Sent in order with the same timeout, the oldest is due first; only a
+  // resend's backoff breaks that order.
+  if (resent_ == 0) {
+    out = inflight_.front().deadline;
+    return true;
+  }
   out = std::min_element(
           inflight_.begin(), inflight_.end(),
           [](const auto& a, const auto& b) { return a.deadline < b.deadline; })
@@ -58,6 +68,7 @@ void session_window::reset(int64_t acked) {
   acked_ = acked;
   sent_ = acked;
   inflight_.clear();
+  resent_ = 0;
 }
 
 } // namespace herald::actors

@@ -68,6 +68,8 @@ private:
   int64_t sent_;
   size_t max_unacked_;
   fifo<inflight> inflight_;
+  /// Entries in flight that were resent (their deadlines back off).
+  size_t resent_ = 0;
 };
 
 } // namespace herald::actors

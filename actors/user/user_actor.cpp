@@ -90,10 +90,11 @@ struct user_state {
   int64_t first_push_high = 0;
   fifo<send_record> sends; ///< the last `send_log` pushes
   // Passivation: messages taken from the shard (it compares them with what
-  // it sent), when the last one came, whether a check is due, whether the
-  // shard is being asked, and how often this user was passivated before.
+  // it sent), how many when the pending check was set, whether one is
+  // pending, whether the shard is being asked, and how often this user was
+  // passivated before.
   uint64_t handled = 0;
-  time_point active_at;
+  uint64_t handled_at_check = 0;
   bool passivate_scheduled = false;
   /// The snapshot offered to the shard, while it has not answered.
   std::shared_ptr<user_snapshot> leaving;
@@ -842,6 +843,7 @@ void consider_passivating(user_self* self) {
       st.leaving || !quiet(self))
     return;
   st.passivate_scheduled = true;
+  st.handled_at_check = st.handled;
   self->delayed_send(self, st.opts.passivate_after, passivate_atom_v);
 }
 
@@ -892,11 +894,10 @@ void on_passivate_check(user_self* self) {
   st.passivate_scheduled = false;
   if (st.leaving || !quiet(self))
     return; // the next quiet moment schedules another check
-  auto quiet_for = self->clock().now() - st.active_at;
-  if (quiet_for < st.opts.passivate_after) {
-    st.passivate_scheduled = true;
-    self->delayed_send(self, st.opts.passivate_after - quiet_for,
-                       passivate_atom_v);
+  if (st.handled != st.handled_at_check) {
+    // The shard had something for the user in the meantime: another
+    // period (a count, not a clock read per message).
+    consider_passivating(self);
     return;
   }
   report_progress(self); // reaches the shard before the request
@@ -939,7 +940,6 @@ void restore(user_self* self, user_snapshot& snap) {
 // What the shard sends counts for passivation, and makes the user active.
 void from_shard(user_self* self) {
   ++self->state.handled;
-  self->state.active_at = self->clock().now();
 }
 
 // After a message from the shard: without sessions the idle timeout runs;
@@ -963,7 +963,6 @@ user_actor::behavior_type user_behavior(user_self* self, user_key key,
   self->state.key = std::move(key);
   self->state.opts = options;
   self->state.shard = std::move(shard);
-  self->state.active_at = self->clock().now();
   if (snap)
     restore(self, *snap);
   else

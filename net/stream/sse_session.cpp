@@ -24,8 +24,8 @@ sse_session::sse_session(detail::connection_stream&& stream,
   : stream_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
     keepalive_timer_(stream_.get_executor()),
-    expiry_timer_(stream_.get_executor()),
-    write_timer_(stream_.get_executor()) {}
+    expiry_timer_(stream_.get_executor()), write_timer_(stream_.get_executor()),
+    strand_(detail::strand_of(stream_.get_executor())) {}
 
 sse_session::~sse_session() {
   registry_.remove(registry_id_);
@@ -112,40 +112,37 @@ void sse_session::welcome(int64_t resume_from, int64_t newest) {
   if (welcomed_.exchange(true))
     return;
   marks_.resume_at(resume_from);
-  asio::post(
-    stream_.get_executor(), [self = shared_from_this(), resume_from, newest] {
-      nlohmann::json welcome{
-        {"type", "welcome"},       {"session", self->id_},
-        {"user", self->who_.user}, {"resume_from", resume_from},
-        {"last_seq", newest},      {"token_expires_at", self->who_.expires_at}};
-      if (self->heartbeat_events_)
-        welcome["heartbeat_ms"] =
-          (self->ctx_.ping_interval + self->ctx_.ping_timeout).count();
-      self->enqueue("event: welcome\ndata: " + welcome.dump() + "\n\n");
-    });
+  asio::post(strand_, [self = shared_from_this(), resume_from, newest] {
+    nlohmann::json welcome{
+      {"type", "welcome"},       {"session", self->id_},
+      {"user", self->who_.user}, {"resume_from", resume_from},
+      {"last_seq", newest},      {"token_expires_at", self->who_.expires_at}};
+    if (self->heartbeat_events_)
+      welcome["heartbeat_ms"] =
+        (self->ctx_.ping_interval + self->ctx_.ping_timeout).count();
+    self->enqueue("event: welcome\ndata: " + welcome.dump() + "\n\n");
+  });
 }
 
 void sse_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
-  asio::post(stream_.get_executor(),
-             [self = shared_from_this(), batch = std::move(batch)] {
-               std::string chunk;
-               for (const auto& d : batch)
-                 chunk += protocol::sse_event(d);
-               self->enqueue(std::move(chunk));
-             });
+  asio::post(strand_, [self = shared_from_this(), batch = std::move(batch)] {
+    std::string chunk;
+    for (const auto& d : batch)
+      chunk += protocol::sse_event(d);
+    self->enqueue(std::move(chunk));
+  });
 }
 
 void sse_session::report(const std::string& code, const std::string& message) {
-  asio::post(
-    stream_.get_executor(), [self = shared_from_this(), code, message] {
-      self->enqueue(
-        "event: error\ndata: " + protocol::error_frame(code, message) + "\n\n");
-    });
+  asio::post(strand_, [self = shared_from_this(), code, message] {
+    self->enqueue(
+      "event: error\ndata: " + protocol::error_frame(code, message) + "\n\n");
+  });
 }
 
 void sse_session::close(uint16_t, const std::string&) {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(strand_, [self = shared_from_this()] {
     // Let what is queued go out first, then end the response.
     if (!self->writing_ && self->queue_.empty()) {
       self->stream_.close_now();
@@ -161,7 +158,7 @@ void sse_session::close() {
 }
 
 void sse_session::revoke() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(strand_, [self = shared_from_this()] {
     self->enqueue(
       "event: error\ndata: " +
       protocol::error_frame("token_revoked",

@@ -23,7 +23,8 @@ websocket_session::websocket_session(detail::connection_stream&& stream,
                                      detail::session_registry& registry)
   : ws_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
-    timer_(ws_.get_executor()) {}
+    timer_(ws_.get_executor()), strand_(detail::strand_of(ws_.get_executor())) {
+}
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
@@ -248,8 +249,7 @@ void websocket_session::welcome(int64_t resume_from, int64_t newest) {
   if (welcomed_.exchange(true))
     return;
   marks_.resume_at(resume_from);
-  asio::post(ws_.get_executor(), [self = shared_from_this(), resume_from,
-                                  newest] {
+  asio::post(strand_, [self = shared_from_this(), resume_from, newest] {
     auto heartbeat_ms =
       self->heartbeat_frames_
         ? (self->ctx_.ping_interval + self->ctx_.ping_timeout).count()
@@ -261,22 +261,21 @@ void websocket_session::welcome(int64_t resume_from, int64_t newest) {
 
 void websocket_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
-  asio::post(ws_.get_executor(),
-             [self = shared_from_this(), batch = std::move(batch)] {
-               for (const auto& d : batch)
-                 self->enqueue(protocol::msg_frame(d));
-             });
+  asio::post(strand_, [self = shared_from_this(), batch = std::move(batch)] {
+    for (const auto& d : batch)
+      self->enqueue(protocol::msg_frame(d));
+  });
 }
 
 void websocket_session::report(const std::string& code,
                                const std::string& message) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), code, message] {
+  asio::post(strand_, [self = shared_from_this(), code, message] {
     self->enqueue(protocol::error_frame(code, message));
   });
 }
 
 void websocket_session::close(uint16_t code, const std::string& reason) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason] {
+  asio::post(strand_, [self = shared_from_this(), code, reason] {
     self->do_close(code, reason);
   });
 }

@@ -5,6 +5,7 @@
 #include "net/detail/beast.hpp"
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/detail/session_strand.hpp"
 #include "net/stream/connection_count.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/session_marks.hpp"
@@ -92,6 +93,8 @@ private:
   /// The hello deadline, the heartbeat, the token's expiry, and whether
   /// a write stalled.
   boost::asio::steady_timer timer_;
+  /// Where pushes from the user actor are posted.
+  detail::session_strand strand_;
   std::chrono::steady_clock::time_point hello_due_{};
   std::chrono::steady_clock::time_point ping_due_{};
   std::chrono::steady_clock::time_point ping_sent_{};

@@ -117,3 +117,18 @@ CAF_TEST(a queue moved from is empty and usable) {
   CAF_CHECK_EQUAL(assigned.size(), 5u);
   CAF_CHECK(moved.empty());
 }
+
+CAF_TEST(insertion in the middle and erasure to the end keep the order) {
+  fifo<int> q;
+  for (int i : {0, 1, 2, 4, 5})
+    q.push_back(i);
+  q.pop_front();
+  q.insert(q.begin() + 2, 3);
+  CAF_CHECK_EQUAL(contents(q), (std::vector<int>{1, 2, 3, 4, 5}));
+  q.erase_from(q.begin() + 3);
+  CAF_CHECK_EQUAL(contents(q), (std::vector<int>{1, 2, 3}));
+  q.erase_from(q.begin());
+  CAF_CHECK(q.empty());
+  q.push_back(9);
+  CAF_CHECK_EQUAL(contents(q), (std::vector<int>{9}));
+}
