@@ -95,6 +95,9 @@ struct user_state {
   // passivated before.
   uint64_t handled = 0;
   uint64_t handled_at_check = 0;
+  /// How long a quiet period must be (options.passivate_after, longer for
+  /// a user that was woken soon after it passivated: see restore()).
+  caf::timespan passivate_delay{0};
   bool passivate_scheduled = false;
   /// The snapshot offered to the shard, while it has not answered.
   std::shared_ptr<user_snapshot> leaving;
@@ -835,16 +838,16 @@ bool quiet(user_self* self) {
   return true;
 }
 
-// One check at a time, after passivate_after: a user that keeps getting
+// One check at a time, after passivate_delay: a user that keeps getting
 // messages sets no timer per message.
 void consider_passivating(user_self* self) {
   auto& st = self->state;
-  if (st.opts.passivate_after.count() <= 0 || st.passivate_scheduled ||
-      st.leaving || !quiet(self))
+  if (st.passivate_delay.count() <= 0 || st.passivate_scheduled || st.leaving ||
+      !quiet(self))
     return;
   st.passivate_scheduled = true;
   st.handled_at_check = st.handled;
-  self->delayed_send(self, st.opts.passivate_after, passivate_atom_v);
+  self->delayed_send(self, st.passivate_delay, passivate_atom_v);
 }
 
 std::shared_ptr<user_snapshot> take_snapshot(user_self* self) {
@@ -870,6 +873,8 @@ std::shared_ptr<user_snapshot> take_snapshot(user_self* self) {
   snap->resent = st.resent;
   snap->suppressed = st.suppressed;
   snap->passivations = st.passivations + 1;
+  snap->passivated_at = self->clock().now();
+  snap->passivate_delay = st.passivate_delay;
   return snap;
 }
 
@@ -933,6 +938,14 @@ void restore(user_self* self, user_snapshot& snap) {
   st.resent = snap.resent;
   st.suppressed = snap.suppressed;
   st.passivations = snap.passivations;
+  // Woken soon after it passivated, the user gets messages every so often:
+  // it waits twice as long before the next passivation (up to a minute),
+  // so a user with a message every few seconds does not pay a stop and a
+  // start for each. A user quiet for long starts over.
+  auto asleep = self->clock().now() - snap.passivated_at;
+  if (asleep < 10 * snap.passivate_delay)
+    st.passivate_delay = std::min<caf::timespan>(2 * snap.passivate_delay,
+                                                 std::chrono::minutes{1});
   st.stage = phase::ready;
   st.feed.start_live(snap.complete_through);
 }
@@ -963,6 +976,7 @@ user_actor::behavior_type user_behavior(user_self* self, user_key key,
   self->state.key = std::move(key);
   self->state.opts = options;
   self->state.shard = std::move(shard);
+  self->state.passivate_delay = options.passivate_after;
   if (snap)
     restore(self, *snap);
   else

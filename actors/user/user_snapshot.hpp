@@ -3,6 +3,7 @@
 #include "core/fifo.hpp"
 #include "core/web_policy.hpp"
 
+#include <chrono>
 #include <cstdint>
 
 namespace herald::actors {
@@ -40,6 +41,10 @@ struct user_snapshot {
   size_t resent = 0;
   size_t suppressed = 0;
   size_t passivations = 0;
+  /// When it passivated (on the actor clock), and after how long a quiet
+  /// period: a user woken soon after waits longer the next time.
+  std::chrono::steady_clock::time_point passivated_at;
+  std::chrono::nanoseconds passivate_delay{0};
 };
 
 } // namespace herald::actors

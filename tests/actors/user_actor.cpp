@@ -615,6 +615,30 @@ CAF_TEST(a message on its way to the actor keeps it from passivating) {
   CAF_CHECK_EQUAL(s->seqs, range(1, 3));
 }
 
+CAF_TEST(a user woken soon after it passivated waits longer the next time) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  CAF_CHECK_EQUAL(shard_state()["passivated"].get<int>(), 1);
+  // Woken a moment later: the next quiet period must last two seconds.
+  announce(2, 2);
+  ack(s, 2);
+  for (int i = 0; i < 2; ++i) {
+    advance_time(opts.passivate_after);
+    run_once_all();
+  }
+  auto state =
+    nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
+  CAF_CHECK_EQUAL(state["passivated"].get<int>(), 1);
+  for (int i = 0; i < 2; ++i) {
+    advance_time(2 * opts.passivate_after);
+    run_once_all();
+  }
+  CAF_CHECK_EQUAL(shard_state()["passivated"].get<int>(), 2);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 2));
+}
+
 CAF_TEST(a new session wakes a passivated user and both go on) {
   auto first = attach(1, 0);
   announce(1, 2);
