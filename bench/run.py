@@ -157,12 +157,12 @@ def main():
     ctx.cluster = Cluster(REPO, os.path.join(args.out, "pg"), args.pg_port,
                           fast=args.quick)
     ctx.cluster.start()
-    results = {}
     saved = load_saved(args.out) if args.merge else None
+    # A merge reports every saved scenario, not only those measured again.
+    results = dict(saved["results"]) if saved else {}
     try:
         for scenario in scenarios:
-            results[scenario] = (saved["results"].get(scenario, {})
-                                 if saved else {})
+            results[scenario] = results.get(scenario, {})
             for system in systems:
                 if system in skipped:
                     results[scenario][system] = {"skipped": skipped[system]}
