@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace herald::net {
@@ -80,8 +81,12 @@ void websocket_session::heard() {
 // armed and cancelled for every frame.
 void websocket_session::arm_timer() {
   auto now = std::chrono::steady_clock::now();
+  // A token may expire centuries from now: a day at most (the timer is set
+  // again long before, by the hello or the heartbeat), which also keeps
+  // the sum within the clock's range.
+  constexpr int64_t day = 24 * 60 * 60;
   auto at = now + std::chrono::seconds{
-                    std::max<int64_t>(0, who_.expires_at - unix_now())};
+                    std::clamp<int64_t>(who_.expires_at - unix_now(), 0, day)};
   at = std::min(at, attached_ ? ping_due_ : hello_due_);
   if (writing_)
     at = std::min(at, write_started_ + ctx_.write_timeout);

@@ -137,6 +137,22 @@ class DeliveryTest(ClusterTestCase):
                                  ("error", "unknown_message"))
         run(scenario())
 
+    def test_a_token_valid_for_centuries_keeps_its_websocket(self):
+        # Its expiry is far past what the session's timer can hold.
+        token = self.token(exp=2 ** 62)
+
+        async def scenario():
+            async with websockets.connect(self.ws_url(token),
+                                          subprotocols=["herald.v1"]) as ws:
+                await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+                welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                self.assertEqual(welcome["type"], "welcome")
+                self.assertEqual(welcome["token_expires_at"], 2 ** 62)
+                self.publish(1)
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                self.assertEqual((msg["type"], msg["seq"]), ("msg", 1))
+        run(scenario())
+
     def test_websocket_batches_frames_for_clients_that_read_lines(self):
         total = 200
         self.publish(total)
