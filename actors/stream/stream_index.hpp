@@ -26,9 +26,17 @@ public:
   /// `user` reads nothing any more.
   void unsubscribe(const user_key& user);
 
-  /// The feed items of every subscribed user in `entries`, in order.
-  std::map<user_key, feed_items>
-  fan_out(const std::vector<storage::log_entry>& entries, int64_t after) const;
+  /// One user's share of a batch. `user` points into the index: valid
+  /// until that user subscribes again or leaves.
+  struct fanned {
+    const user_key* user;
+    feed_items items;
+  };
+
+  /// The feed items of every subscribed user in `entries`, in order; each
+  /// user once, in the order they first appear.
+  std::vector<fanned> fan_out(const std::vector<storage::log_entry>& entries,
+                              int64_t after) const;
 
   /// Streams with at least one local subscriber.
   size_t streams() const { return subscribers_.size(); }
@@ -40,8 +48,21 @@ public:
   const std::vector<std::string>* streams_of(const user_key& user) const;
 
 private:
-  std::unordered_map<std::string, std::vector<user_key>> subscribers_;
-  std::map<user_key, std::vector<std::string>> by_user_;
+  struct subscription {
+    std::vector<std::string> streams;
+    /// The batch this user was last given a place in the output of, and
+    /// that place: a user reached through several streams of an entry, or
+    /// by several entries, is found without a search by key.
+    mutable uint64_t batch = 0;
+    mutable size_t slot = 0;
+  };
+  using user_node = std::pair<const user_key, subscription>;
+
+  /// The readers of each stream, as pointers to their nodes in by_user_
+  /// (a std::map's nodes stay where they are).
+  std::unordered_map<std::string, std::vector<const user_node*>> subscribers_;
+  std::map<user_key, subscription> by_user_;
+  mutable uint64_t batches_ = 0;
 };
 
 } // namespace herald::actors

@@ -169,7 +169,8 @@ void on_tailed(shard_actor* self, const tailed& msg) {
   // live range does not cover.
   learn_live_after(self, batch.after);
   ++st.batches;
-  for (auto& [key, items] : st.streams.fan_out(batch.entries, st.live_after)) {
+  for (auto& [user, items] : st.streams.fan_out(batch.entries, st.live_after)) {
+    const auto& key = *user;
     auto it = st.users.find(key);
     if (it == st.users.end() || (!it->second.actor && !it->second.passive))
       continue;

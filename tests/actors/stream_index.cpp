@@ -17,11 +17,15 @@ storage::log_entry entry(int64_t position, std::vector<std::string> streams) {
   return {position, std::move(streams), m};
 }
 
-std::vector<int64_t> positions(const feed_items& f) {
-  std::vector<int64_t> out;
-  for (const auto& i : f.items)
-    out.push_back(i.position);
-  return out;
+// The positions `user` got in `out` (empty when it got nothing).
+std::vector<int64_t> positions(const std::vector<stream_index::fanned>& out,
+                               const user_key& user) {
+  std::vector<int64_t> result;
+  for (const auto& f : out)
+    if (*f.user == user)
+      for (const auto& i : f.items.items)
+        result.push_back(i.position);
+  return result;
 }
 
 } // namespace
@@ -35,8 +39,8 @@ CAF_TEST(each subscriber gets its entries once in position order) {
     index.fan_out({entry(1, {"merchant:2", "store:3"}), entry(2, {"user:2"}),
                    entry(3, {"topic:9"}), entry(4, {"user:1"})},
                   0);
-  CAF_CHECK_EQUAL(positions(out[ada]), (std::vector<int64_t>{1, 4}));
-  CAF_CHECK_EQUAL(positions(out[bob]), (std::vector<int64_t>{1, 2}));
+  CAF_CHECK_EQUAL(positions(out, ada), (std::vector<int64_t>{1, 4}));
+  CAF_CHECK_EQUAL(positions(out, bob), (std::vector<int64_t>{1, 2}));
   CAF_CHECK_EQUAL(out.size(), 2u);
 }
 
@@ -45,7 +49,7 @@ CAF_TEST(entries at or before the live start are skipped) {
   user_key ada{1, "ada"};
   index.subscribe(ada, {"app:1"});
   auto out = index.fan_out({entry(4, {"app:1"}), entry(5, {"app:1"})}, 4);
-  CAF_CHECK_EQUAL(positions(out[ada]), (std::vector<int64_t>{5}));
+  CAF_CHECK_EQUAL(positions(out, ada), (std::vector<int64_t>{5}));
 }
 
 CAF_TEST(subscribing again replaces the streams and leaving empties them) {
@@ -59,4 +63,20 @@ CAF_TEST(subscribing again replaces the streams and leaving empties them) {
   index.unsubscribe(ada);
   CAF_CHECK_EQUAL(index.streams(), 0u);
   CAF_CHECK(index.fan_out({entry(1, {"user:1"})}, 0).empty());
+}
+
+CAF_TEST(each batch places its users afresh) {
+  stream_index index;
+  user_key ada{1, "ada"}, bob{1, "bob"};
+  index.subscribe(ada, {"store:3"});
+  index.subscribe(bob, {"store:3", "user:2"});
+  auto first = index.fan_out({entry(1, {"user:2"}), entry(2, {"store:3"})}, 0);
+  CAF_REQUIRE_EQUAL(first.size(), 2u);
+  CAF_CHECK_EQUAL(*first[0].user, bob); // in the order they first appear
+  CAF_CHECK_EQUAL(positions(first, bob), (std::vector<int64_t>{1, 2}));
+  CAF_CHECK_EQUAL(positions(first, ada), (std::vector<int64_t>{2}));
+  auto second = index.fan_out({entry(3, {"store:3"})}, 2);
+  CAF_CHECK_EQUAL(second.size(), 2u);
+  CAF_CHECK_EQUAL(positions(second, ada), (std::vector<int64_t>{3}));
+  CAF_CHECK_EQUAL(positions(second, bob), (std::vector<int64_t>{3}));
 }
