@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace herald::net {
 
 namespace beast = detail::beast;
@@ -60,17 +62,7 @@ void sse_session::start(int64_t last_seq, std::string origin,
   enqueue(std::move(head));
   watch_peer();
   keepalive();
-  expiry_timer_.expires_after(
-    std::chrono::seconds{std::max<int64_t>(0, who_.expires_at - unix_now())});
-  expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) {
-      self->enqueue(
-        "event: error\ndata: " +
-        protocol::error_frame("token_expired", "reconnect with a fresh token") +
-        "\n\n");
-      self->close(protocol::token_expired, "token expired");
-    }
-  });
+  arm_expiry();
   auto shard = ctx_.shard_of(key());
   if (!shard) {
     close(protocol::going_away, "the engine is restarting");
@@ -106,6 +98,25 @@ void sse_session::keepalive() {
                                             : ":\n\n");
       self->keepalive();
     });
+}
+
+// Waits a day at most: a token may expire centuries from now, which the
+// clock cannot add; the timer is then set again for the rest.
+void sse_session::arm_expiry() {
+  constexpr int64_t day = 24 * 60 * 60;
+  expiry_timer_.expires_after(std::chrono::seconds{
+    std::clamp<int64_t>(who_.expires_at - unix_now(), 0, day)});
+  expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec)
+      return;
+    if (self->who_.expires_at > unix_now())
+      return self->arm_expiry();
+    self->enqueue(
+      "event: error\ndata: " +
+      protocol::error_frame("token_expired", "reconnect with a fresh token") +
+      "\n\n");
+    self->close(protocol::token_expired, "token expired");
+  });
 }
 
 void sse_session::welcome(int64_t resume_from, int64_t newest) {

@@ -69,6 +69,7 @@ private:
   void keepalive();
   void enqueue(std::string chunk);
   void do_write();
+  void arm_expiry();
   void drop_slow_consumer(const char* why);
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }

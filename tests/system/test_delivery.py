@@ -153,6 +153,40 @@ class DeliveryTest(ClusterTestCase):
                 self.assertEqual((msg["type"], msg["seq"]), ("msg", 1))
         run(scenario())
 
+    def test_a_token_ends_its_sessions_when_it_expires_and_not_before(self):
+        # SSE: an error event, then the end of the stream.
+        stream = SseReader(self.port, self.token(expires_in=2))
+        try:
+            self.assertEqual(stream.next_event()[0], "welcome")
+            event, _, data = stream.next_event()
+            self.assertEqual((event, data["code"]), ("error", "token_expired"))
+            with self.assertRaises(EOFError):
+                stream.next_event()
+        finally:
+            stream.close()
+
+        # WebSocket: close code 4002.
+        async def websocket():
+            async with websockets.connect(
+                    self.ws_url(self.token(expires_in=2)),
+                    subprotocols=["herald.v1"]) as ws:
+                await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+                with self.assertRaises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+                return closed.exception.rcvd.code
+        self.assertEqual(run(websocket()), 4002)
+
+        # A token valid for centuries keeps its SSE stream.
+        stream = SseReader(self.port, self.token(exp=2 ** 62))
+        try:
+            self.assertEqual(stream.next_event()[0], "welcome")
+            self.publish(1)
+            event, _, data = stream.next_event()
+            self.assertEqual((event, data["seq"]), ("msg", 1))
+        finally:
+            stream.close()
+
     def test_websocket_batches_frames_for_clients_that_read_lines(self):
         total = 200
         self.publish(total)
