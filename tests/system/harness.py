@@ -7,6 +7,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import signal
 import subprocess
 import tempfile
@@ -32,6 +33,21 @@ def wait_until(predicate, timeout, interval=0.05):
         time.sleep(interval)
 
 
+def free_pg_port():
+    """A port for a test cluster: below the kernel's ephemeral range
+    (32768 and up by default), so that no client connection of a
+    neighbouring test holds it by chance, and free now."""
+    for _ in range(100):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port for a test cluster")
+
+
 class Cluster:
     """A throwaway PostgreSQL cluster in a temporary folder."""
 
@@ -41,7 +57,7 @@ class Cluster:
         os.chmod(self.root, 0o755)
         self.env = dict(os.environ,
                         HERALD_PG_DIR=os.path.join(self.root, "pg"),
-                        HERALD_PG_PORT=str(random.randint(56000, 59999)),
+                        HERALD_PG_PORT=str(free_pg_port()),
                         HERALD_PG_FAST="1" if fast else "0")
         self.url = None
 
