@@ -128,6 +128,13 @@ void consider_passivating(user_self* self);
 
 constexpr size_t send_log = 1024;
 
+// Keeps a push for traces: the last `send_log` of them.
+void remember_send(user_state& st, const send_record& r) {
+  st.sends.push_back(r);
+  if (st.sends.size() > send_log)
+    st.sends.pop_front();
+}
+
 // Remembers pushes for traces and counts first pushes in the metrics.
 void note_pushes(user_self* self, const std::vector<delivery>& batch,
                  const session_ptr& sink, bool resend) {
@@ -141,10 +148,8 @@ void note_pushes(user_self* self, const std::vector<delivery>& batch,
       auto committed = d.content->created_unix;
       metrics::delivery_sent(committed > 0 ? now - committed : -1.0);
     }
-    st.sends.push_back(
-      {d.seq, d.message_id(), sink->id(), sink->transport(), now, resend});
-    if (st.sends.size() > send_log)
-      st.sends.pop_front();
+    remember_send(
+      st, {d.seq, d.message_id(), sink->id(), sink->transport(), now, resend});
     if (debug)
       logger->debug("{} message={} user={}/{} seq={} session={} ({})",
                     resend ? "resend" : "push", d.message_id(), st.key.app_id,
@@ -887,11 +892,8 @@ void stay(user_self* self) {
     return;
   auto newer = std::move(st.sends);
   st.sends = std::move(offered->sends);
-  for (auto& r : newer) {
-    st.sends.push_back(r);
-    if (st.sends.size() > send_log)
-      st.sends.pop_front();
-  }
+  for (const auto& r : newer)
+    remember_send(st, r);
 }
 
 void on_passivate_check(user_self* self) {
@@ -950,7 +952,9 @@ void restore(user_self* self, user_snapshot& snap) {
   st.feed.start_live(snap.complete_through);
 }
 
-// What the shard sends counts for passivation, and makes the user active.
+// What the shard sends is counted: the shard takes a snapshot only when
+// the actor has taken all of it, and a passivation check that finds the
+// count moved waits another period.
 void from_shard(user_self* self) {
   ++self->state.handled;
 }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 namespace herald::net {
 
@@ -14,6 +16,15 @@ inline std::chrono::steady_clock::time_point
 keepalive_deadline(std::chrono::steady_clock::time_point at) {
   return std::chrono::steady_clock::time_point{
     std::chrono::ceil<std::chrono::seconds>(at.time_since_epoch())};
+}
+
+/// How long to wait for a token that expires at `expires_at` (unix
+/// seconds): a day at most. A token may expire centuries from now, which
+/// the steady clock cannot add; the wait is then set again for the rest.
+inline std::chrono::seconds expiry_wait(int64_t expires_at, int64_t unix_now) {
+  constexpr int64_t day = 24 * 60 * 60;
+  return std::chrono::seconds{
+    std::clamp<int64_t>(expires_at - unix_now, 0, day)};
 }
 
 } // namespace herald::net

@@ -13,8 +13,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
 namespace herald::net {
 
 namespace beast = detail::beast;
@@ -100,12 +98,9 @@ void sse_session::keepalive() {
     });
 }
 
-// Waits a day at most: a token may expire centuries from now, which the
-// clock cannot add; the timer is then set again for the rest.
+// Set again while the token is valid (expiry_wait waits a day at most).
 void sse_session::arm_expiry() {
-  constexpr int64_t day = 24 * 60 * 60;
-  expiry_timer_.expires_after(std::chrono::seconds{
-    std::clamp<int64_t>(who_.expires_at - unix_now(), 0, day)});
+  expiry_timer_.expires_after(expiry_wait(who_.expires_at, unix_now()));
   expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec)
       return;

@@ -80,13 +80,9 @@ void websocket_session::heard() {
 // pending wait, per idle connection; and a timer per write was a wait
 // armed and cancelled for every frame.
 void websocket_session::arm_timer() {
-  auto now = std::chrono::steady_clock::now();
-  // A token may expire centuries from now: a day at most (the timer is set
-  // again long before, by the hello or the heartbeat), which also keeps
-  // the sum within the clock's range.
-  constexpr int64_t day = 24 * 60 * 60;
-  auto at = now + std::chrono::seconds{
-                    std::clamp<int64_t>(who_.expires_at - unix_now(), 0, day)};
+  // The hello or the heartbeat comes long before expiry_wait's day.
+  auto at =
+    std::chrono::steady_clock::now() + expiry_wait(who_.expires_at, unix_now());
   at = std::min(at, attached_ ? ping_due_ : hello_due_);
   if (writing_)
     at = std::min(at, write_started_ + ctx_.write_timeout);
