@@ -121,8 +121,17 @@ class DebugToolTest(ClusterTestCase):
                              (2, 1))
             self.assertEqual(user["last_seq"], 2)
 
-            # The tree: every subtree of the architecture, running.
-            tree = self.ctl_json("tree")
+            # The tree: every subtree of the architecture, running. A
+            # subtree busy with the database when asked shows as
+            # unresponsive for that one answer: ask until all answer.
+            seen = {}
+
+            def whole_tree():
+                seen["tree"] = self.ctl_json("tree")
+                return all(n.get("state", "running") == "running"
+                           for n in nodes(seen["tree"]))
+            wait_until(whole_tree, 20)
+            tree = seen["tree"]
             self.assertEqual(tree["name"], "root")
             by_name = {n.get("name"): n for n in nodes(tree)}
             for name in ("users", "ingest", "templates", "channels",
