@@ -101,6 +101,10 @@ class TlsTest(ClusterTestCase):
     def test_sse_and_long_poll_over_tls(self):
         self.publish(1)
         self.publish(2)
+        # Both in the log first: a Last-Event-ID past the feed's end would
+        # (rightly) resume at the end instead.
+        self.assertTrue(wait_until(lambda: self.sql(
+            "SELECT count(*) FROM herald.web_deliveries") == "2", 30))
         reader = SseReader(self.port, self.token(), last_event_id=1,
                            tls=self.tls)
         try:
