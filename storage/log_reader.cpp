@@ -13,7 +13,8 @@ namespace {
 // snapshot sees is already committed and visible in that snapshot. Each
 // entry's message is probed by id (OFFSET 0 keeps the subquery a probe):
 // as a plain join the planner hashed or merged the whole outbox on every
-// read, which grew with the outbox.
+// read, which grew with the outbox. `position > 0` names the predicate of
+// the log's index across streams (schema/0012).
 constexpr const char* read_sql = R"sql(
   WITH h AS (SELECT least($1::bigint + $2::bigint, position) AS through
                FROM herald.log_head)
@@ -26,6 +27,7 @@ constexpr const char* read_sql = R"sql(
     FROM h
     LEFT JOIN herald.stream_log l
       ON l.position > $1::bigint AND l.position <= h.through
+     AND l.position > 0
     LEFT JOIN LATERAL (SELECT * FROM herald.outbox o
                         WHERE o.id = l.message_id OFFSET 0) o ON true
    ORDER BY l.position, l.stream
