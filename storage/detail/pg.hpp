@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace herald::storage::detail {
 
@@ -27,12 +29,18 @@ std::unique_ptr<pqxx::connection> open(const std::string& url);
 /// dropped: what every long-lived storage object keeps.
 class lazy_connection {
 public:
-  explicit lazy_connection(std::string url) : url_(std::move(url)) {}
+  /// A session variable set on every connection opened: name, value.
+  using setting = std::pair<std::string, std::string>;
+
+  explicit lazy_connection(std::string url, std::vector<setting> settings = {})
+    : url_(std::move(url)), settings_(std::move(settings)) {}
 
   /// The open connection, (re)connecting first if needed.
   pqxx::connection& get() {
     if (!conn_ || !conn_->is_open()) {
       conn_ = open(url_);
+      for (const auto& [name, value] : settings_)
+        conn_->set_variable(name, value);
       ++opened_;
     }
     return *conn_;
@@ -64,6 +72,7 @@ public:
 
 private:
   std::string url_;
+  std::vector<setting> settings_;
   std::unique_ptr<pqxx::connection> conn_;
   uint64_t opened_ = 0;
 };
