@@ -478,8 +478,15 @@ DECLARE
                           + timeout_s * interval '1 second';
 BEGIN
   LOOP
-    IF NOT EXISTS (SELECT 1 FROM herald.outbox WHERE state = 'pending') THEN
-      RETURN {STAMP};
+    -- The newest row first, by its key: the exact check walks the pending
+    -- index, which holds every row expanded since the last vacuum, and
+    -- polling with it took a third of a core from the database that the
+    -- bulk step measures.
+    IF coalesce((SELECT o.state <> 'pending' FROM herald.outbox o
+                  ORDER BY o.id DESC LIMIT 1), true) THEN
+      IF NOT EXISTS (SELECT 1 FROM herald.outbox WHERE state = 'pending') THEN
+        RETURN {STAMP};
+      END IF;
     END IF;
     IF clock_timestamp() > deadline THEN
       RETURN NULL;
