@@ -57,9 +57,10 @@ struct batch_result {
 
 /// Turns pending outbox rows into stream log entries, one batch per
 /// transaction: claim with FOR UPDATE SKIP LOCKED (so engines sharing a
-/// database never take the same rows), render each through `render`, then
-/// write them with herald.expand_to_log and commit. Blocking: run it in a
-/// detached actor. Keeps one connection, reopened after it breaks.
+/// database never take the same rows) in the order they were published,
+/// from the claim floor it keeps (schema/0013), render each through
+/// `render`, then write them with herald.expand_to_log and commit. Blocking:
+/// run it in a detached actor. Keeps one connection, reopened after it breaks.
 class outbox_expander {
 public:
   using render_fn = std::function<render_outcome(const claimed_message&)>;

@@ -115,6 +115,28 @@ CAF_TEST(a late commit is expanded once and sequenced after) {
   CAF_CHECK_EQUAL(deliveries_of(a), "u1:sms:-:pending u1:web:+:pending");
 }
 
+CAF_TEST(a transaction begun before a batch has its late messages expanded) {
+  // The expander's claim floor moves past what it expanded, but never past
+  // a transaction still running: A has its transaction id before B is
+  // published and expanded, and publishes only afterwards.
+  pqxx::connection conn_a{url()};
+  pqxx::work tx_a{conn_a};
+  tx_a.exec("SELECT pg_current_xact_id()");
+  auto b = publish("'shop', 'order_shipped', 'user:u1', "
+                   "'{\"order\":\"B\"}'");
+  CAF_CHECK_EQUAL(expand().claimed, 1u);
+  CAF_CHECK_EQUAL(expand().claimed, 0u);
+  auto a = tx_a
+             .exec("SELECT herald.publish('shop', 'order_shipped',"
+                   " 'user:u1', '{\"order\":\"A\"}')")[0][0]
+             .as<int64_t>();
+  tx_a.commit();
+  CAF_CHECK_LESS(b, a);
+  CAF_CHECK_EQUAL(expand().claimed, 1u);
+  CAF_CHECK_LESS(position(b), position(a));
+  CAF_CHECK_EQUAL(expand().claimed, 0u);
+}
+
 CAF_TEST(a rolled back publish is never expanded) {
   {
     pqxx::connection conn{url()};

@@ -139,6 +139,17 @@ CAF_TEST(approving a version retires the one approved before) {
                   "1=retired,2=approved");
 }
 
+CAF_TEST(template versions are never deleted) {
+  auto [state, text] =
+    error_of("DELETE FROM herald.templates WHERE code = 'order_shipped'");
+  CAF_CHECK_EQUAL(state, "23001"); // restrict_violation
+  CAF_CHECK(contains(text, "never deleted"));
+  CAF_CHECK(contains(text, "HINT:"));
+  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.templates"
+                              " WHERE code = 'order_shipped'"),
+                  "1");
+}
+
 CAF_TEST(watch_table refuses bad arguments with a hint) {
   exec("CREATE TABLE orders (id serial, merchant text)");
   auto check = [&](const std::string& args, const std::string& says) {
