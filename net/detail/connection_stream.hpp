@@ -3,6 +3,7 @@
 // Internal to net/: the byte stream of one client connection.
 
 #include "net/detail/beast.hpp"
+#include "net/detail/session_strand.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -26,10 +27,10 @@ namespace ssl = boost::asio::ssl;
 /// it through next_layer()), as with beast::ssl_stream.
 class connection_stream {
 public:
-  using executor_type = beast::tcp_stream::executor_type;
-  using tls_stream = ssl::stream<beast::tcp_stream>;
+  using executor_type = session_strand;
+  using tls_stream = ssl::stream<session_tcp_stream>;
 
-  explicit connection_stream(tcp::socket&& socket)
+  explicit connection_stream(session_socket&& socket)
     : plain_(std::move(socket)) {}
   connection_stream(connection_stream&&) = default;
   connection_stream& operator=(connection_stream&&) = delete;
@@ -42,8 +43,10 @@ public:
   tls_stream& tls() { return *tls_; }
 
   executor_type get_executor() { return next_layer().get_executor(); }
-  beast::tcp_stream& next_layer() { return tls_ ? tls_->next_layer() : plain_; }
-  tcp::socket& socket() { return next_layer().socket(); }
+  session_tcp_stream& next_layer() {
+    return tls_ ? tls_->next_layer() : plain_;
+  }
+  session_socket& socket() { return next_layer().socket(); }
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
@@ -80,14 +83,14 @@ public:
       return;
     }
     beast::error_code ec;
-    socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket().shutdown(session_socket::shutdown_send, ec);
     drain(std::make_shared<std::array<char, 4096>>(), std::move(done));
   }
 
   /// Drops the connection at once (errors, slow consumers).
   void close_now() {
     beast::error_code ec;
-    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().shutdown(session_socket::shutdown_both, ec);
     socket().close(ec);
   }
 
@@ -137,7 +140,7 @@ private:
       });
   }
 
-  beast::tcp_stream plain_; ///< moved from (and unused) once TLS starts
+  session_tcp_stream plain_; ///< moved from (and unused) once TLS starts
   std::unique_ptr<tls_stream> tls_;
 };
 

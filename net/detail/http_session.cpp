@@ -30,7 +30,7 @@ void fail(beast::error_code ec, const char* what) {
   log::get("net")->debug("{}: {}", what, ec.message());
 }
 
-http_session::http_session(tcp::socket&& socket,
+http_session::http_session(session_socket&& socket,
                            std::shared_ptr<const router> routes,
                            std::shared_ptr<const takeover_list> takeovers,
                            const server_options& options,

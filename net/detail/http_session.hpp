@@ -19,7 +19,7 @@ namespace herald::net::detail {
 class http_session : public closable,
                      public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, std::shared_ptr<const router> routes,
+  http_session(session_socket&& socket, std::shared_ptr<const router> routes,
                std::shared_ptr<const takeover_list> takeovers,
                const server_options& options, session_registry& registry);
   ~http_session() override;

@@ -2,6 +2,7 @@
 
 #include "net/detail/beast.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/detail/session_strand.hpp"
 #include "net/detail/takeover.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
@@ -27,7 +28,7 @@ public:
 
 private:
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, session_socket socket);
 
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;

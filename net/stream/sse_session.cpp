@@ -25,7 +25,7 @@ sse_session::sse_session(detail::connection_stream&& stream,
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
     keepalive_timer_(stream_.get_executor()),
     expiry_timer_(stream_.get_executor()), write_timer_(stream_.get_executor()),
-    strand_(detail::strand_of(stream_.get_executor())) {}
+    strand_(stream_.get_executor()) {}
 
 sse_session::~sse_session() {
   registry_.remove(registry_id_);

@@ -24,8 +24,7 @@ websocket_session::websocket_session(detail::connection_stream&& stream,
                                      detail::session_registry& registry)
   : ws_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
-    timer_(ws_.get_executor()), strand_(detail::strand_of(ws_.get_executor())) {
-}
+    timer_(ws_.get_executor()), strand_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
