@@ -21,8 +21,8 @@
 -- transaction is below the snapshot's xmin, and to (xmin, 0) otherwise.
 -- A row of a rolled-back expansion is pending again where it always was,
 -- at or above the floor, since the probe saw it pending. Claims and
--- probes then scan the pending index from the floor, past only the rows
--- expanded since the previous probe.
+-- probes then scan a pending index in that order from the floor, past
+-- only the rows expanded since the previous probe.
 --
 -- Claims take rows in (transaction, id) order: a transaction's messages
 -- in the order it published them, as before. Rows published before this
@@ -31,6 +31,12 @@ ALTER TABLE herald.outbox ADD COLUMN xact_id xid8 NOT NULL DEFAULT '0';
 ALTER TABLE herald.outbox ALTER COLUMN xact_id
   SET DEFAULT pg_current_xact_id();
 
-DROP INDEX herald.outbox_pending;
-CREATE INDEX outbox_pending ON herald.outbox (xact_id, id)
-  WHERE state = 'pending';
+-- A second partial index of the pending rows, in the order claims take
+-- them, used only by the queries that name its predicate's second half
+-- (the claim and the probe; every transaction id is at least 0). The one
+-- by id stays: expansion probes each claimed row by id, and a plan made
+-- while the outbox was nearly empty probed through this index instead,
+-- whose leading column is the transaction id, scanning it for every row
+-- (33 ms instead of 3.5 to resolve a batch of 500 with 10,000 pending).
+CREATE INDEX outbox_pending_claims ON herald.outbox (xact_id, id)
+  WHERE state = 'pending' AND xact_id >= '0';

@@ -27,7 +27,8 @@ constexpr const char* claim_sql = R"sql(
     LEFT JOIN herald.templates t
       ON t.app_id = o.app_id AND t.code = o.template_code
      AND t.status = 'approved'
-   WHERE o.state = 'pending' AND (o.xact_id, o.id) >= ($2::xid8, $3::bigint)
+   WHERE o.state = 'pending' AND o.xact_id >= '0'
+     AND (o.xact_id, o.id) >= ($2::xid8, $3::bigint)
    ORDER BY o.xact_id, o.id
    LIMIT $1
      FOR UPDATE OF o SKIP LOCKED
@@ -47,12 +48,14 @@ constexpr const char* claim_sql = R"sql(
 // transaction below the xmin has ended, so all their rows are visible and
 // none below m is pending. Otherwise a transaction at or above the xmin
 // may still commit rows, and the floor is (xmin, 0), never below the one
-// held.
+// held. `xact_id >= '0'` names the predicate of the pending index in
+// claim order (schema/0013), here and in the claim.
 constexpr const char* pending_sql = R"sql(
   WITH s AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
   m AS (
     SELECT o.xact_id, o.id FROM herald.outbox o
-     WHERE o.state = 'pending' AND (o.xact_id, o.id) >= ($1::xid8, $2::bigint)
+     WHERE o.state = 'pending' AND o.xact_id >= '0'
+       AND (o.xact_id, o.id) >= ($1::xid8, $2::bigint)
      ORDER BY o.xact_id, o.id
      LIMIT 1)
   SELECT CASE WHEN m.xact_id < s.xmin THEN m.xact_id
