@@ -18,10 +18,18 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      restart_policy::permanent},
   };
   auto url = options.health.database_url;
-  auto log_listener = options.listener;
-  log_listener.channel = "herald_log";
-  log_listener.wake = {names::tailer, names::channel_expander};
-  log_listener.application_name = "herald-tailer";
+  // One listening connection for both channels (listener.hpp says why).
+  // Without expanders the engine only delivers: it tails what the other
+  // engines on the database expand, and needs no outbox notifications.
+  auto listener = options.listener;
+  listener.channels = {
+    {"herald_log", {names::tailer, names::channel_expander}}};
+  if (options.expanders > 0) {
+    listen_channel outbox{"herald_outbox", {}};
+    for (size_t i = 1; i <= options.expanders; ++i)
+      outbox.wake.push_back(expander_name(i));
+    listener.channels.push_back(std::move(outbox));
+  }
   auto tailer = options.tailer;
   tailer.database_url = url;
   tailer.shards = std::max<size_t>(1, options.user_shards);
@@ -30,8 +38,8 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   // Shared by the tailer and the shards, and kept across their restarts.
   auto tail = std::make_shared<tail_cursor>();
   std::vector<child_spec> ingest{
-    {"log-listener",
-     [opts = log_listener](event_based_actor* parent) {
+    {"listener",
+     [opts = listener](event_based_actor* parent) {
        return spawn_listener(parent, opts);
      },
      restart_policy::permanent},
@@ -46,17 +54,6 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      },
      restart_policy::permanent},
   };
-  // Without expanders the engine only delivers: it tails what the other
-  // engines on the database expand, and needs no outbox listener.
-  auto outbox_listener = options.listener;
-  for (size_t i = 1; i <= options.expanders; ++i)
-    outbox_listener.wake.push_back(expander_name(i));
-  if (options.expanders > 0)
-    ingest.push_back({"listener",
-                      [opts = outbox_listener](event_based_actor* parent) {
-                        return spawn_listener(parent, opts);
-                      },
-                      restart_policy::permanent});
   for (size_t i = 1; i <= options.expanders; ++i)
     ingest.push_back({"expander-" + std::to_string(i),
                       [i, opts = options.expander](event_based_actor* parent) {

@@ -21,23 +21,23 @@ public:
 
 struct notification_listener::impl {
   std::string url;
-  std::string channel;
+  std::vector<std::string> channels;
   std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<wake_receiver> receiver;
+  std::vector<std::unique_ptr<wake_receiver>> receivers; ///< per channel
 
   void drop() {
-    receiver.reset();
+    receivers.clear();
     conn.reset();
   }
 };
 
 notification_listener::notification_listener(std::string database_url,
-                                             std::string channel,
+                                             std::vector<std::string> channels,
                                              std::string application_name)
   : impl_(std::make_unique<impl>()) {
   impl_->url =
     detail::with_parameter(database_url, "application_name", application_name);
-  impl_->channel = std::move(channel);
+  impl_->channels = std::move(channels);
 }
 
 notification_listener::~notification_listener() {
@@ -50,9 +50,10 @@ bool notification_listener::ensure_listening() {
   impl_->drop();
   try {
     impl_->conn = detail::open(impl_->url);
-    impl_->receiver =
-      std::make_unique<wake_receiver>(*impl_->conn, impl_->channel);
-    // The receiver's LISTEN is sent lazily; force it now.
+    for (const auto& channel : impl_->channels)
+      impl_->receivers.push_back(
+        std::make_unique<wake_receiver>(*impl_->conn, channel));
+    // The receivers' LISTENs are sent lazily; force them now.
     impl_->conn->get_notifs();
   } catch (...) {
     impl_->drop();
@@ -61,11 +62,14 @@ bool notification_listener::ensure_listening() {
   return true;
 }
 
-bool notification_listener::wait(std::chrono::milliseconds timeout) {
+std::vector<bool>
+notification_listener::wait(std::chrono::milliseconds timeout) {
   if (!impl_->conn)
     throw error(errc::unreachable, "not listening");
   try {
-    auto before = impl_->receiver->received;
+    std::vector<size_t> before;
+    for (const auto& r : impl_->receivers)
+      before.push_back(r->received);
     auto ms = timeout.count();
     if (impl_->conn->get_notifs() == 0)
       impl_->conn->await_notification(static_cast<long>(ms / 1000),
@@ -73,7 +77,10 @@ bool notification_listener::wait(std::chrono::milliseconds timeout) {
     impl_->conn->get_notifs();
     if (!impl_->conn->is_open())
       throw pqxx::broken_connection{"listening connection closed"};
-    return impl_->receiver->received > before;
+    std::vector<bool> notified;
+    for (size_t i = 0; i < impl_->receivers.size(); ++i)
+      notified.push_back(impl_->receivers[i]->received > before[i]);
+    return notified;
   } catch (...) {
     impl_->drop();
     detail::rethrow_as_storage_error("listening connection lost");

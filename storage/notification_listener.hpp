@@ -3,15 +3,18 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace herald::storage {
 
-/// A connection that LISTENs on one channel. Notifications are wake-ups
-/// only: their payload is ignored. Blocking: run it in a detached actor.
+/// A connection that LISTENs on one or more channels. Notifications are
+/// wake-ups only: their payload is ignored. Blocking: run it in a detached
+/// actor.
 class notification_listener {
 public:
   /// `application_name` labels the connection in pg_stat_activity.
-  notification_listener(std::string database_url, std::string channel,
+  notification_listener(std::string database_url,
+                        std::vector<std::string> channels,
                         std::string application_name);
   ~notification_listener();
 
@@ -23,10 +26,11 @@ public:
   /// must catch up. Throws storage::error(unreachable).
   bool ensure_listening();
 
-  /// Waits up to `timeout` for notifications; true when any arrived. After
-  /// a broken connection throws storage::error(unreachable); the next
-  /// ensure_listening() reconnects.
-  bool wait(std::chrono::milliseconds timeout);
+  /// Waits up to `timeout` for notifications; which channels had any,
+  /// aligned with the channels given (all false: the timeout passed).
+  /// After a broken connection throws storage::error(unreachable); the
+  /// next ensure_listening() reconnects.
+  std::vector<bool> wait(std::chrono::milliseconds timeout);
 
   /// The server process of the listening connection (0 when not connected).
   int backend_pid() const;

@@ -13,6 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace herald::actors {
 
 namespace {
@@ -25,17 +28,31 @@ struct listener_state {
   size_t connects = 0;
   size_t notifications = 0;
   size_t polls = 0;
+  /// When every channel's actors were last woken together.
+  std::chrono::steady_clock::time_point all_woken;
   std::string last_error;
   static inline const char* name = "listener";
 };
 
 using listener_actor = caf::stateful_actor<listener_state>;
 
-void wake_all(listener_actor* self) {
+void wake(listener_actor* self, const listen_channel& channel) {
   auto& reg = self->system().registry();
-  for (auto name : self->state.options.wake)
+  for (auto name : channel.wake)
     if (auto target = reg.get<wakeable_actor>(name))
       self->send(target, wake_atom_v);
+}
+
+void wake_all(listener_actor* self) {
+  for (const auto& channel : self->state.options.channels)
+    wake(self, channel);
+}
+
+std::string channel_names(const listener_options& options) {
+  std::string out;
+  for (const auto& channel : options.channels)
+    out += (out.empty() ? "" : ", ") + channel.name;
+  return out;
 }
 
 // One round: (re)connect if needed, wait for notifications up to the poll
@@ -48,18 +65,31 @@ void listen_once(listener_actor* self) {
     if (st.conn->ensure_listening()) {
       ++st.connects;
       st.listening = true;
-      logger->info("listening on {} (backend {}{})", st.options.channel,
+      logger->info("listening on {} (backend {}{})", channel_names(st.options),
                    st.conn->backend_pid(),
                    st.connects > 1 ? ", reconnected; catching up" : "");
       wake_all(self);
     }
     auto poll = std::chrono::duration_cast<std::chrono::milliseconds>(
       st.options.poll_interval);
-    if (st.conn->wait(poll))
+    auto notified = st.conn->wait(poll);
+    auto any =
+      std::find(notified.begin(), notified.end(), true) != notified.end();
+    if (any)
       ++st.notifications;
     else
       ++st.polls;
-    wake_all(self);
+    // A notification wakes its channel's actors; every channel's are
+    // woken at least once per poll interval, however busy the others.
+    auto now = std::chrono::steady_clock::now();
+    if (!any || now - st.all_woken >= st.options.poll_interval) {
+      st.all_woken = now;
+      wake_all(self);
+    } else {
+      for (size_t i = 0; i < notified.size(); ++i)
+        if (notified[i])
+          wake(self, st.options.channels[i]);
+    }
     st.backoff = caf::timespan{0};
     self->send(self, tick_atom_v);
   } catch (const storage::error& e) {
@@ -69,7 +99,7 @@ void listen_once(listener_actor* self) {
                    ? st.options.min_backoff
                    : std::min(st.backoff * 2, st.options.max_backoff);
     logger->warn(
-      "outbox listener: {}; retrying in {} ms", e.what(),
+      "listener: {}; retrying in {} ms", e.what(),
       std::chrono::duration_cast<std::chrono::milliseconds>(st.backoff)
         .count());
     self->delayed_send(self, st.backoff, tick_atom_v);
@@ -79,8 +109,11 @@ void listen_once(listener_actor* self) {
 caf::behavior listener_behavior(listener_actor* self,
                                 listener_options options) {
   auto& st = self->state;
+  std::vector<std::string> names;
+  for (const auto& channel : options.channels)
+    names.push_back(channel.name);
   st.conn = std::make_unique<storage::notification_listener>(
-    options.database_url, options.channel, options.application_name);
+    options.database_url, std::move(names), options.application_name);
   st.options = std::move(options);
   self->send(self, tick_atom_v);
   return {
@@ -89,7 +122,7 @@ caf::behavior listener_behavior(listener_actor* self,
       auto& st = self->state;
       return nlohmann::json{
         {"kind", "listener"},
-        {"channel", st.options.channel},
+        {"channels", channel_names(st.options)},
         {"id", self->id()},
         {"mailbox", self->mailbox().size()},
         {"listening", st.listening},
