@@ -476,7 +476,14 @@ class DeliveryTest(ClusterTestCase):
         self.assertEqual(results["ada"], list(range(251, 501)))
         with open(f"/proc/{self.engine.proc.pid}/status") as status:
             rss_kb = int(status.read().split("VmRSS:")[1].split()[0])
-        self.assertLess(rss_kb, 300 * 1024, "engine memory grew unbounded")
+        # What the engine holds by design here is a read's worth of these
+        # 200 KB messages, twice (the database's text and the sealed
+        # frames): a feed read takes up to 256 messages, about 100 MB, and
+        # the two users' reads and the log's can overlap. Peaks measured
+        # 200-330 MB over the builds of a day, so 300 MB failed at random;
+        # a queue that kept what the slow consumer is sent, and its
+        # resends, grows by 50 MB per burst and per resend on top.
+        self.assertLess(rss_kb, 400 * 1024, "engine memory grew unbounded")
         # Its writes stall behind the unread socket (or its resends pile
         # up past the byte cap): either way the session is closed.
         self.assertTrue(wait_until(lambda: any(
