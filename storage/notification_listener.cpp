@@ -12,9 +12,9 @@ public:
   wake_receiver(pqxx::connection_base& conn, const std::string& channel)
     : pqxx::notification_receiver(conn, channel) {}
 
-  void operator()(const std::string&, int) override { ++received; }
+  void operator()(const std::string&, int) override { notified = true; }
 
-  size_t received = 0;
+  bool notified = false; ///< since the last wait() began
 };
 
 } // namespace
@@ -67,9 +67,8 @@ notification_listener::wait(std::chrono::milliseconds timeout) {
   if (!impl_->conn)
     throw error(errc::unreachable, "not listening");
   try {
-    std::vector<size_t> before;
-    for (const auto& r : impl_->receivers)
-      before.push_back(r->received);
+    for (auto& r : impl_->receivers)
+      r->notified = false;
     auto ms = timeout.count();
     if (impl_->conn->get_notifs() == 0)
       impl_->conn->await_notification(static_cast<long>(ms / 1000),
@@ -78,8 +77,8 @@ notification_listener::wait(std::chrono::milliseconds timeout) {
     if (!impl_->conn->is_open())
       throw pqxx::broken_connection{"listening connection closed"};
     std::vector<bool> notified;
-    for (size_t i = 0; i < impl_->receivers.size(); ++i)
-      notified.push_back(impl_->receivers[i]->received > before[i]);
+    for (const auto& r : impl_->receivers)
+      notified.push_back(r->notified);
     return notified;
   } catch (...) {
     impl_->drop();
