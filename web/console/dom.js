@@ -55,3 +55,15 @@ export function values(form) {
 }
 
 export const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+// A list that several requests may fill (a filter changed while the
+// panel's first page was on its way) shows the newest request's answer:
+// `const page = await newest(admin(...)); if (!page) return;`
+export function newestOnly() {
+  let count = 0;
+  return async (request) => {
+    const mine = ++count;
+    const answer = await request;
+    return mine === count ? answer : null;
+  };
+}

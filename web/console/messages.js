@@ -1,7 +1,7 @@
 // Messages, newest first, by state and app: why a message was rejected,
 // and each delivery's state with the reason it was held back.
 import { admin, appNames, q } from './api.js';
-import { act, h, pill, when } from './dom.js';
+import { act, h, newestOnly, pill, when } from './dom.js';
 
 export function messagesPanel(box) {
   const state = h('select', { name: 'state' },
@@ -11,6 +11,7 @@ export function messagesPanel(box) {
   const items = h('ul', { class: 'list', id: 'message-list' });
   const older = h('button', { class: 'quiet hidden' }, 'Older');
   let nextBefore = null;
+  const newest = newestOnly();
 
   const delivery = (d) => h('li', null, h('div', { class: 'grow' },
     h('div', { class: 'row' }, `${d.user} · ${d.channel}`, pill(d.state), d.seq != null && `seq ${d.seq}`),
@@ -27,8 +28,9 @@ export function messagesPanel(box) {
       h('ul', { class: 'list' }, m.deliveries.map(delivery)))));
 
   async function load(more) {
-    const page = await admin('GET', `/v1/admin/messages?${q({
-      state: state.value, app: app.value, limit: 20, before: more ? nextBefore : '' })}`);
+    const page = await newest(admin('GET', `/v1/admin/messages?${q({
+      state: state.value, app: app.value, limit: 20, before: more ? nextBefore : '' })}`));
+    if (!page) return;
     if (!more) items.replaceChildren();
     items.append(...page.messages.map(row));
     if (!items.children.length) items.append(h('li', { class: 'muted' }, 'No messages.'));
@@ -43,7 +45,8 @@ export function messagesPanel(box) {
   find.onsubmit = (e) => {
     e.preventDefault();
     act(box, e.submitter, async () => {
-      const m = await admin('GET', `/v1/admin/messages/${encodeURIComponent(id.value.trim())}`);
+      const m = await newest(admin('GET', `/v1/admin/messages/${encodeURIComponent(id.value.trim())}`));
+      if (!m) return;
       items.replaceChildren(row(m));
       older.classList.add('hidden');
     });

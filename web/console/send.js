@@ -1,7 +1,7 @@
 // "Send test message": publish as an app with the admin token, then follow
 // the message until it is processed or rejected.
 import { admin, appNames } from './api.js';
-import { act, h, list, notice, pill, values } from './dom.js';
+import { act, h, list, newestOnly, notice, pill, values } from './dom.js';
 
 export function sendPanel(box) {
   const app = h('select', { name: 'app' });
@@ -17,8 +17,11 @@ export function sendPanel(box) {
       ['web', 'sms', 'mobile'].map((c) => h('label', null, h('input', { type: 'checkbox', name: 'channels', value: c }), ` ${c}`))),
     h('button', null, 'Send test message'));
 
+  const newest = newestOnly();
   async function templatesOf(name) {
-    const { templates } = await admin('GET', `/v1/admin/templates?status=approved&app=${encodeURIComponent(name)}`);
+    const answer = await newest(admin('GET', `/v1/admin/templates?status=approved&app=${encodeURIComponent(name)}`));
+    if (!answer) return;
+    const { templates } = answer;
     template.replaceChildren(...templates.map((t) => h('option', { value: t.code }, `${t.code} v${t.version}`)));
   }
   app.onchange = () => act(box, null, () => templatesOf(app.value));

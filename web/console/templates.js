@@ -1,7 +1,7 @@
 // Template applications: the versions apps applied for, approved or
 // rejected here with a reason the app sees.
 import { admin, appNames, q } from './api.js';
-import { act, h, notice, pill, when } from './dom.js';
+import { act, h, newestOnly, notice, pill, when } from './dom.js';
 
 export function templatesPanel(box) {
   const status = h('select', { name: 'status' },
@@ -9,6 +9,7 @@ export function templatesPanel(box) {
       h('option', { value: s }, s || 'any status')));
   const app = h('select', { name: 'app' }, h('option', { value: '' }, 'every app'));
   const items = h('ul', { class: 'list', id: 'template-list' });
+  const newest = newestOnly();
   status.onchange = app.onchange = () => act(box, null, refresh);
 
   const texts = (t) => ['web_title', 'web_body', 'sms_body', 'mobile_title', 'mobile_body']
@@ -45,7 +46,9 @@ export function templatesPanel(box) {
   }
 
   async function refresh() {
-    const { templates } = await admin('GET', `/v1/admin/templates?${q({ status: status.value, app: app.value })}`);
+    const answer = await newest(admin('GET', `/v1/admin/templates?${q({ status: status.value, app: app.value })}`));
+    if (!answer) return;
+    const { templates } = answer;
     items.replaceChildren(...templates.map(row));
     if (!templates.length) items.append(h('li', { class: 'muted' }, 'Nothing here.'));
   }
