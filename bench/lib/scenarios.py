@@ -205,9 +205,7 @@ class Rig:
     def outbox_pending(self):
         if not is_herald(self.system):
             return 0
-        return int(self.ctx.cluster.psql(
-            self.db, "SELECT count(*) FROM herald.outbox "
-                     "WHERE state = 'pending'"))
+        return int(self.ctx.cluster.psql(self.db, PENDING_COUNT))
 
     def settle(self, expected, received, timeout=None):
         """Waits until the clients have `expected` since the last reset
@@ -466,6 +464,11 @@ def database(ctx, system):
 
 STAMP = "(extract(epoch from clock_timestamp()) * 1e6)::bigint"
 
+# Herald's pending outbox rows, through the one index that holds them
+# (schema/0013 and 0015: it is partial on both conditions).
+PENDING_COUNT = ("SELECT count(*) FROM herald.outbox "
+                 "WHERE state = 'pending' AND xact_id >= '0'")
+
 # Installed into a benchmark database (never Herald's schema): returns the
 # wall clock, in µs, at which no outbox row is pending any more, polling
 # from inside the server (a fresh snapshot per statement) every 5 ms, or
@@ -484,7 +487,8 @@ BEGIN
     -- bulk step measures.
     IF coalesce((SELECT o.state <> 'pending' FROM herald.outbox o
                   ORDER BY o.id DESC LIMIT 1), true) THEN
-      IF NOT EXISTS (SELECT 1 FROM herald.outbox WHERE state = 'pending') THEN
+      IF NOT EXISTS (SELECT 1 FROM herald.outbox
+                      WHERE state = 'pending' AND xact_id >= '0') THEN
         RETURN {STAMP};
       END IF;
     END IF;
@@ -778,8 +782,7 @@ def catchup(ctx, system):
         lines = ctx.cluster.script(db, "\n".join(sql))
         began, committed = int(lines[0]) / 1e6, int(lines[-2]) / 1e6
         expanded = int(lines[-1]) / 1e6 or None
-        pending = int(ctx.cluster.psql(
-            db, "SELECT count(*) FROM herald.outbox WHERE state = 'pending'"))
+        pending = int(ctx.cluster.psql(db, PENDING_COUNT))
         if pending:
             raise RuntimeError(f"{pending} messages not expanded")
         # Back online, resuming after the seq each had.
