@@ -5,6 +5,7 @@
 namespace herald::storage {
 
 struct cursor_update;
+struct feed_read;
 struct inbox_user;
 struct log_batch;
 struct log_entry;

@@ -21,12 +21,16 @@ constexpr const char* users_sql = R"sql(
     FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS x(app, ext, i)
 )sql";
 
+// Each range's rows end with one without a message: how far the range is
+// complete (schema/0016).
 constexpr const char* feeds_sql = R"sql(
   SELECT x.i, f.position, f.message_id, f.template_code, f.title, f.body,
          f.vars, f.created_at, f.silent
-    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[])
-         WITH ORDINALITY AS x(u, after, through, lim, i)
-    CROSS JOIN LATERAL herald.feed(x.u, x.after, x.through, x.lim) f
+    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[],
+                $5::bigint[])
+         WITH ORDINALITY AS x(u, after, through, lim, max_bytes, i)
+    CROSS JOIN LATERAL herald.feed_read(x.u, x.after, x.through, x.lim,
+                                        x.max_bytes) f
    ORDER BY x.i, f.position
 )sql";
 
@@ -140,11 +144,15 @@ inbox_store::load_users(const std::vector<user_ref>& users) {
   return out;
 }
 
-std::vector<std::vector<delivery>>
+std::vector<feed_read>
 inbox_store::load_feeds(const std::vector<feed_range>& ranges) {
-  std::vector<std::vector<delivery>> out(ranges.size());
+  std::vector<feed_read> out(ranges.size());
   if (ranges.empty())
     return out;
+  // Each range's last row says how far it is complete; until then, nothing
+  // past its start is known.
+  for (size_t i = 0; i < ranges.size(); ++i)
+    out[i].complete_through = ranges[i].after;
   auto text = [](int64_t n) {
     return std::to_string(n);
   };
@@ -157,14 +165,22 @@ inbox_store::load_feeds(const std::vector<feed_range>& ranges) {
   auto limits = array_of(ranges, [](const feed_range& r) {
     return std::to_string(std::min<size_t>(r.limit, INT32_MAX));
   });
+  auto max_bytes = array_of(ranges, [](const feed_range& r) {
+    return std::to_string(std::min<size_t>(r.max_bytes, INT64_MAX));
+  });
   impl_->read("cannot load feeds", [&](pqxx::nontransaction& tx) {
-    for (const auto& row :
-         tx.exec_prepared("herald_feeds", users, after, through, limits)) {
+    for (const auto& row : tx.exec_prepared("herald_feeds", users, after,
+                                            through, limits, max_bytes)) {
+      auto& read = out.at(row[0].as<size_t>() - 1);
+      if (row[2].is_null()) {
+        read.complete_through = row[1].as<int64_t>();
+        continue;
+      }
       delivery d;
       d.seq = row[1].as<int64_t>();
       d.silent = row[8].as<bool>();
       d.content = detail::sealed_web(row, 2);
-      out.at(row[0].as<size_t>() - 1).push_back(std::move(d));
+      read.deliveries.push_back(std::move(d));
     }
     return 0;
   });

@@ -34,12 +34,26 @@ struct user_ref {
   std::string external_id;
 };
 
-/// A read of one user's feed: up to `limit` messages in (after, through].
+/// A read of one user's feed: messages in (after, through], up to `limit`
+/// of them and to `max_bytes` of text (the first message whatever its
+/// size).
 struct feed_range {
   int64_t user_id = 0;
   int64_t after = 0;
   int64_t through = 0;
   size_t limit = 0;
+  size_t max_bytes = 1024 * 1024;
+};
+
+/// What a read of a feed range found.
+struct feed_read {
+  /// In position order, the user's preferences applied.
+  std::vector<delivery> deliveries;
+  /// The range holds nothing more up to here than `deliveries`: `through`
+  /// when the read took it all, less when a budget or a stream's limit
+  /// stopped it (a read that leaves messages out by preference may be
+  /// short and still not complete).
+  int64_t complete_through = 0;
 };
 
 /// One user's progress for a batched cursor update.
@@ -64,10 +78,8 @@ public:
   /// a user who does not exist.
   std::vector<inbox_user> load_users(const std::vector<user_ref>& users);
 
-  /// Many users' feeds in one statement, answered in the order asked:
-  /// for each range, its messages in position order, preferences applied.
-  std::vector<std::vector<delivery>>
-  load_feeds(const std::vector<feed_range>& ranges);
+  /// Many users' feeds in one statement, answered in the order asked.
+  std::vector<feed_read> load_feeds(const std::vector<feed_range>& ranges);
 
   /// Moves many users' sent and acked positions forward in one statement
   /// that does not wait for its WAL flush (a lost update only means a

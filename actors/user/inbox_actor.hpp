@@ -20,8 +20,9 @@ using inbox_actor = caf::typed_actor<
   /// What the user is (id 0 when it does not exist); batched with the
   /// loads of other users.
   caf::replies_to<load_user>::with<storage::inbox_user>,
-  /// Up to `limit` messages of a user's feed in (after, through]; batched.
-  caf::replies_to<load_feed>::with<std::vector<delivery>>,
+  /// A user's feed in (after, through], within the read's budgets, and
+  /// how far that is complete; batched.
+  caf::replies_to<load_feed>::with<storage::feed_read>,
   /// The counts of the current hour the hourly caps start from.
   caf::replies_to<load_cap_counts>::with<std::vector<cap_count>>,
   /// The cursors of many users in one statement; a failure is only logged

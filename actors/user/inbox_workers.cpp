@@ -37,14 +37,14 @@ struct load_feed_batch {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_user_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::load_feed_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<herald::storage::inbox_user>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::vector<herald::delivery>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<herald::storage::feed_read>)
 
 namespace herald::actors {
 
 namespace {
 
 // The most users, and feed ranges, one statement carries. A batch of
-// feed ranges can bring load_batch rows per range.
+// feed ranges can bring load_batch rows, and load_bytes of text, per range.
 constexpr size_t max_users_per_batch = 500;
 constexpr size_t max_feeds_per_batch = 64;
 
@@ -54,7 +54,7 @@ constexpr size_t max_feeds_per_batch = 64;
 /// came.
 using worker_actor = caf::typed_actor<
   caf::replies_to<load_user_batch>::with<std::vector<storage::inbox_user>>,
-  caf::replies_to<load_feed_batch>::with<std::vector<std::vector<delivery>>>,
+  caf::replies_to<load_feed_batch>::with<std::vector<storage::feed_read>>,
   caf::replies_to<load_cap_counts>::with<std::vector<cap_count>>,
   caf::replies_to<persist_read>::with<bool>, caf::reacts_to<persist_cursors>>;
 
@@ -88,7 +88,7 @@ worker(worker_actor::stateful_pointer<worker_state> self, std::string url) {
         [&] { return store.load_users(req.users); });
     },
     [&store](const load_feed_batch& req) {
-      return guarded<std::vector<std::vector<delivery>>>(
+      return guarded<std::vector<storage::feed_read>>(
         [&] { return store.load_feeds(req.ranges); });
     },
     [&store](const load_cap_counts& req) {
@@ -119,7 +119,7 @@ struct waiting_user {
 
 struct waiting_feed {
   storage::feed_range range;
-  caf::typed_response_promise<std::vector<delivery>> promise;
+  caf::typed_response_promise<storage::feed_read> promise;
 };
 
 struct front_state {
@@ -164,10 +164,11 @@ void answer_all(std::vector<waiting_user>& waiting,
 }
 
 void answer_all(std::vector<waiting_feed>& waiting,
-                std::vector<std::vector<delivery>>& feeds) {
+                std::vector<storage::feed_read>& feeds) {
   for (size_t i = 0; i < waiting.size(); ++i)
-    waiting[i].promise.deliver(i < feeds.size() ? std::move(feeds[i])
-                                                : std::vector<delivery>{});
+    waiting[i].promise.deliver(
+      i < feeds.size() ? std::move(feeds[i])
+                       : storage::feed_read{{}, waiting[i].range.after});
 }
 
 template <class Waiting>
@@ -219,8 +220,8 @@ void dispatch(front_actor* self) {
       for (const auto& w : waiting)
         batch.ranges.push_back(w.range);
       st.feeds_read += waiting.size();
-      request_batch<std::vector<std::vector<delivery>>>(self, std::move(batch),
-                                                        std::move(waiting));
+      request_batch<std::vector<storage::feed_read>>(self, std::move(batch),
+                                                     std::move(waiting));
     }
   }
 }
@@ -239,9 +240,9 @@ inbox_actor::behavior_type front(front_actor* self, std::string url,
       return rp;
     },
     [self](const load_feed& req) {
-      auto rp = self->make_response_promise<std::vector<delivery>>();
+      auto rp = self->make_response_promise<storage::feed_read>();
       self->state.feeds.push_back(
-        {{req.user_id, req.after, req.through, req.limit}, rp});
+        {{req.user_id, req.after, req.through, req.limit, req.max_bytes}, rp});
       dispatch(self);
       return rp;
     },

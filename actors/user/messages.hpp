@@ -117,12 +117,14 @@ struct load_user {
   user_key user;
 };
 
-/// To an inbox worker: up to `limit` feed messages in (after, through].
+/// To an inbox worker: feed messages in (after, through], up to `limit`
+/// of them and `max_bytes` of text (storage::feed_range).
 struct load_feed {
   int64_t user_id = 0;
   int64_t after = 0;
   int64_t through = 0;
   size_t limit = 0;
+  size_t max_bytes = 0;
 };
 
 /// To an inbox worker: the counts the hourly cap starts from (answers
@@ -162,4 +164,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<herald::cap_count>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::persist_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::actors::user_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::storage::inbox_user)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::storage::feed_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<herald::delivery>)

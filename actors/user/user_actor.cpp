@@ -411,19 +411,20 @@ void fetch(user_self* self, int64_t after, int64_t through) {
     return;
   }
   st.fetching = true;
-  auto limit = st.opts.load_batch;
   self
     ->request(workers, std::chrono::seconds{10},
-              load_feed{st.user_id, after, through, limit})
+              load_feed{st.user_id, after, through, st.opts.load_batch,
+                        st.opts.load_bytes})
     .then(
-      [self, after, through, limit](std::vector<delivery>& batch) {
+      [self, after, through](storage::feed_read& read) {
         auto& st = self->state;
         st.fetching = false;
-        // A full batch is complete only up to its last message.
-        auto complete_to = batch.size() < limit ? through : batch.back().seq;
-        for (const auto& d : batch)
+        // A read stopped by a budget is complete only up to where it
+        // stopped, whether or not the policy left messages out.
+        auto complete_to = std::min(through, read.complete_through);
+        for (const auto& d : read.deliveries)
           st.newest = std::max(st.newest, d.seq);
-        st.feed.add_range(after, complete_to, std::move(batch));
+        st.feed.add_range(after, complete_to, std::move(read.deliveries));
         pump_all(self);
         st.feed.trim(st.opts.cache_limit + st.opts.load_batch,
                      st.opts.cache_bytes);

@@ -37,8 +37,11 @@ struct user_options {
   /// many and so many bytes of text; beyond, they are read again.
   size_t cache_limit = 1024;
   size_t cache_bytes = 4 * 1024 * 1024;
-  /// Deliveries per database read, and per long-poll answer.
+  /// Deliveries per database read, and per long-poll answer; a read also
+  /// stops after so many bytes of text (one message at least), so that a
+  /// backlog of large messages is held a few at a time.
   size_t load_batch = 256;
+  size_t load_bytes = 1024 * 1024;
   size_t poll_batch = 100;
 };
 

@@ -2,7 +2,7 @@
 
 #include "storage/expansion.hpp"
 
-#include "core/rendered_json.hpp"
+#include "fixtures/engine_render.hpp"
 #include "fixtures/herald_database.hpp"
 #include "storage/channel_expansion.hpp"
 
@@ -20,28 +20,13 @@ using namespace herald;
 
 namespace {
 
-// Renders with the real renderer, as the template actors do.
-storage::render_outcome render(const storage::claimed_message& msg) {
-  if (!msg.approved)
-    return storage::render_outcome::rejected("template_not_approved",
-                                             "no approved version");
-  auto compiled = compiled_template::compile(msg.approved->source);
-  if (auto err = std::get_if<template_error>(&compiled))
-    return storage::render_outcome::rejected(err->code, err->message);
-  auto out = render_json(std::get<compiled_template>(compiled), msg.vars_json,
-                         msg.channels);
-  if (auto err = std::get_if<template_error>(&out))
-    return storage::render_outcome::rejected(err->code, err->message);
-  return storage::render_outcome::rendered(std::get<std::string>(out));
-}
-
 struct fixture : test::herald_database {
   storage::outbox_expander expander{url()};
   storage::channel_expansion channels{url()};
 
   // Into the log, then the sms and mobile rows, as the engine does.
   storage::batch_result expand(size_t limit = 500) {
-    auto result = expander.expand_batch(limit, render);
+    auto result = expander.expand_batch(limit, test::render_as_engine);
     while (channels.expand_batch(50) > 0) {
     }
     return result;
@@ -284,7 +269,7 @@ CAF_TEST(two expanders at once take positions in commit order) {
   auto work = [&] {
     storage::outbox_expander mine{url()};
     for (;;) {
-      auto r = mine.expand_batch(25, render);
+      auto r = mine.expand_batch(25, test::render_as_engine);
       if (r.claimed == 0)
         return;
       claimed += r.claimed;

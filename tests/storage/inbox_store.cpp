@@ -1,0 +1,120 @@
+#define CAF_SUITE storage.inbox
+
+#include "storage/inbox_store.hpp"
+
+#include "fixtures/engine_render.hpp"
+#include "fixtures/herald_database.hpp"
+#include "storage/expansion.hpp"
+
+#include <caf/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace herald;
+
+namespace {
+
+struct fixture : test::herald_database {
+  storage::outbox_expander expander{url()};
+  storage::inbox_store store{url()};
+
+  // A message to `user` with `pad` bytes of vars besides the order; into
+  // the log at once. Returns its position.
+  int64_t send(const std::string& user, const std::string& code,
+               size_t pad = 0) {
+    auto id =
+      publish("'shop', '" + code + "', 'user:" + user +
+              "', jsonb_build_object('order', 'A', 'pad', repeat('x', " +
+              std::to_string(pad) + "))");
+    while (expander.expand_batch(100, test::render_as_engine).claimed > 0) {
+    }
+    return std::stoll(query_value("SELECT position FROM herald.outbox"
+                                  " WHERE id = " +
+                                  std::to_string(id)));
+  }
+
+  int64_t head() {
+    return std::stoll(query_value("SELECT herald.log_position()"));
+  }
+
+  storage::feed_read read(const std::string& user, int64_t after, size_t limit,
+                          size_t max_bytes = 1024 * 1024) {
+    storage::feed_range range;
+    range.user_id = user_id(user);
+    range.after = after;
+    range.through = head();
+    range.limit = limit;
+    range.max_bytes = max_bytes;
+    return store.load_feeds({range}).at(0);
+  }
+
+  static std::vector<int64_t> seqs(const storage::feed_read& r) {
+    std::vector<int64_t> out;
+    for (const auto& d : r.deliveries)
+      out.push_back(d.seq);
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(inbox_store_tests, fixture)
+
+CAF_TEST(a read short of messages the user opted out of is not complete) {
+  exec("INSERT INTO herald.templates (app_id, code, web_title, web_body,"
+       " status) SELECT id, 'promo', 'Sale', 'Everything must go', 'approved'"
+       " FROM herald.apps WHERE name = 'shop'");
+  exec("INSERT INTO herald.preferences (user_id, message_type, channel,"
+       " enabled) VALUES (" +
+       std::to_string(user_id("u1")) + ", 'promo', 'web', false)");
+  send("u1", "promo");
+  send("u1", "promo");
+  auto first = send("u1", "order_shipped");
+  auto second = send("u1", "order_shipped");
+  auto third = send("u1", "order_shipped");
+  // Three entries read, two of them left out: the range is known as far
+  // as the third entry, not to its end.
+  auto r = read("u1", 0, 3);
+  CAF_CHECK_EQUAL(seqs(r), std::vector<int64_t>({first}));
+  CAF_CHECK_EQUAL(r.complete_through, first);
+  auto rest = read("u1", r.complete_through, 3);
+  CAF_CHECK_EQUAL(seqs(rest), std::vector<int64_t>({second, third}));
+  CAF_CHECK_EQUAL(rest.complete_through, head());
+}
+
+CAF_TEST(a read stops at its byte budget and always takes one message) {
+  std::vector<int64_t> sent;
+  for (int i = 0; i < 4; ++i)
+    sent.push_back(send("u2", "order_shipped", 10000));
+  // Each message carries a little over 10,000 bytes: three start under
+  // 25,000 bytes, the fourth does not.
+  auto r = read("u2", 0, 256, 25000);
+  CAF_CHECK_EQUAL(seqs(r),
+                  std::vector<int64_t>(sent.begin(), sent.begin() + 3));
+  CAF_CHECK_EQUAL(r.complete_through, sent[2]);
+  auto one = read("u2", 0, 256, 1);
+  CAF_CHECK_EQUAL(seqs(one), std::vector<int64_t>({sent[0]}));
+  CAF_CHECK_EQUAL(one.complete_through, sent[0]);
+  auto all = read("u2", sent[2], 256, 25000);
+  CAF_CHECK_EQUAL(seqs(all), std::vector<int64_t>({sent[3]}));
+  CAF_CHECK_EQUAL(all.complete_through, head());
+}
+
+CAF_TEST(a range with nothing for the user is complete to its end) {
+  send("u1", "order_shipped");
+  auto r = read("u3", 0, 256);
+  CAF_CHECK(r.deliveries.empty());
+  CAF_CHECK_EQUAL(r.complete_through, head());
+}
+
+CAF_TEST(a full read of one stream is complete to its last message) {
+  std::vector<int64_t> sent;
+  for (int i = 0; i < 3; ++i)
+    sent.push_back(send("u3", "order_shipped"));
+  auto r = read("u3", 0, 2);
+  CAF_CHECK_EQUAL(seqs(r), std::vector<int64_t>({sent[0], sent[1]}));
+  CAF_CHECK_EQUAL(r.complete_through, sent[1]);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
