@@ -8,6 +8,8 @@
 
 #include <caf/test/unit_test.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -49,6 +51,23 @@ struct fixture : test::herald_database {
     return store.load_feeds({range}).at(0);
   }
 
+  // A page of u1's history as GET /v1/me/messages answers it.
+  nlohmann::json history(const std::string& args) {
+    return nlohmann::json::parse(
+      query_value("SELECT herald.api_my_messages((SELECT id FROM herald.apps"
+                  " WHERE name = 'shop'), '" +
+                  args + "')::text"));
+  }
+
+  void opt_out_of_promos(const std::string& user) {
+    exec("INSERT INTO herald.templates (app_id, code, web_title, web_body,"
+         " status) SELECT id, 'promo', 'Sale', 'Everything must go',"
+         " 'approved' FROM herald.apps WHERE name = 'shop'");
+    exec("INSERT INTO herald.preferences (user_id, message_type, channel,"
+         " enabled) VALUES (" +
+         std::to_string(user_id(user)) + ", 'promo', 'web', false)");
+  }
+
   static std::vector<int64_t> seqs(const storage::feed_read& r) {
     std::vector<int64_t> out;
     for (const auto& d : r.deliveries)
@@ -62,12 +81,7 @@ struct fixture : test::herald_database {
 CAF_TEST_FIXTURE_SCOPE(inbox_store_tests, fixture)
 
 CAF_TEST(a read short of messages the user opted out of is not complete) {
-  exec("INSERT INTO herald.templates (app_id, code, web_title, web_body,"
-       " status) SELECT id, 'promo', 'Sale', 'Everything must go', 'approved'"
-       " FROM herald.apps WHERE name = 'shop'");
-  exec("INSERT INTO herald.preferences (user_id, message_type, channel,"
-       " enabled) VALUES (" +
-       std::to_string(user_id("u1")) + ", 'promo', 'web', false)");
+  opt_out_of_promos("u1");
   send("u1", "promo");
   send("u1", "promo");
   auto first = send("u1", "order_shipped");
@@ -115,6 +129,25 @@ CAF_TEST(a full read of one stream is complete to its last message) {
   auto r = read("u3", 0, 2);
   CAF_CHECK_EQUAL(seqs(r), std::vector<int64_t>({sent[0], sent[1]}));
   CAF_CHECK_EQUAL(r.complete_through, sent[1]);
+}
+
+CAF_TEST(history pages go on past messages the user opted out of) {
+  opt_out_of_promos("u1");
+  auto first = send("u1", "order_shipped");
+  auto second = send("u1", "order_shipped");
+  for (int i = 0; i < 3; ++i)
+    send("u1", "promo");
+  // The newest three entries are all left out: an empty page, which is
+  // not the end of the history.
+  auto page = history(R"({"user": "u1", "limit": 3})");
+  CAF_CHECK(page.at("messages").empty());
+  CAF_REQUIRE(page.at("next_before").is_number());
+  auto older = history(R"({"user": "u1", "limit": 3, "before": )" +
+                       page.at("next_before").dump() + "}");
+  CAF_REQUIRE_EQUAL(older.at("messages").size(), 2u);
+  CAF_CHECK_EQUAL(older.at("messages").at(0).at("seq"), second);
+  CAF_CHECK_EQUAL(older.at("messages").at(1).at("seq"), first);
+  CAF_CHECK(older.at("next_before").is_null());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
