@@ -150,6 +150,20 @@ CAF_TEST(template versions are never deleted) {
                   "1");
 }
 
+CAF_TEST(apps are never deleted) {
+  for (const auto* sql : {"DELETE FROM herald.apps WHERE name = 'shop'",
+                          "TRUNCATE herald.apps CASCADE"}) {
+    auto [state, text] = error_of(sql);
+    CAF_MESSAGE(sql << " -> " << text);
+    CAF_CHECK_EQUAL(state, "23001"); // restrict_violation
+    CAF_CHECK(contains(text, "never deleted"));
+    CAF_CHECK(contains(text, "HINT:"));
+  }
+  CAF_CHECK_EQUAL(query_value("SELECT count(*) FROM herald.apps"
+                              " WHERE name = 'shop'"),
+                  "1");
+}
+
 CAF_TEST(watch_table refuses bad arguments with a hint) {
   exec("CREATE TABLE orders (id serial, merchant text)");
   auto check = [&](const std::string& args, const std::string& says) {
