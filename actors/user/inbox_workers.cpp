@@ -241,8 +241,7 @@ inbox_actor::behavior_type front(front_actor* self, std::string url,
     },
     [self](const load_feed& req) {
       auto rp = self->make_response_promise<storage::feed_read>();
-      self->state.feeds.push_back(
-        {{req.user_id, req.after, req.through, req.limit, req.max_bytes}, rp});
+      self->state.feeds.push_back({req.range, rp});
       dispatch(self);
       return rp;
     },

@@ -117,14 +117,10 @@ struct load_user {
   user_key user;
 };
 
-/// To an inbox worker: feed messages in (after, through], up to `limit`
-/// of them and `max_bytes` of text (storage::feed_range).
+/// To an inbox worker: read this range of a user's feed (answers
+/// storage::feed_read).
 struct load_feed {
-  int64_t user_id = 0;
-  int64_t after = 0;
-  int64_t through = 0;
-  size_t limit = 0;
-  size_t max_bytes = 0;
+  storage::feed_range range;
 };
 
 /// To an inbox worker: the counts the hourly cap starts from (answers

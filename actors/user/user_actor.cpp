@@ -413,8 +413,8 @@ void fetch(user_self* self, int64_t after, int64_t through) {
   st.fetching = true;
   self
     ->request(workers, std::chrono::seconds{10},
-              load_feed{st.user_id, after, through, st.opts.load_batch,
-                        st.opts.load_bytes})
+              load_feed{{st.user_id, after, through, st.opts.load_batch,
+                         st.opts.load_bytes}})
     .then(
       [self, after, through](storage::feed_read& read) {
         auto& st = self->state;

@@ -64,7 +64,8 @@ inbox_actor::behavior_type test_inbox(test_inbox_actor* self) {
       user.newest = rows.empty() ? 0 : rows.rbegin()->first;
       return user;
     },
-    [self](const load_feed& req) {
+    [self](const load_feed& load) {
+      const auto& req = load.range;
       storage::feed_read out;
       auto& got = out.deliveries;
       auto budget = self->state.per_read ? self->state.per_read : req.limit;
