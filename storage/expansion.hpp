@@ -18,7 +18,8 @@ struct approved_template {
   template_source source;
 };
 
-/// A pending outbox row, claimed (row-locked) by the current batch.
+/// A pending outbox row read for the current batch, with what it renders
+/// with; the batch takes it only if it is still pending then.
 struct claimed_message {
   int64_t id = 0;
   int64_t app_id = 0;
@@ -46,7 +47,13 @@ struct render_outcome {
 };
 
 struct batch_result {
+  /// Pending rows read and rendered; fewer than the limit: no more were
+  /// pending.
+  size_t read = 0;
+  /// Of those, the rows this batch took: the others another engine had
+  /// taken meanwhile.
   size_t claimed = 0;
+  /// Of those, the rows rejected (not rendered, or no target found).
   size_t rejected = 0;
   /// The positions the batch's messages took (0, 0: none).
   int64_t first_position = 0;
@@ -55,12 +62,14 @@ struct batch_result {
   bool channel_work = false;
 };
 
-/// Turns pending outbox rows into stream log entries, one batch per
-/// transaction: claim with FOR UPDATE SKIP LOCKED (so engines sharing a
-/// database never take the same rows) in the order they were published,
-/// from the claim floor it keeps (schema/0013), render each through
-/// `render`, then write them with herald.expand_to_log and commit. Blocking:
-/// run it in a detached actor. Keeps one connection, reopened after it breaks.
+/// Turns pending outbox rows into stream log entries, in the order they
+/// were published, in two statements outside a transaction block: read
+/// the pending rows from the claim floor it keeps (schema/0013), render
+/// each through `render` with no lock held, then herald.expand_pending
+/// takes those still pending and not held by another engine (FOR UPDATE
+/// SKIP LOCKED), writes them to the log and commits (schema/0019).
+/// Blocking: run it in a detached actor. Keeps one connection, reopened
+/// after it breaks.
 class outbox_expander {
 public:
   using render_fn = std::function<render_outcome(const claimed_message&)>;

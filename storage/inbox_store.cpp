@@ -89,7 +89,7 @@ struct inbox_store::impl {
   // chose for every call anyway, since each stream is read through the
   // log's primary key (schema/0012).
   explicit impl(std::string url)
-    : conn(std::move(url), {{"plan_cache_mode", "force_generic_plan"}}) {}
+    : conn(detail::lazy_connection::planned_once_by_key(std::move(url))) {}
 
   detail::lazy_connection conn;
   uint64_t prepared_on = 0; ///< the connection generation prepared on

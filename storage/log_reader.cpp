@@ -14,20 +14,23 @@ namespace {
 // entry's message is probed by id (OFFSET 0 keeps the subquery a probe):
 // as a plain join the planner hashed or merged the whole outbox on every
 // read, which grew with the outbox. `position > 0` names the predicate of
-// the log's index across streams (schema/0012).
+// the log's index across streams (schema/0012); the entries are a lateral
+// subquery kept whole (OFFSET 0) so that both bounds of the range are the
+// index scan's, whatever the planner makes of the join around it.
 constexpr const char* read_sql = R"sql(
-  WITH h AS (SELECT least($1::bigint + $2::bigint, position) AS through
-               FROM herald.log_head)
   SELECT h.through, l.position, l.stream, o.id, o.template_code,
          coalesce(o.rendered->'web'->>'title', ''),
          coalesce(o.rendered->'web'->>'body', ''), o.vars::text,
          to_char(o.created_at AT TIME ZONE 'UTC',
                  'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
          coalesce(o.message_type, o.template_code), o.priority
-    FROM h
-    LEFT JOIN herald.stream_log l
-      ON l.position > $1::bigint AND l.position <= h.through
-     AND l.position > 0
+    FROM (SELECT least($1::bigint + $2::bigint, position) AS through
+            FROM herald.log_head) h
+    LEFT JOIN LATERAL (
+      SELECT l.position, l.stream, l.message_id FROM herald.stream_log l
+       WHERE l.position > $1::bigint AND l.position <= h.through
+         AND l.position > 0
+      OFFSET 0) l ON true
     LEFT JOIN LATERAL (SELECT * FROM herald.outbox o
                         WHERE o.id = l.message_id OFFSET 0) o ON true
    ORDER BY l.position, l.stream
@@ -44,7 +47,13 @@ std::shared_ptr<const message_content> content_of(const pqxx::row& row) {
 } // namespace
 
 struct log_reader::impl {
-  explicit impl(std::string url) : conn(std::move(url)) {}
+  // The read is planned once per connection. Left to choose, PostgreSQL
+  // planned it anew on every call (a custom plan for a range of a few
+  // positions looked far cheaper than the generic one), and planning was
+  // most of the tailer's database CPU: a third of a core at 1,000 commits
+  // a second, for reads that run in 0.07 ms.
+  explicit impl(std::string url)
+    : conn(detail::lazy_connection::planned_once_by_key(std::move(url))) {}
   detail::lazy_connection conn;
   uint64_t prepared_on = 0; ///< the connection generation prepared on
 

@@ -111,7 +111,7 @@ bool expand_some(expander_self* self) {
   };
   for (size_t i = 0; i < st.options.batches_per_turn; ++i) {
     auto result = st.db->expand_batch(st.options.batch_size, render_fn);
-    if (result.claimed == 0)
+    if (result.read == 0)
       return false;
     ++st.batches;
     st.messages += result.claimed;
@@ -123,7 +123,7 @@ bool expand_some(expander_self* self) {
                   result.claimed, result.rejected, result.first_position,
                   result.last_position);
     announce(self, result);
-    if (result.claimed < st.options.batch_size)
+    if (result.read < st.options.batch_size)
       return false;
   }
   return true;

@@ -20,6 +20,15 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
   return with_parameter(url, "connect_timeout", std::to_string(seconds));
 }
 
+void lazy_connection::discard_plans() {
+  // Prepared statements stay; their plans, and those of the functions
+  // they call, are made again at their next use.
+  pqxx::nontransaction{*conn_}.exec("DISCARD PLANS");
+  replan_after_ = std::min<std::chrono::steady_clock::duration>(
+    2 * replan_after_, std::chrono::minutes{1});
+  replan_at_ = std::chrono::steady_clock::now() + replan_after_;
+}
+
 std::unique_ptr<pqxx::connection> open(const std::string& url) {
   try {
     auto conn =

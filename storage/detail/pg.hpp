@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,13 +36,35 @@ public:
   explicit lazy_connection(std::string url, std::vector<setting> settings = {})
     : url_(std::move(url)), settings_(std::move(settings)) {}
 
-  /// The open connection, (re)connecting first if needed.
+  /// A connection whose statements run thousands of times a second and
+  /// read every table by key. Each statement is planned once, not on
+  /// every call (a custom plan cost more than running it), and the plan
+  /// never scans a table whole. Plans are made again 1 s after the
+  /// connection opened, then at intervals that double up to a minute: a
+  /// plan is otherwise kept until an ANALYZE of its tables, and one made
+  /// while a table was nearly empty went on treating it as such as it grew
+  /// (the expander's lock of its rows went through a whole index of the
+  /// outbox for every batch, until autovacuum came).
+  static lazy_connection planned_once_by_key(std::string url) {
+    lazy_connection conn{
+      std::move(url),
+      {{"plan_cache_mode", "force_generic_plan"}, {"enable_seqscan", "off"}}};
+    conn.replans_ = true;
+    return conn;
+  }
+
+  /// The open connection, (re)connecting first if needed. Call it with no
+  /// transaction open on the connection: it may discard stale plans.
   pqxx::connection& get() {
     if (!conn_ || !conn_->is_open()) {
       conn_ = open(url_);
       for (const auto& [name, value] : settings_)
         conn_->set_variable(name, value);
       ++opened_;
+      replan_after_ = std::chrono::seconds{1};
+      replan_at_ = std::chrono::steady_clock::now() + replan_after_;
+    } else if (replans_ && std::chrono::steady_clock::now() >= replan_at_) {
+      discard_plans();
     }
     return *conn_;
   }
@@ -71,10 +94,15 @@ public:
     -> decltype(fn(std::declval<pqxx::nontransaction&>()));
 
 private:
+  void discard_plans();
+
   std::string url_;
   std::vector<setting> settings_;
   std::unique_ptr<pqxx::connection> conn_;
   uint64_t opened_ = 0;
+  bool replans_ = false; ///< planned_once_by_key
+  std::chrono::steady_clock::duration replan_after_{};
+  std::chrono::steady_clock::time_point replan_at_{};
 };
 
 /// Runs `fn`, translating pqxx exceptions into storage::error.

@@ -29,7 +29,7 @@ struct fixture : test::herald_database {
       publish("'shop', '" + code + "', 'user:" + user +
               "', jsonb_build_object('order', 'A', 'pad', repeat('x', " +
               std::to_string(pad) + "))");
-    while (expander.expand_batch(100, test::render_as_engine).claimed > 0) {
+    while (expander.expand_batch(100, test::render_as_engine).read > 0) {
     }
     return std::stoll(query_value("SELECT position FROM herald.outbox"
                                   " WHERE id = " +
