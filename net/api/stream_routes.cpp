@@ -8,8 +8,9 @@
 #include "net/stream/poll_session.hpp"
 #include "net/stream/sse_session.hpp"
 #include "net/stream/websocket_session.hpp"
+#include "net/websocket/handshake.hpp"
 
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
@@ -62,11 +63,23 @@ public:
 
   std::optional<http_response>
   take(http_request& req, http::request<http::string_body>& raw,
-       detail::connection_stream& stream, beast::flat_buffer&,
+       detail::connection_stream& stream, beast::flat_buffer& buffer,
        detail::session_registry& registry) override {
     if (!beast::websocket::is_upgrade(raw))
       return json_error(426, "upgrade_required",
                         "/v1/ws is a WebSocket endpoint");
+    if (req.header("sec-websocket-version") != websocket::version) {
+      auto refused = json_error(426, "unsupported_version",
+                                "herald speaks WebSocket version 13");
+      refused.headers.emplace_back("Sec-WebSocket-Version",
+                                   std::string{websocket::version});
+      return refused;
+    }
+    auto key = req.header("sec-websocket-key");
+    auto accept = key ? websocket::accept_for(*key) : std::nullopt;
+    if (!accept)
+      return json_error(400, "bad_handshake",
+                        "Sec-WebSocket-Key must be 16 bytes in base64");
     auto offered = req.header("sec-websocket-protocol");
     if (!offered ||
         offered->find(protocol::subprotocol) == std::string_view::npos)
@@ -78,7 +91,10 @@ public:
       return outcome.error_response();
     auto session = std::make_shared<websocket_session>(
       std::move(stream), *ctx_, *outcome.who, req.remote_address, registry);
-    session->start(std::move(raw));
+    // What the client sent after its request is its first frames.
+    auto early = beast::buffers_to_string(buffer.data());
+    buffer.consume(buffer.size());
+    session->start(*accept, std::move(early));
     return std::nullopt;
   }
 

@@ -6,8 +6,6 @@
 #include "net/detail/session_strand.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 
 #include <array>
 #include <chrono>
@@ -101,27 +99,6 @@ public:
     beast::error_code ec;
     socket().set_option(boost::asio::socket_base::linger{true, 0}, ec);
     socket().close(ec);
-  }
-
-  // Beast's WebSocket close ends with a teardown found by argument-dependent
-  // lookup: these pick the TLS or the TCP one.
-  friend void teardown(beast::role_type role, connection_stream& s,
-                       beast::error_code& ec) {
-    if (s.tls_)
-      boost::beast::teardown(role, *s.tls_, ec);
-    else
-      boost::beast::teardown(role, s.plain_, ec);
-  }
-
-  template <class Handler>
-  friend void async_teardown(beast::role_type role, connection_stream& s,
-                             Handler&& handler) {
-    if (s.tls_)
-      boost::beast::async_teardown(role, *s.tls_,
-                                   std::forward<Handler>(handler));
-    else
-      boost::beast::async_teardown(role, s.plain_,
-                                   std::forward<Handler>(handler));
   }
 
 private:

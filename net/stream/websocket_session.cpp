@@ -2,7 +2,9 @@
 
 #include "core/log.hpp"
 #include "core/protocol.hpp"
+#include "core/utf8.hpp"
 #include "net/stream/keepalive_clock.hpp"
+#include "net/websocket/handshake.hpp"
 
 #include <caf/send.hpp>
 
@@ -15,50 +17,46 @@ namespace herald::net {
 
 namespace beast = detail::beast;
 namespace asio = detail::asio;
-namespace http = detail::http;
-namespace websocket = beast::websocket;
+
+namespace {
+
+/// How long the client has to answer our close before the connection is
+/// dropped, and how long a write stuck behind a client that does not read
+/// may hold a closing session.
+constexpr auto close_timeout = std::chrono::seconds{5};
+constexpr auto stuck_write_grace = std::chrono::seconds{2};
+
+} // namespace
 
 websocket_session::websocket_session(detail::connection_stream&& stream,
                                      const stream_context& ctx, identity who,
                                      std::string remote,
                                      detail::session_registry& registry)
-  : ws_(std::move(stream)), ctx_(ctx), who_(std::move(who)),
-    remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
-    timer_(ws_.get_executor()), strand_(ws_.get_executor()) {}
+  : stream_(std::move(stream)), parser_(ctx.max_frame_bytes), ctx_(ctx),
+    who_(std::move(who)), remote_(std::move(remote)), registry_(registry),
+    id_(next_session_id()), timer_(stream_.get_executor()),
+    strand_(stream_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
   ctx_.live->remove(live_key_);
 }
 
-void websocket_session::start(http::request<http::string_body> req) {
+void websocket_session::start(std::string_view accept, std::string early) {
   registry_id_ = registry_.add(weak_from_this());
   live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
-  // Beast's own idle timeout stays off: the heartbeat below has its own
-  // interval and timeout (the handshake and close keep Beast's). The
-  // server's suggested() would turn it on, with pings of its own and a
-  // timer re-armed on every read.
-  auto timeouts =
-    websocket::stream_base::timeout::suggested(beast::role_type::server);
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.keep_alive_pings = false;
-  ws_.set_option(timeouts);
-  // Runs inside a read, which holds the session alive.
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    if (kind == websocket::frame_type::pong)
-      heard();
-  });
-  ws_.set_option(
-    websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, "herald");
-      res.set(http::field::sec_websocket_protocol, protocol::subprotocol);
-    }));
-  ws_.read_message_max(ctx_.max_frame_bytes);
-  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
-                                                  shared_from_this()));
+  control_out_ = websocket::switching_protocols(accept, protocol::subprotocol);
+  writing_ = true;
+  asio::async_write(stream_, asio::buffer(control_out_),
+                    [self = shared_from_this(), early = std::move(early)](
+                      beast::error_code ec, std::size_t) mutable {
+                      self->writing_ = false;
+                      self->control_out_ = std::string{};
+                      self->on_accept(ec, std::move(early));
+                    });
 }
 
-void websocket_session::on_accept(beast::error_code ec) {
+void websocket_session::on_accept(beast::error_code ec, std::string early) {
   if (ec) {
     detail::fail(ec, "websocket accept");
     return finish();
@@ -66,6 +64,9 @@ void websocket_session::on_accept(beast::error_code ec) {
   counted_.open(transport());
   hello_due_ = std::chrono::steady_clock::now() + ctx_.hello_timeout;
   arm_timer();
+  if (!early.empty())
+    parse(early.data(), early.size());
+  do_write(); // what the early frames asked for (a pong, a close)
   do_read();
 }
 
@@ -79,12 +80,15 @@ void websocket_session::heard() {
 // pending wait, per idle connection; and a timer per write was a wait
 // armed and cancelled for every frame.
 void websocket_session::arm_timer() {
-  // The hello or the heartbeat comes long before expiry_wait's day.
-  auto at =
-    std::chrono::steady_clock::now() + expiry_wait(who_.expires_at, unix_now());
-  at = std::min(at, attached_ ? ping_due_ : hello_due_);
-  if (writing_)
-    at = std::min(at, write_started_ + ctx_.write_timeout);
+  auto at = close_due_;
+  if (!closing_) {
+    // The hello or the heartbeat comes long before expiry_wait's day.
+    at = std::chrono::steady_clock::now() +
+         expiry_wait(who_.expires_at, unix_now());
+    at = std::min(at, attached_ ? ping_due_ : hello_due_);
+    if (writing_)
+      at = std::min(at, write_started_ + ctx_.write_timeout);
+  }
   timer_.expires_at(at);
   timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec)
@@ -93,9 +97,17 @@ void websocket_session::arm_timer() {
 }
 
 void websocket_session::on_timer() {
-  if (closing_ || finished_)
+  if (finished_ || tearing_down_)
     return;
   auto now = std::chrono::steady_clock::now();
+  if (closing_) {
+    if (now < close_due_)
+      return arm_timer();
+    // The client neither took the rest nor answered the close: what the
+    // kernel still holds for it is thrown away.
+    stream_.abort();
+    return finish();
+  }
   if (!attached_ && now >= hello_due_)
     return do_close(protocol::hello_timeout,
                     protocol::describe(protocol::hello_timeout));
@@ -117,7 +129,7 @@ bool websocket_session::keep_alive(std::chrono::steady_clock::time_point now) {
     log::get("net")->info("session {} of {}/{}: no pong within {} ms, "
                           "dropping the connection",
                           id_, who_.app, who_.user, ctx_.ping_timeout.count());
-    ws_.next_layer().close_now();
+    stream_.close_now();
     finish();
     return false;
   }
@@ -129,46 +141,112 @@ bool websocket_session::keep_alive(std::chrono::steady_clock::time_point now) {
   }
   ping_sent_ = now;
   awaiting_pong_ = true;
-  if (!ping_in_flight_) {
-    ping_in_flight_ = true;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
-      self->ping_in_flight_ = false;
-      detail::fail(ec, "websocket ping");
-    });
-  }
+  // The ping goes after the write in flight: a ping cannot pass a stalled
+  // write, and its pong then never comes.
+  ping_due_out_ = true;
   if (heartbeat_frames_ && attached_)
     enqueue(protocol::heartbeat_frame());
+  else
+    do_write();
   ping_due_ = keepalive_deadline(now + ctx_.ping_timeout);
   return true;
 }
 
 void websocket_session::do_read() {
-  ws_.async_read_some(
+  if (reading_ || reads_done_ || finished_)
+    return;
+  reading_ = true;
+  stream_.async_read_some(
     asio::buffer(piece_),
     beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
+  reading_ = false;
   heard(); // any frame shows the peer is there
   if (ec) {
-    // Beast has already answered a too-big message with close code 1009
-    // (read_message_max counts the whole message, not the piece).
     detail::fail(ec, "websocket read");
     return finish();
   }
-  if (!ws_.got_text()) {
+  parse(piece_.data(), bytes);
+  if (finished_)
+    return;
+  if (reads_done_ && close_sent_)
+    return tear_down();
+  do_read();
+}
+
+void websocket_session::parse(char* data, size_t size) {
+  if (reads_done_)
+    return;
+  auto broken = parser_.feed(data, size, *this);
+  if (!broken)
+    return;
+  // Beast's words for the same: the client broke the protocol, and what it
+  // sends after is drained unread.
+  reads_done_ = true;
+  message_ = std::string{};
+  if (closing_) {
+    // Already closing (our code stands): only the reads end.
+    if (close_sent_)
+      tear_down();
+    return;
+  }
+  do_close(broken->code, broken->reason);
+}
+
+void websocket_session::on_data(websocket::opcode kind,
+                                std::string_view piece) {
+  if (closing_)
+    return; // data after a close is read and dropped
+  if (kind != websocket::opcode::text) {
     message_ = std::string{};
     do_close(protocol::bad_frame, "herald.v1 frames are text");
     return;
   }
-  message_.append(piece_.data(), bytes);
-  if (!ws_.is_message_done())
-    return do_read();
+  message_.append(piece);
+}
+
+void websocket_session::on_message_end(websocket::opcode kind) {
+  if (closing_ || kind != websocket::opcode::text)
+    return;
   // The message's memory goes with it: an idle session holds none.
   auto text = std::exchange(message_, std::string{});
+  if (!utf8::valid(text)) {
+    do_close(websocket::close_invalid_payload, "text frames must be UTF-8");
+    return;
+  }
   on_frame(text);
-  if (!closing_)
-    do_read();
+}
+
+void websocket_session::on_control(websocket::opcode kind,
+                                   std::string_view payload) {
+  if (kind == websocket::opcode::ping) {
+    if (!closing_) {
+      pong_due_ = std::string{payload};
+      do_write();
+    }
+    return;
+  }
+  if (kind == websocket::opcode::pong)
+    return heard();
+  // The client's close: no more reads; ours answers it (or already went).
+  reads_done_ = true;
+  websocket::close_frame_content content;
+  auto broken = websocket::parse_close(payload, content);
+  if (closing_) {
+    if (close_sent_)
+      tear_down();
+    return;
+  }
+  if (broken)
+    return do_close(broken->code, broken->reason);
+  log::get("net")->debug("session {} of {}/{}: the client closed ({})", id_,
+                         who_.app, who_.user,
+                         content.code ? *content.code : 1005);
+  // Its code is echoed (§5.5.1); what waits for it is dropped, since it
+  // reads no more: it resumes from its last ack.
+  do_close(content.code, std::string{content.reason});
 }
 
 void websocket_session::on_frame(const std::string& text) {
@@ -310,21 +388,25 @@ void websocket_session::enqueue(std::string frame) {
 }
 
 void websocket_session::do_write() {
-  if (writing_)
+  if (writing_ || close_sent_ || finished_)
     return;
+  // Control frames first: they are small, and a pong or ping must not wait
+  // behind a backlog of messages.
+  if (pong_due_) {
+    auto payload = std::move(*pong_due_);
+    pong_due_.reset();
+    return write_control(
+      websocket::control_frame(websocket::opcode::pong, payload));
+  }
+  if (ping_due_out_ && !closing_) {
+    ping_due_out_ = false;
+    return write_control(websocket::control_frame(websocket::opcode::ping, {}));
+  }
   if (queue_.empty()) {
-    if (closing_ && close_code_ != 0) {
+    if (closing_) {
       // The close is a write too: it goes after the queue has drained.
-      writing_ = true;
-      ws_.async_close(
-        websocket::close_reason{static_cast<websocket::close_code>(close_code_),
-                                close_reason_},
-        [self = shared_from_this()](beast::error_code ec) {
-          self->writing_ = false;
-          detail::fail(ec, "websocket close");
-          self->finish();
-        });
-      close_code_ = 0;
+      close_sent_ = true;
+      return write_control(websocket::close_frame(close_code_, close_reason_));
     }
     return;
   }
@@ -335,10 +417,32 @@ void websocket_session::do_write() {
     queue_.join_front(max_batch_frames, max_batch_bytes);
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
-  ws_.text(true);
-  ws_.async_write(asio::buffer(queue_.front()),
-                  beast::bind_front_handler(&websocket_session::on_write,
-                                            shared_from_this()));
+  const auto& payload = queue_.front();
+  header_ = websocket::server_header(websocket::opcode::text, payload.size());
+  std::array<asio::const_buffer, 2> frame{
+    asio::buffer(header_.bytes.data(), header_.size), asio::buffer(payload)};
+  asio::async_write(stream_, frame,
+                    beast::bind_front_handler(&websocket_session::on_write,
+                                              shared_from_this()));
+}
+
+void websocket_session::write_control(std::string frame) {
+  writing_ = true;
+  write_started_ = std::chrono::steady_clock::now();
+  control_out_ = std::move(frame);
+  asio::async_write(
+    stream_, asio::buffer(control_out_),
+    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      self->control_out_ = std::string{};
+      if (ec) {
+        detail::fail(ec, "websocket write");
+        return self->finish();
+      }
+      if (self->close_sent_)
+        return self->on_close_written();
+      self->do_write();
+    });
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
@@ -352,29 +456,41 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
   do_write();
 }
 
-void websocket_session::do_close(uint16_t code, std::string reason) {
+void websocket_session::do_close(std::optional<uint16_t> code,
+                                 std::string reason) {
   if (closing_ || finished_)
     return;
   closing_ = true;
   close_code_ = code;
-  close_reason_ = reason.substr(0, 120); // close reasons are short
-  timer_.cancel();
-  if (!writing_) {
-    queue_.drop_waiting(false);
-    do_write();
+  close_reason_ = std::string{utf8::truncate(reason, 123)};
+  // A write stuck behind a client that does not read gets a moment to
+  // drain; then the connection is reset. Otherwise the client has the
+  // close timeout to answer.
+  close_due_ =
+    std::chrono::steady_clock::now() +
+    (writing_ ? std::chrono::steady_clock::duration{stuck_write_grace}
+              : std::chrono::steady_clock::duration{close_timeout});
+  arm_timer();
+  queue_.drop_waiting(writing_);
+  do_write();
+}
+
+void websocket_session::on_close_written() {
+  // Both closes are done when the client's came (or it broke the
+  // protocol); otherwise the reads go on until its close arrives.
+  if (reads_done_ && !reading_)
+    tear_down();
+}
+
+// The end of a close handshake: the server closes TCP first (RFC 6455
+// §7.1.1), politely, draining what the client still sends.
+void websocket_session::tear_down() {
+  if (tearing_down_ || finished_)
     return;
-  }
-  // A write is stuck behind a client that does not read: give it a moment
-  // to drain, then reset the connection.
-  auto grace = std::make_shared<asio::steady_timer>(ws_.get_executor());
-  grace->expires_after(std::chrono::seconds{2});
-  grace->async_wait([self = shared_from_this(), grace](beast::error_code) {
-    if (!self->finished_) {
-      beast::get_lowest_layer(self->ws_).cancel();
-      self->ws_.next_layer().abort();
-      self->finish();
-    }
-  });
+  tearing_down_ = true;
+  timer_.cancel();
+  stream_.async_close(close_timeout,
+                      [self = shared_from_this()] { self->finish(); });
 }
 
 void websocket_session::drop_slow_consumer(const char* why) {

@@ -10,33 +10,44 @@
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/session_marks.hpp"
 #include "net/stream/stream_context.hpp"
+#include "net/websocket/frame.hpp"
+#include "net/websocket/frame_parser.hpp"
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace herald::net {
 
 /// One herald.v1 WebSocket (docs/protocol.md): waits for hello, attaches to
 /// the user's actor, writes msg frames with exactly one write in flight and
 /// a byte cap on the queue, forwards acks, closes when the token expires.
+///
+/// It speaks RFC 6455 itself (net/websocket/) on the connection's byte
+/// stream: Beast's WebSocket stream kept 2.5 KB per connection, most of it
+/// a read buffer, and a pending read of its own on top (docs/design.md,
+/// "A WebSocket layer of our own").
 class websocket_session
   : public detail::closable,
     public revocable,
     public actors::session_sink,
-    public std::enable_shared_from_this<websocket_session> {
+    public std::enable_shared_from_this<websocket_session>,
+    private websocket::frame_parser::handler {
 public:
   websocket_session(detail::connection_stream&& stream,
                     const stream_context& ctx, identity who, std::string remote,
                     detail::session_registry& registry);
   ~websocket_session() override;
 
-  /// Completes the upgrade of `req` (already authenticated).
-  void start(detail::http::request<detail::http::string_body> req);
+  /// Completes the upgrade (the request was checked and authenticated):
+  /// answers with `accept` as Sec-WebSocket-Accept, then reads frames,
+  /// starting with `early`, what the client sent after its request.
+  void start(std::string_view accept, std::string early);
 
   // session_sink
   void welcome(int64_t resume_from, int64_t newest) override;
@@ -57,18 +68,24 @@ public:
   void revoke() override;
 
 private:
-  using ws_stream = detail::beast::websocket::stream<detail::connection_stream>;
-
-  void on_accept(detail::beast::error_code ec);
+  void on_accept(detail::beast::error_code ec, std::string early);
   void do_read();
   void on_read(detail::beast::error_code ec, std::size_t bytes);
+  void parse(char* data, size_t size);
+  // frame_parser::handler
+  void on_data(websocket::opcode kind, std::string_view piece) override;
+  void on_message_end(websocket::opcode kind) override;
+  void on_control(websocket::opcode kind, std::string_view payload) override;
   void on_frame(const std::string& text);
   void on_hello(std::optional<std::string> token, int64_t last_seq);
   bool refresh_identity(const std::string& token);
   void enqueue(std::string frame);
   void do_write();
+  void write_control(std::string frame);
   void on_write(detail::beast::error_code ec, std::size_t bytes);
-  void do_close(uint16_t code, std::string reason);
+  void do_close(std::optional<uint16_t> code, std::string reason);
+  void on_close_written();
+  void tear_down();
   void drop_slow_consumer(const char* why);
   void arm_timer();
   void on_timer();
@@ -77,13 +94,20 @@ private:
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
-  ws_stream ws_;
+  detail::connection_stream stream_;
+  websocket::frame_parser parser_;
   /// Client frames are read a piece at a time into this, and gathered in
-  /// message_ until complete. Beast's async_read would prepare a 1.5 KB
-  /// buffer for every pending read, that is for every idle connection;
-  /// client frames (hello, ack, auth, read) are mostly smaller than this.
+  /// message_ until complete: client frames (hello, ack, auth, read) are
+  /// mostly smaller than this, and an idle connection holds no more.
   std::array<char, 256> piece_;
   std::string message_;
+  /// The data frame being written: its header, then queue_.front().
+  websocket::frame_header header_;
+  /// The control frame being written (or the 101 answer).
+  std::string control_out_;
+  /// A client's ping waits for the write in flight; only the last one is
+  /// answered (RFC 6455 §5.5.3).
+  std::optional<std::string> pong_due_;
   const stream_context& ctx_;
   identity who_;
   std::string remote_;
@@ -99,8 +123,10 @@ private:
   std::chrono::steady_clock::time_point ping_due_{};
   std::chrono::steady_clock::time_point ping_sent_{};
   std::chrono::steady_clock::time_point write_started_{};
+  /// Until when a close handshake may take.
+  std::chrono::steady_clock::time_point close_due_{};
   bool awaiting_pong_ = false;
-  bool ping_in_flight_ = false;
+  bool ping_due_out_ = false;
   bool heartbeat_frames_ = false;
   /// The client reads several frames from one message, one per line.
   bool batch_frames_ = false;
@@ -115,8 +141,17 @@ private:
   bool writing_ = false;
   bool attached_ = false;
   bool closing_ = false;
+  /// Our close frame went out; nothing more may.
+  bool close_sent_ = false;
+  /// Nothing more is read: the client's close came, or it broke the
+  /// protocol (what it sends then is drained unread).
+  bool reads_done_ = false;
+  bool reading_ = false;
+  bool tearing_down_ = false;
   bool finished_ = false;
-  uint16_t close_code_ = 0;
+  /// The close to send once the queue is written; none for a client's
+  /// close that came without a code.
+  std::optional<uint16_t> close_code_;
   std::string close_reason_;
 };
 
