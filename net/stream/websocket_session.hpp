@@ -2,6 +2,7 @@
 
 #include "actors/user/messages.hpp"
 #include "net/auth.hpp"
+#include "net/detail/bare_stream.hpp"
 #include "net/detail/beast.hpp"
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
@@ -94,7 +95,7 @@ private:
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }
 
-  detail::connection_stream stream_;
+  detail::bare_stream stream_;
   websocket::frame_parser parser_;
   /// Client frames are read a piece at a time into this, and gathered in
   /// message_ until complete: client frames (hello, ack, auth, read) are

@@ -1,0 +1,121 @@
+#pragma once
+
+// Internal to net/: a connection's bytes without Beast's timed stream, for
+// sessions that keep their own timer.
+
+#include "net/detail/connection_stream.hpp"
+
+#include <boost/asio/basic_waitable_timer.hpp>
+
+#include <array>
+
+#include <chrono>
+#include <memory>
+#include <utility>
+
+namespace herald::net::detail {
+
+/// The socket of a plain connection, taken out of Beast's timed stream; a
+/// TLS connection stays as it was. A WebSocket session has one timer for
+/// all its deadlines: the timed stream's three timers and the bookkeeping
+/// of each read and write through it were 0.5 KB per idle connection and
+/// work on every frame.
+class bare_stream {
+public:
+  using executor_type = session_strand;
+
+  explicit bare_stream(connection_stream&& from)
+    : socket_(from.get_executor()) {
+    if (from.is_tls())
+      tls_ = std::make_unique<connection_stream>(std::move(from));
+    else
+      socket_ = from.next_layer().release_socket();
+  }
+
+  executor_type get_executor() { return socket_.get_executor(); }
+
+  template <class MutableBuffers, class Handler>
+  void async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    if (tls_)
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    else
+      socket_.async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <class ConstBuffers, class Handler>
+  void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    if (tls_)
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    else
+      socket_.async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+  /// As connection_stream::async_close: a lingering close within
+  /// `timeout`, or TLS's close_notify. `done` keeps the owner alive.
+  template <class Done>
+  void async_close(std::chrono::steady_clock::duration timeout, Done done) {
+    if (tls_)
+      return tls_->async_close(timeout, std::move(done));
+    beast::error_code ec;
+    socket_.shutdown(session_socket::shutdown_send, ec);
+    // The drain's deadline: a timer only while closing. Its handler and
+    // the drain's run on the connection's strand; once the drain is over,
+    // the stream may be gone, and the deadline must not touch it.
+    auto state = std::make_shared<lingering>(get_executor());
+    state->deadline.expires_after(timeout);
+    state->deadline.async_wait([this, state](beast::error_code ec) {
+      if (!ec && !state->over)
+        close_now();
+    });
+    drain(std::move(state), std::move(done));
+  }
+
+  void close_now() {
+    if (tls_)
+      return tls_->close_now();
+    beast::error_code ec;
+    socket_.shutdown(session_socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+  void abort() {
+    if (tls_)
+      return tls_->abort();
+    beast::error_code ec;
+    socket_.set_option(asio::socket_base::linger{true, 0}, ec);
+    socket_.close(ec);
+  }
+
+private:
+  struct lingering {
+    explicit lingering(executor_type ex) : deadline(ex) {}
+    std::array<char, 4096> scratch{};
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>,
+                               executor_type>
+      deadline;
+    bool over = false;
+  };
+
+  template <class Done>
+  void drain(std::shared_ptr<lingering> state, Done done) {
+    auto buffer = asio::buffer(state->scratch);
+    socket_.async_read_some(
+      buffer, [this, state = std::move(state), done = std::move(done)](
+                beast::error_code ec, std::size_t) mutable {
+        if (ec) { // end of stream, the deadline or a reset: done either way
+          state->over = true;
+          state->deadline.cancel();
+          close_now();
+          done();
+          return;
+        }
+        drain(std::move(state), std::move(done));
+      });
+  }
+
+  session_socket socket_; ///< unused (closed) for TLS
+  std::unique_ptr<connection_stream> tls_;
+};
+
+} // namespace herald::net::detail
