@@ -30,9 +30,26 @@ public:
       tls_ = std::make_unique<connection_stream>(std::move(from));
     else
       socket_ = from.next_layer().release_socket();
+    // For read_some_now: a read that would wait says so instead. Asio's
+    // own asynchronous operations are not affected.
+    beast::error_code ignored;
+    socket_.non_blocking(true, ignored);
   }
 
   executor_type get_executor() { return socket_.get_executor(); }
+  bool is_tls() const { return tls_ != nullptr; }
+
+  /// A plain connection's bytes that are already there, without waiting:
+  /// what fits `buffer`, or 0 and would_block (or the error). Always 0
+  /// for TLS.
+  size_t read_some_now(const asio::mutable_buffer& buffer,
+                       beast::error_code& ec) {
+    if (tls_) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    return socket_.read_some(buffer, ec);
+  }
 
   template <class MutableBuffers, class Handler>
   void async_read_some(const MutableBuffers& buffers, Handler&& handler) {

@@ -4,7 +4,10 @@
 
 #include "net/detail/beast.hpp"
 
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include <chrono>
 
 namespace herald::net::detail {
 
@@ -19,5 +22,11 @@ using session_strand = asio::strand<asio::io_context::executor_type>;
 /// is posted to it is serialised with the socket's own completions.
 using session_socket = asio::basic_stream_socket<tcp, session_strand>;
 using session_tcp_stream = beast::basic_stream<tcp, session_strand>;
+/// A timer on the same strand: with the type-erased executor, a timer and
+/// each of its pending waits allocated a copy of the strand.
+using session_timer =
+  asio::basic_waitable_timer<std::chrono::steady_clock,
+                             asio::wait_traits<std::chrono::steady_clock>,
+                             session_strand>;
 
 } // namespace herald::net::detail

@@ -72,6 +72,7 @@ private:
   void on_accept(detail::beast::error_code ec, std::string early);
   void do_read();
   void on_read(detail::beast::error_code ec, std::size_t bytes);
+  void parse_waiting();
   void parse(char* data, size_t size);
   // frame_parser::handler
   void on_data(websocket::opcode kind, std::string_view piece) override;
@@ -97,13 +98,11 @@ private:
 
   detail::bare_stream stream_;
   websocket::frame_parser parser_;
-  /// Client frames are read a piece at a time into this, and gathered in
-  /// message_ until complete: client frames (hello, ack, auth, read) are
-  /// mostly smaller than this, and an idle connection holds no more.
-  std::array<char, 256> piece_;
+  /// A TLS connection reads through this instead: its stream cannot be
+  /// read without waiting.
+  std::unique_ptr<std::array<char, 256>> tls_piece_;
+  /// A client message, gathered until complete.
   std::string message_;
-  /// The data frame being written: its header, then queue_.front().
-  websocket::frame_header header_;
   /// The control frame being written (or the 101 answer).
   std::string control_out_;
   /// A client's ping waits for the write in flight; only the last one is
@@ -117,26 +116,24 @@ private:
   uint64_t id_;
   /// The hello deadline, the heartbeat, the token's expiry, and whether
   /// a write stalled.
-  boost::asio::steady_timer timer_;
-  /// Where pushes from the user actor are posted.
-  detail::session_strand strand_;
+  detail::session_timer timer_;
   std::chrono::steady_clock::time_point hello_due_{};
   std::chrono::steady_clock::time_point ping_due_{};
   std::chrono::steady_clock::time_point ping_sent_{};
   std::chrono::steady_clock::time_point write_started_{};
   /// Until when a close handshake may take.
   std::chrono::steady_clock::time_point close_due_{};
-  bool awaiting_pong_ = false;
-  bool ping_due_out_ = false;
-  bool heartbeat_frames_ = false;
-  /// The client reads several frames from one message, one per line.
-  bool batch_frames_ = false;
   static constexpr size_t max_batch_frames = 128;
   static constexpr size_t max_batch_bytes = 128 * 1024;
   uint64_t live_key_ = 0;
   frame_queue queue_;
   connection_count counted_;
   session_marks marks_;
+  bool heartbeat_frames_ = false;
+  /// The client reads several frames from one message, one per line.
+  bool batch_frames_ = false;
+  bool awaiting_pong_ = false;
+  bool ping_due_out_ = false;
   /// The welcome went out (only the first one counts).
   std::atomic<bool> welcomed_{false};
   bool writing_ = false;
@@ -150,6 +147,10 @@ private:
   bool reading_ = false;
   bool tearing_down_ = false;
   bool finished_ = false;
+  /// What a plain connection's pending read waits for (parse_waiting).
+  char first_byte_ = 0;
+  /// The data frame being written: its header, then queue_.front().
+  websocket::frame_header header_;
   /// The close to send once the queue is written; none for a client's
   /// close that came without a code.
   std::optional<uint16_t> close_code_;
