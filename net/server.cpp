@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -20,8 +21,10 @@ struct server::impl {
   // Declared before the io_context: sessions still queued in it at
   // destruction unregister themselves from here.
   detail::session_registry sessions;
-  detail::asio::io_context ioc;
-  std::optional<
+  /// One per I/O thread, each run by its thread alone (see
+  /// detail/connection_executor.hpp).
+  std::vector<std::unique_ptr<detail::asio::io_context>> contexts;
+  std::vector<
     detail::asio::executor_work_guard<detail::asio::io_context::executor_type>>
     work;
   std::shared_ptr<detail::takeover_list> takeovers =
@@ -31,8 +34,10 @@ struct server::impl {
   bool stopped = false;
 
   impl(server_options opts, std::shared_ptr<const router> r)
-    : options(std::move(opts)), routes(std::move(r)),
-      ioc(static_cast<int>(std::max(1u, options.threads))) {}
+    : options(std::move(opts)), routes(std::move(r)) {
+    for (unsigned n = 0; n < std::max(1u, options.threads); ++n)
+      contexts.push_back(std::make_unique<detail::asio::io_context>(1));
+  }
 };
 
 server::server(server_options options, std::shared_ptr<const router> routes)
@@ -44,13 +49,17 @@ server::~server() {
 
 void server::start() {
   auto& i = *impl_;
-  i.listener = std::make_shared<detail::listener>(i.ioc, i.routes, i.takeovers,
-                                                  i.options, i.sessions);
+  std::vector<detail::asio::io_context*> contexts;
+  for (auto& context : i.contexts)
+    contexts.push_back(context.get());
+  i.listener = std::make_shared<detail::listener>(
+    std::move(contexts), i.routes, i.takeovers, i.options, i.sessions);
   i.listener->open();
   i.listener->run();
-  i.work.emplace(i.ioc.get_executor());
-  for (unsigned n = 0; n < std::max(1u, i.options.threads); ++n)
-    i.threads.emplace_back([&ioc = i.ioc] { ioc.run(); });
+  for (auto& context : i.contexts) {
+    i.work.emplace_back(context->get_executor());
+    i.threads.emplace_back([&ioc = *context] { ioc.run(); });
+  }
   log::get("net")->info("listening on {}://{}:{}",
                         i.options.tls ? "https" : "http", i.options.address,
                         i.listener->port());
@@ -63,13 +72,14 @@ void server::stop() {
   i.stopped = true;
   i.listener->stop();
   i.sessions.close_all();
-  i.work.reset();
-  // Give closed sessions a moment to finish on their strands; whatever is
+  i.work.clear();
+  // Give closed sessions a moment to finish on their threads; whatever is
   // still pending after that (a handler waiting on an actor) is abandoned.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{1};
   while (i.sessions.size() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  i.ioc.stop();
+  for (auto& context : i.contexts)
+    context->stop();
   for (auto& t : i.threads)
     t.join();
   i.threads.clear();
@@ -81,7 +91,7 @@ void server::add_takeover(std::shared_ptr<detail::takeover> handler) {
 }
 
 boost::asio::io_context& server::io() {
-  return impl_->ioc;
+  return *impl_->contexts.front();
 }
 
 uint16_t server::port() const {

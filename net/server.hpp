@@ -62,7 +62,7 @@ public:
   /// before start().
   void add_takeover(std::shared_ptr<detail::takeover> handler);
 
-  /// The io_context the sessions run on (for timers of handlers that wait).
+  /// The first I/O thread's io_context (for timers of handlers that wait).
   boost::asio::io_context& io();
 
   /// Binds and starts accepting; throws std::runtime_error naming the

@@ -22,7 +22,7 @@ namespace herald::net::detail {
 /// work on every frame.
 class bare_stream {
 public:
-  using executor_type = session_strand;
+  using executor_type = connection_executor;
 
   explicit bare_stream(connection_stream&& from)
     : socket_(from.get_executor()) {
@@ -76,7 +76,7 @@ public:
     beast::error_code ec;
     socket_.shutdown(session_socket::shutdown_send, ec);
     // The drain's deadline: a timer only while closing. Its handler and
-    // the drain's run on the connection's strand; once the drain is over,
+    // the drain's run on the connection's thread; once the drain is over,
     // the stream may be gone, and the deadline must not touch it.
     auto state = std::make_shared<lingering>(get_executor());
     state->deadline.expires_after(timeout);

@@ -3,7 +3,7 @@
 // Internal to net/: the byte stream of one client connection.
 
 #include "net/detail/beast.hpp"
-#include "net/detail/session_strand.hpp"
+#include "net/detail/connection_executor.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
 
@@ -25,7 +25,7 @@ namespace ssl = boost::asio::ssl;
 /// it through next_layer()), as with beast::ssl_stream.
 class connection_stream {
 public:
-  using executor_type = session_strand;
+  using executor_type = connection_executor;
   using tls_stream = ssl::stream<session_tcp_stream>;
 
   explicit connection_stream(session_socket&& socket)

@@ -175,7 +175,7 @@ void http_session::handle(http::request<http::string_body>&& raw) {
   }
   req.body = std::move(raw.body());
   // The handler may answer from any thread and at any time: hop back onto
-  // this session's strand to write.
+  // this session's executor to write.
   auto self = shared_from_this();
   responder respond = [self](http_response res) {
     asio::post(

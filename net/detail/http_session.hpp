@@ -15,7 +15,8 @@ namespace herald::net::detail {
 /// One HTTP/1.1 connection, plain or TLS (told apart by its first bytes
 /// when the server has a certificate): reads a request, routes it, writes
 /// the response (possibly later, for handlers that wait), repeats while the
-/// client keeps the connection alive. All I/O runs on the socket's strand.
+/// client keeps the connection alive. All I/O runs on the socket's executor
+/// (one I/O thread).
 class http_session : public closable,
                      public std::enable_shared_from_this<http_session> {
 public:

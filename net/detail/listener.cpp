@@ -9,11 +9,13 @@
 
 namespace herald::net::detail {
 
-listener::listener(asio::io_context& ioc, std::shared_ptr<const router> routes,
+listener::listener(std::vector<asio::io_context*> contexts,
+                   std::shared_ptr<const router> routes,
                    std::shared_ptr<const takeover_list> takeovers,
                    const server_options& options, session_registry& registry)
-  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), routes_(std::move(routes)),
-    takeovers_(std::move(takeovers)), options_(options), registry_(registry) {}
+  : contexts_(std::move(contexts)), acceptor_(*contexts_.front()),
+    routes_(std::move(routes)), takeovers_(std::move(takeovers)),
+    options_(options), registry_(registry) {}
 
 void listener::open() {
   beast::error_code ec;
@@ -53,8 +55,11 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
+  // Connections go to the I/O threads in turn: a connection's handlers
+  // all run on its thread, in order, with no strand.
+  auto& context = *contexts_[next_context_++ % contexts_.size()];
   acceptor_.async_accept(
-    asio::make_strand(ioc_),
+    context.get_executor(),
     beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 

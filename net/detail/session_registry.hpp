@@ -12,7 +12,7 @@ namespace herald::net::detail {
 class closable {
 public:
   virtual ~closable() = default;
-  /// Closes the connection; thread-safe (posts onto the session's strand).
+  /// Closes the connection; thread-safe (posts onto the session's executor).
   virtual void close() = 0;
 };
 

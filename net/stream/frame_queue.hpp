@@ -11,7 +11,7 @@
 namespace herald::net {
 
 /// What a streaming session has to write, oldest first, with its size in
-/// bytes. Used on the session's strand only; bytes() may be read from any
+/// bytes. Used on the session's I/O thread only; bytes() may be read from any
 /// thread (the debug tool asks). The front frame is the one being written
 /// while a write is in flight: its buffer must outlive the write.
 class frame_queue {

@@ -9,7 +9,7 @@
 namespace herald::net {
 
 /// How far a streaming session (WebSocket, SSE) was sent and acknowledged.
-/// The user actor moves `sent` (on its thread, before the session's strand
+/// The user actor moves `sent` (on its thread, before the session's I/O thread
 /// writes the frames) and the client's acks move `acked`; a restarted user
 /// actor reads both. Only what the session was sent can be acknowledged,
 /// so a client's bogus ack never moves where it resumes.

@@ -25,7 +25,7 @@ sse_session::sse_session(detail::connection_stream&& stream,
     remote_(std::move(remote)), registry_(registry), id_(next_session_id()),
     keepalive_timer_(stream_.get_executor()),
     expiry_timer_(stream_.get_executor()), write_timer_(stream_.get_executor()),
-    strand_(stream_.get_executor()) {}
+    executor_(stream_.get_executor()) {}
 
 sse_session::~sse_session() {
   registry_.remove(registry_id_);
@@ -118,7 +118,7 @@ void sse_session::welcome(int64_t resume_from, int64_t newest) {
   if (welcomed_.exchange(true))
     return;
   marks_.resume_at(resume_from);
-  asio::post(strand_, [self = shared_from_this(), resume_from, newest] {
+  asio::post(executor_, [self = shared_from_this(), resume_from, newest] {
     nlohmann::json welcome{
       {"type", "welcome"},       {"session", self->id_},
       {"user", self->who_.user}, {"resume_from", resume_from},
@@ -132,7 +132,7 @@ void sse_session::welcome(int64_t resume_from, int64_t newest) {
 
 void sse_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
-  asio::post(strand_, [self = shared_from_this(), batch = std::move(batch)] {
+  asio::post(executor_, [self = shared_from_this(), batch = std::move(batch)] {
     std::string chunk;
     for (const auto& d : batch)
       chunk += protocol::sse_event(d);
@@ -141,14 +141,14 @@ void sse_session::deliver(std::vector<delivery> batch) {
 }
 
 void sse_session::report(const std::string& code, const std::string& message) {
-  asio::post(strand_, [self = shared_from_this(), code, message] {
+  asio::post(executor_, [self = shared_from_this(), code, message] {
     self->enqueue(
       "event: error\ndata: " + protocol::error_frame(code, message) + "\n\n");
   });
 }
 
 void sse_session::close(uint16_t, const std::string&) {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(executor_, [self = shared_from_this()] {
     // Let what is queued go out first, then end the response.
     if (!self->writing_ && self->queue_.empty()) {
       self->stream_.close_now();
@@ -164,7 +164,7 @@ void sse_session::close() {
 }
 
 void sse_session::revoke() {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(executor_, [self = shared_from_this()] {
     self->enqueue(
       "event: error\ndata: " +
       protocol::error_frame("token_revoked",

@@ -3,9 +3,9 @@
 #include "actors/user/messages.hpp"
 #include "net/auth.hpp"
 #include "net/detail/beast.hpp"
+#include "net/detail/connection_executor.hpp"
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
-#include "net/detail/session_strand.hpp"
 #include "net/stream/connection_count.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/session_marks.hpp"
@@ -85,7 +85,7 @@ private:
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer write_timer_;
   /// Where pushes from the user actor are posted.
-  detail::session_strand strand_;
+  detail::connection_executor executor_;
   frame_queue queue_;
   uint64_t live_key_ = 0;
   bool heartbeat_events_ = false;
