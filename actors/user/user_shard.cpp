@@ -40,6 +40,9 @@ struct user_entry {
   /// has taken all of them.
   uint64_t forwarded = 0;
   size_t restarts = 0;
+  /// When a passivated user's last session left: it goes an idle timeout
+  /// later (sweep_idle), as a running user's actor would.
+  caf::actor_clock::time_point emptied_at{};
 };
 
 /// A subscription waiting for the shard to learn where the log stands.
@@ -59,6 +62,7 @@ struct shard_state {
   std::vector<waiting_subscription> waiting;
   std::unordered_map<int64_t, storage::cursor_update> progress;
   bool flush_scheduled = false;
+  bool sweep_scheduled = false;
   size_t started = 0;
   size_t restarts = 0;
   size_t passivated = 0;
@@ -178,6 +182,41 @@ void on_tailed(shard_actor* self, const tailed& msg) {
     forward(self, ensure_actor(self, key), std::move(items));
   }
   st.live_after = std::max(st.live_after, batch.through);
+}
+
+// One timer per shard for the passivated users whose last session left.
+void schedule_sweep(shard_actor* self) {
+  auto& st = self->state;
+  if (st.sweep_scheduled)
+    return;
+  st.sweep_scheduled = true;
+  self->delayed_send(self, st.opts.idle_timeout, idle_atom_v);
+}
+
+// Passivated users without sessions for the idle timeout go: their
+// progress was reported before they passivated, and their streams are
+// let go. The next session starts the user from the database.
+void sweep_idle(shard_actor* self) {
+  auto& st = self->state;
+  st.sweep_scheduled = false;
+  auto now = self->clock().now();
+  bool waiting = false;
+  for (auto it = st.users.begin(); it != st.users.end();) {
+    auto& entry = it->second;
+    if (entry.actor || !entry.passive || !entry.sessions.empty()) {
+      ++it;
+      continue;
+    }
+    if (now - entry.emptied_at < st.opts.idle_timeout) {
+      waiting = true;
+      ++it;
+      continue;
+    }
+    st.streams.unsubscribe(it->first);
+    it = st.users.erase(it);
+  }
+  if (waiting)
+    schedule_sweep(self);
 }
 
 void flush_progress(shard_actor* self) {
@@ -303,13 +342,21 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
       auto it = self->state.users.find(msg.user);
       if (it == self->state.users.end())
         return;
-      if (!it->second.actor && !it->second.passive) {
-        it->second.sessions.erase(msg.session_id);
+      if (!it->second.actor) {
+        // A passivated user's session leaves without waking it: nothing
+        // the user holds changes (an ack would have woken it). Without
+        // sessions it stays passive for the idle timeout, then goes, as a
+        // running user's actor would; a storm of disconnects starts no
+        // actors.
+        auto& entry = it->second;
+        entry.sessions.erase(msg.session_id);
+        if (entry.passive && entry.sessions.empty()) {
+          entry.emptied_at = self->clock().now();
+          schedule_sweep(self);
+        }
         return;
       }
-      // A passivated user wakes too: without sessions, its actor stays for
-      // the idle timeout, as after any last detach.
-      auto& entry = ensure_actor(self, msg.user);
+      auto& entry = it->second;
       entry.sessions.erase(msg.session_id);
       forward(self, entry, msg);
     },
@@ -350,6 +397,7 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
     [self](const tailed& msg) { on_tailed(self, msg); },
     [self](const user_progress& msg) { on_progress(self, msg); },
     [self](flush_atom) { flush_progress(self); },
+    [self](idle_atom) { sweep_idle(self); },
     [self](crash_atom) {
       self->quit(caf::make_error(caf::sec::runtime_error, "injected crash"));
     },

@@ -34,6 +34,9 @@ using user_shard_actor = caf::typed_actor<
   caf::replies_to<passivate_request>::with<bool>,
   /// Writes the buffered cursors (the shard's own timer).
   caf::reacts_to<flush_atom>,
+  /// Lets passivated users without sessions go after the idle timeout
+  /// (the shard's own timer).
+  caf::reacts_to<idle_atom>,
   /// Fails the shard (fault injection).
   caf::reacts_to<crash_atom>,
   /// Fails the user's actor (fault injection); the shard restarts it.

@@ -673,17 +673,47 @@ CAF_TEST(a new session wakes a passivated user and both go on) {
   CAF_CHECK_EQUAL(second->seqs, range(1, 3));
   CAF_CHECK_EQUAL(db().loads, loads);
   // A passivated user whose last session leaves stays for the idle
-  // timeout, as any user does.
+  // timeout, as any user does, but passive: its sessions leave without
+  // starting its actor.
   ack(first, 3);
   ack(second, 3);
   let_passivate();
+  auto started = shard_state()["started"].get<int>();
   self->send(shard(), detach_session{ada, 1});
   self->send(shard(), detach_session{ada, 2});
   run_once_all();
-  CAF_CHECK_EQUAL(shard_state()["users"].get<int>(), 1);
+  auto state = shard_state();
+  CAF_CHECK_EQUAL(state["users"].get<int>(), 1);
+  CAF_CHECK_EQUAL(state["started"].get<int>(), started);
+  CAF_CHECK_EQUAL(state["children"][0]["state"], "passive");
   advance_time(31s);
   run_once_all();
   CAF_CHECK_EQUAL(shard_state()["users"].get<int>(), 0);
+}
+
+CAF_TEST(a passivated user whose sessions left wakes for a new one) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  self->send(shard(), detach_session{ada, 1});
+  run_once_all();
+  auto loads = db().loads;
+  // Back within the idle timeout: from the snapshot, without a read of
+  // the user, and what came meanwhile reaches it.
+  advance_time(10s);
+  run_once_all();
+  auto again = attach(2, 1);
+  announce(2, 2);
+  CAF_CHECK_EQUAL(again->seqs, range(2, 2));
+  CAF_CHECK_EQUAL(db().loads, loads);
+  // Its own idle timeout starts again when it leaves: the sweep set at
+  // the first departure does not take it.
+  self->send(shard(), detach_session{ada, 2});
+  run_once_all();
+  advance_time(25s);
+  run_once_all();
+  CAF_CHECK_EQUAL(shard_state()["users"].get<int>(), 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
