@@ -8,13 +8,12 @@
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
 #include "net/stream/connection_count.hpp"
+#include "net/stream/deadline_wheel.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/session_marks.hpp"
 #include "net/stream/stream_context.hpp"
 #include "net/websocket/frame.hpp"
 #include "net/websocket/frame_parser.hpp"
-
-#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <atomic>
@@ -38,7 +37,8 @@ class websocket_session
     public revocable,
     public actors::session_sink,
     public std::enable_shared_from_this<websocket_session>,
-    private websocket::frame_parser::handler {
+    private websocket::frame_parser::handler,
+    public deadline_wheel::owner {
 public:
   websocket_session(detail::connection_stream&& stream,
                     const stream_context& ctx, identity who, std::string remote,
@@ -90,6 +90,7 @@ private:
   void tear_down();
   void drop_slow_consumer(const char* why);
   void arm_timer();
+  void on_deadline(std::chrono::steady_clock::time_point due) override;
   void on_timer();
   bool keep_alive(std::chrono::steady_clock::time_point now);
   void heard();
@@ -107,16 +108,17 @@ private:
   std::string control_out_;
   /// A client's ping waits for the write in flight; only the last one is
   /// answered (RFC 6455 §5.5.3).
-  std::optional<std::string> pong_due_;
+  std::unique_ptr<std::string> pong_due_;
   const stream_context& ctx_;
   identity who_;
   std::string remote_;
   detail::session_registry& registry_;
   uint64_t registry_id_ = 0;
   uint64_t id_;
-  /// The hello deadline, the heartbeat, the token's expiry, and whether
-  /// a write stalled.
-  detail::session_timer timer_;
+  /// The deadline set in the I/O thread's wheel, for whatever is due
+  /// first: the hello, the heartbeat, the token's expiry, a stalled write,
+  /// the close; none while nothing is.
+  std::chrono::steady_clock::time_point deadline_{};
   std::chrono::steady_clock::time_point hello_due_{};
   std::chrono::steady_clock::time_point ping_due_{};
   std::chrono::steady_clock::time_point ping_sent_{};
