@@ -87,11 +87,11 @@ void websocket_session::heard() {
   awaiting_pong_ = false;
 }
 
-// One timer per session, set for whatever is due first: the hello (before
-// it), the heartbeat (after it), the token's expiry, a write that stalls.
-// Each timer is a hundred bytes in the session and as much again for its
-// pending wait, per idle connection; and a timer per write was a wait
-// armed and cancelled for every frame.
+// One deadline per session, in its I/O thread's wheel, set for whatever is
+// due first: the hello (before it), the heartbeat (after it), the token's
+// expiry, a write that stalls, the close. A timer of its own was about 200
+// bytes per idle connection, and a timer per write was a wait armed and
+// cancelled for every frame.
 void websocket_session::arm_timer() {
   auto at = close_due_;
   if (!closing_) {
@@ -230,8 +230,7 @@ void websocket_session::parse(char* data, size_t size) {
   auto broken = parser_.feed(data, size, *this);
   if (!broken)
     return;
-  // Beast's words for the same: the client broke the protocol, and what it
-  // sends after is drained unread.
+  // The client broke the protocol: what it sends after is drained unread.
   reads_done_ = true;
   release(message_);
   if (closing_) {
