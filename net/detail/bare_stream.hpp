@@ -16,10 +16,10 @@
 namespace herald::net::detail {
 
 /// The socket of a plain connection, taken out of Beast's timed stream; a
-/// TLS connection stays as it was. A WebSocket session has one timer for
-/// all its deadlines: the timed stream's three timers and the bookkeeping
-/// of each read and write through it were 0.5 KB per idle connection and
-/// work on every frame.
+/// TLS connection stays as it was. A WebSocket session keeps its own
+/// deadlines (net/stream/deadline_wheel.hpp): the timed stream's three
+/// timers and the bookkeeping of each read and write through it were
+/// 0.5 KB per idle connection and work on every frame.
 class bare_stream {
 public:
   using executor_type = connection_executor;
