@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
-#include <optional>
 #include <thread>
 #include <vector>
 

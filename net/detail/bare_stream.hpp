@@ -5,8 +5,6 @@
 
 #include "net/detail/connection_stream.hpp"
 
-#include <boost/asio/basic_waitable_timer.hpp>
-
 #include <array>
 
 #include <chrono>
@@ -90,27 +88,20 @@ public:
   void close_now() {
     if (tls_)
       return tls_->close_now();
-    beast::error_code ec;
-    socket_.shutdown(session_socket::shutdown_both, ec);
-    socket_.close(ec);
+    detail::close_now(socket_);
   }
 
   void abort() {
     if (tls_)
       return tls_->abort();
-    beast::error_code ec;
-    socket_.set_option(asio::socket_base::linger{true, 0}, ec);
-    socket_.close(ec);
+    detail::reset(socket_);
   }
 
 private:
   struct lingering {
     explicit lingering(executor_type ex) : deadline(ex) {}
     std::array<char, 4096> scratch{};
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>,
-                               executor_type>
-      deadline;
+    session_timer deadline;
     bool over = false;
   };
 

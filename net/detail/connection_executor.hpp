@@ -33,4 +33,20 @@ using session_timer =
                              asio::wait_traits<std::chrono::steady_clock>,
                              connection_executor>;
 
+/// Drops the connection at once (errors, slow consumers).
+inline void close_now(session_socket& socket) {
+  beast::error_code ec;
+  socket.shutdown(session_socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+/// Resets the connection: what the kernel still holds for a client that
+/// does not read (megabytes, at a trickle through its window) is thrown
+/// away instead of being sent for minutes after the close.
+inline void reset(session_socket& socket) {
+  beast::error_code ec;
+  socket.set_option(asio::socket_base::linger{true, 0}, ec);
+  socket.close(ec);
+}
+
 } // namespace herald::net::detail

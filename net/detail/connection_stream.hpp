@@ -86,20 +86,10 @@ public:
   }
 
   /// Drops the connection at once (errors, slow consumers).
-  void close_now() {
-    beast::error_code ec;
-    socket().shutdown(session_socket::shutdown_both, ec);
-    socket().close(ec);
-  }
+  void close_now() { detail::close_now(socket()); }
 
-  /// Resets the connection: what the kernel still holds for a client that
-  /// does not read (megabytes, at a trickle through its window) is thrown
-  /// away instead of being sent for minutes after the close.
-  void abort() {
-    beast::error_code ec;
-    socket().set_option(boost::asio::socket_base::linger{true, 0}, ec);
-    socket().close(ec);
-  }
+  /// Resets the connection (detail::reset).
+  void abort() { detail::reset(socket()); }
 
 private:
   template <class Done>
