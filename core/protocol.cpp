@@ -2,6 +2,9 @@
 
 #include "core/utf8.hpp"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -159,16 +162,30 @@ std::shared_ptr<const web_content> seal(const web_message& m) {
 
 namespace {
 
+constexpr size_t own_room = msg_frame_pieces::own_part_room;
+
+// The recipient's own part of an item, ,"seq":N[,"silent":true], into
+// `out` (own_room bytes, enough for any seq); returns its length.
+size_t write_own_part(char* out, const delivery& d) {
+  auto end = out;
+  auto put = [&end](std::string_view text) {
+    end = std::copy(text.begin(), text.end(), end);
+  };
+  put(R"(,"seq":)");
+  end = std::to_chars(end, out + own_room, d.seq).ptr;
+  if (d.silent)
+    put(R"(,"silent":true)");
+  put(",");
+  return static_cast<size_t>(end - out);
+}
+
 // {members..."seq":N[,"silent":true],...members[,"type":"msg"]}
 void append_item(std::string& out, const delivery& d, bool typed) {
   const auto& m = *d.content;
+  std::array<char, own_room> own;
   out += '{';
   out += m.members_before_seq;
-  out += R"(,"seq":)";
-  out += std::to_string(d.seq);
-  if (d.silent)
-    out += R"(,"silent":true)";
-  out += ',';
+  out.append(own.data(), write_own_part(own.data(), d));
   out += m.members_after_seq;
   if (typed)
     out += R"(,"type":"msg")";
@@ -192,6 +209,15 @@ std::string msg_frame(const delivery& d) {
   out.reserve(item_size(d));
   append_item(out, d, true);
   return out;
+}
+
+msg_frame_pieces::msg_frame_pieces(const delivery& d) {
+  const auto& m = *d.content;
+  pieces_ = {"{", m.members_before_seq,
+             std::string_view{own_.data(), write_own_part(own_.data(), d)},
+             m.members_after_seq, R"(,"type":"msg"})"};
+  for (const auto& piece : pieces_)
+    size_ += piece.size();
 }
 
 std::string welcome_frame(std::string_view user, int64_t resume_from,

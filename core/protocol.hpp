@@ -2,6 +2,7 @@
 
 #include "core/delivery.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -77,6 +78,31 @@ nlohmann::json to_json(const delivery& d);
 /// to_json(d) plus "type":"msg", as text: put together from the sealed
 /// content and the recipient's seq; nothing is parsed or serialised.
 std::string msg_frame(const delivery& d);
+
+/// msg_frame(d) as pieces that point into the sealed content, for a
+/// writer that gathers them (one message to many sessions is then neither
+/// copied nor put together per session). Only the recipient's own part is
+/// held here: the pieces live as long as this and `d` do.
+class msg_frame_pieces {
+public:
+  explicit msg_frame_pieces(const delivery& d);
+  msg_frame_pieces(const msg_frame_pieces&) = delete;
+  msg_frame_pieces& operator=(const msg_frame_pieces&) = delete;
+
+  /// In order; their concatenation is msg_frame(d).
+  const std::array<std::string_view, 5>& pieces() const { return pieces_; }
+
+  /// The frame's size in bytes.
+  size_t size() const { return size_; }
+
+  /// Room for the recipient's own part, ,"seq":N[,"silent":true],
+  static constexpr size_t own_part_room = 48;
+
+private:
+  std::array<char, own_part_room> own_{};
+  std::array<std::string_view, 5> pieces_;
+  size_t size_ = 0;
+};
 
 /// {"type":"welcome","user":...,"resume_from":N,"last_seq":M,
 /// "token_expires_at":T}: the answer to a good hello.

@@ -28,8 +28,9 @@ public:
       tls_ = std::make_unique<connection_stream>(std::move(from));
     else
       socket_ = from.next_layer().release_socket();
-    // For read_some_now: a read that would wait says so instead. Asio's
-    // own asynchronous operations are not affected.
+    // For read_some_now and write_some_now: a read or write that would
+    // wait says so instead. Asio's own asynchronous operations are not
+    // affected.
     beast::error_code ignored;
     socket_.non_blocking(true, ignored);
   }
@@ -47,6 +48,18 @@ public:
       return 0;
     }
     return socket_.read_some(buffer, ec);
+  }
+
+  /// What of `buffers` a plain connection's socket takes now, without
+  /// waiting: all of it while the kernel's send buffer has room. 0 and
+  /// would_block when it is full, and always for TLS.
+  template <class ConstBuffers>
+  size_t write_some_now(const ConstBuffers& buffers, beast::error_code& ec) {
+    if (tls_) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    return socket_.write_some(buffers, ec);
   }
 
   template <class MutableBuffers, class Handler>

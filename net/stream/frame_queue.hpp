@@ -71,6 +71,9 @@ public:
     bytes_ = frames_.empty() ? 0 : frames_.front()->size();
   }
 
+  /// Drops every frame (a queue whose writer copies what it writes).
+  void clear() { drop_waiting(false); }
+
   size_t bytes() const { return bytes_; }
 
 private:

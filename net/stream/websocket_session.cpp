@@ -58,13 +58,13 @@ websocket_session::~websocket_session() {
 void websocket_session::start(std::string_view accept, std::string early) {
   registry_id_ = registry_.add(weak_from_this());
   live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
-  control_out_ = websocket::switching_protocols(accept, protocol::subprotocol);
+  out_ = websocket::switching_protocols(accept, protocol::subprotocol);
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(control_out_),
+  asio::async_write(stream_, asio::buffer(out_),
                     [self = shared_from_this(), early = std::move(early)](
                       beast::error_code ec, std::size_t) mutable {
                       self->writing_ = false;
-                      release(self->control_out_);
+                      release(self->out_);
                       self->on_accept(ec, std::move(early));
                     });
 }
@@ -175,7 +175,7 @@ void websocket_session::do_read() {
   if (reading_ || reads_done_ || finished_)
     return;
   reading_ = true;
-  auto into = asio::buffer(&first_byte_, 1);
+  auto into = asio::buffer(pending_);
   if (stream_.is_tls()) {
     if (!tls_piece_)
       tls_piece_ = std::make_unique<std::array<char, 256>>();
@@ -196,7 +196,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (stream_.is_tls())
     parse(tls_piece_->data(), bytes);
   else
-    parse_waiting();
+    parse_waiting(bytes);
   if (finished_)
     return;
   if (reads_done_ && close_sent_)
@@ -204,14 +204,19 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   do_read();
 }
 
-// A plain connection's pending read asks for one byte: when it comes, the
-// rest that waits in the socket is read at once into one buffer per I/O
-// thread, so that an idle connection holds no read buffer. Whatever is
-// left (or an error) the next read finds straight away.
-void websocket_session::parse_waiting() {
+// A plain connection's pending read asks for a few bytes, so that an idle
+// connection holds no read buffer. A read that got fewer found the socket
+// empty: a pong, the usual frame of an idle connection, is read in one go
+// (and Asio then waits for the next one without trying a read first).
+// Otherwise the rest that waits in the socket is read at once into one
+// buffer per I/O thread. Whatever is left (or an error) the next read
+// finds straight away.
+void websocket_session::parse_waiting(size_t got) {
+  if (got < pending_.size())
+    return parse(pending_.data(), got);
   thread_local std::array<char, 16384> waiting;
-  waiting[0] = first_byte_;
-  size_t have = 1;
+  std::copy(pending_.begin(), pending_.end(), waiting.begin());
+  size_t have = got;
   for (;;) {
     beast::error_code ignored; // the next read reports it
     have += stream_.read_some_now(
@@ -389,9 +394,38 @@ void websocket_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
   asio::post(stream_.get_executor(),
              [self = shared_from_this(), batch = std::move(batch)] {
-               for (const auto& d : batch)
-                 self->enqueue(protocol::msg_frame(d));
+               self->write_deliveries(batch);
              });
+}
+
+// A message goes to the socket straight from its sealed content when
+// nothing waits before it: no frame is put together, nothing is queued,
+// and no operation is started while the kernel takes it. Otherwise it
+// waits in the queue (and a client that reads lines gets what waits in
+// one message).
+void websocket_session::write_deliveries(const std::vector<delivery>& batch) {
+  bool join = batch_frames_ && batch.size() > 1;
+  for (const auto& d : batch) {
+    if (closing_ || finished_)
+      return;
+    if (join || writing_ || !queue_.empty()) {
+      queue_frame(protocol::msg_frame(d));
+      continue;
+    }
+    protocol::msg_frame_pieces frame(d);
+    auto header =
+      websocket::server_header(websocket::opcode::text, frame.size());
+    const auto& p = frame.pieces();
+    std::array<asio::const_buffer, 6> buffers{
+      asio::buffer(header.bytes.data(), header.size),
+      asio::buffer(p[0].data(), p[0].size()),
+      asio::buffer(p[1].data(), p[1].size()),
+      asio::buffer(p[2].data(), p[2].size()),
+      asio::buffer(p[3].data(), p[3].size()),
+      asio::buffer(p[4].data(), p[4].size())};
+    send_now(buffers);
+  }
+  do_write(); // what was queued
 }
 
 void websocket_session::report(const std::string& code,
@@ -418,6 +452,11 @@ void websocket_session::revoke() {
 }
 
 void websocket_session::enqueue(std::string frame) {
+  queue_frame(std::move(frame));
+  do_write();
+}
+
+void websocket_session::queue_frame(std::string frame) {
   if (closing_ || finished_)
     return;
   // An empty queue takes any one frame, however big: otherwise a message
@@ -435,57 +474,84 @@ void websocket_session::enqueue(std::string frame) {
   if (writing_ &&
       deadline_ > keepalive_deadline(write_started_ + ctx_.write_timeout))
     arm_timer();
-  do_write();
 }
 
 void websocket_session::do_write() {
-  if (writing_ || close_sent_ || finished_)
-    return;
-  // Control frames first: they are small, and a pong or ping must not wait
-  // behind a backlog of messages.
-  if (pong_due_) {
-    auto payload = std::move(*pong_due_);
-    pong_due_.reset();
-    return write_control(
-      websocket::control_frame(websocket::opcode::pong, payload));
-  }
-  if (ping_due_out_ && !closing_) {
-    ping_due_out_ = false;
-    return write_control(websocket::control_frame(websocket::opcode::ping, {}));
-  }
-  if (queue_.empty()) {
-    if (closing_) {
-      // The close is a write too: it goes after the queue has drained.
-      close_sent_ = true;
-      return write_control(websocket::close_frame(close_code_, close_reason_));
+  while (!writing_ && !close_sent_ && !finished_) {
+    // Control frames first: they are small, and a pong or ping must not
+    // wait behind a backlog of messages.
+    if (pong_due_) {
+      auto payload = std::move(*pong_due_);
+      pong_due_.reset();
+      if (!send_now(asio::buffer(
+            websocket::control_frame(websocket::opcode::pong, payload))))
+        return;
+      continue;
     }
-    return;
+    if (ping_due_out_ && !closing_) {
+      ping_due_out_ = false;
+      if (!send_now(asio::buffer(
+            websocket::control_frame(websocket::opcode::ping, {}))))
+        return;
+      continue;
+    }
+    if (queue_.empty()) {
+      if (closing_) {
+        // The close is a write too: it goes after the queue has drained.
+        close_sent_ = true;
+        if (send_now(
+              asio::buffer(websocket::close_frame(close_code_, close_reason_))))
+          on_close_written();
+      }
+      return;
+    }
+    // What waits goes out in one message to a client that reads lines: a
+    // session that is behind (catching up, or a burst) pays one write for
+    // many frames instead of one each.
+    if (batch_frames_ && queue_.size() > 1)
+      queue_.join_front(max_batch_frames, max_batch_bytes);
+    const auto& payload = queue_.front();
+    auto header =
+      websocket::server_header(websocket::opcode::text, payload.size());
+    std::array<asio::const_buffer, 2> frame{
+      asio::buffer(header.bytes.data(), header.size), asio::buffer(payload)};
+    bool whole = send_now(frame);
+    queue_.pop(); // what the socket did not take was copied
+    if (!whole)
+      return;
   }
-  // What waits goes out in one message to a client that reads lines: a
-  // session that is behind (catching up, or a burst) pays one write for
-  // many frames instead of one each.
-  if (batch_frames_ && queue_.size() > 1)
-    queue_.join_front(max_batch_frames, max_batch_bytes);
-  writing_ = true;
-  write_started_ = std::chrono::steady_clock::now();
-  const auto& payload = queue_.front();
-  header_ = websocket::server_header(websocket::opcode::text, payload.size());
-  std::array<asio::const_buffer, 2> frame{
-    asio::buffer(header_.bytes.data(), header_.size), asio::buffer(payload)};
-  asio::async_write(stream_, frame,
-                    beast::bind_front_handler(&websocket_session::on_write,
-                                              shared_from_this()));
 }
 
-void websocket_session::write_control(std::string frame) {
+// Writes `buffers` at once when the socket takes them whole: a plain
+// connection with room in its kernel buffer, which is every write of a
+// client that keeps up. No operation is started and no handler runs (an
+// asynchronous write per frame was half of the session's work in a
+// fan-out). What the socket does not take is copied and written
+// asynchronously, with the write timeout watching it. False then, and
+// when the connection failed.
+template <class ConstBuffers>
+bool websocket_session::send_now(const ConstBuffers& buffers) {
+  beast::error_code ec;
+  auto total = asio::buffer_size(buffers);
+  auto taken = stream_.write_some_now(buffers, ec);
+  if (taken == total)
+    return true;
+  if (ec && ec != asio::error::would_block) {
+    detail::fail(ec, "websocket write");
+    finish();
+    return false;
+  }
+  beast::buffers_suffix<ConstBuffers> rest(buffers);
+  rest.consume(taken);
+  out_.resize(total - taken);
+  asio::buffer_copy(asio::buffer(out_), rest);
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
-  control_out_ = std::move(frame);
   asio::async_write(
-    stream_, asio::buffer(control_out_),
+    stream_, asio::buffer(out_),
     [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
-      release(self->control_out_);
+      release(self->out_);
       if (ec) {
         detail::fail(ec, "websocket write");
         return self->finish();
@@ -494,17 +560,7 @@ void websocket_session::write_control(std::string frame) {
         return self->on_close_written();
       self->do_write();
     });
-}
-
-void websocket_session::on_write(beast::error_code ec, std::size_t) {
-  writing_ = false;
-  if (ec) {
-    detail::fail(ec, "websocket write");
-    return finish();
-  }
-  if (!queue_.empty())
-    queue_.pop();
-  do_write();
+  return false;
 }
 
 void websocket_session::do_close(std::optional<uint16_t> code,
@@ -522,7 +578,7 @@ void websocket_session::do_close(std::optional<uint16_t> code,
     (writing_ ? std::chrono::steady_clock::duration{stuck_write_grace}
               : std::chrono::steady_clock::duration{close_timeout});
   arm_timer();
-  queue_.drop_waiting(writing_);
+  queue_.clear();
   do_write();
 }
 
@@ -546,12 +602,12 @@ void websocket_session::tear_down() {
 
 void websocket_session::drop_slow_consumer(const char* why) {
   // The client takes frames slower than they come: drop what is queued (it
-  // resumes from the database with last_seq) and close. Only the frame
-  // being written stays: its buffer must outlive the write.
+  // resumes from the database with last_seq) and close. A write in flight
+  // has its own copy.
   log::get("net")->info("session {} of {}/{}: {} ({} bytes queued), closing "
                         "as a slow consumer",
                         id_, who_.app, who_.user, why, queue_.bytes());
-  queue_.drop_waiting(writing_);
+  queue_.clear();
   do_close(protocol::slow_consumer,
            protocol::describe(protocol::slow_consumer));
 }
@@ -563,7 +619,7 @@ void websocket_session::finish() {
   counted_.close();
   deadline_ = {};
   ctx_.live->remove(live_key_);
-  queue_.drop_waiting(writing_);
+  queue_.clear();
   if (attached_)
     if (auto shard = ctx_.shard_of(key()))
       caf::anon_send(shard, actors::detach_session{key(), id_});

@@ -25,8 +25,9 @@
 namespace herald::net {
 
 /// One herald.v1 WebSocket (docs/protocol.md): waits for hello, attaches to
-/// the user's actor, writes msg frames with exactly one write in flight and
-/// a byte cap on the queue, forwards acks, closes when the token expires.
+/// the user's actor, writes msg frames (straight to the socket while it
+/// takes them, else queued with a byte cap, one write in flight), forwards
+/// acks, closes when the token expires.
 ///
 /// It speaks RFC 6455 itself (net/websocket/) on the connection's byte
 /// stream: Beast's WebSocket stream kept 2.5 KB per connection, most of it
@@ -72,7 +73,7 @@ private:
   void on_accept(detail::beast::error_code ec, std::string early);
   void do_read();
   void on_read(detail::beast::error_code ec, std::size_t bytes);
-  void parse_waiting();
+  void parse_waiting(size_t got);
   void parse(char* data, size_t size);
   // frame_parser::handler
   void on_data(websocket::opcode kind, std::string_view piece) override;
@@ -81,10 +82,12 @@ private:
   void on_frame(const std::string& text);
   void on_hello(std::optional<std::string> token, int64_t last_seq);
   bool refresh_identity(const std::string& token);
+  void write_deliveries(const std::vector<delivery>& batch);
   void enqueue(std::string frame);
+  void queue_frame(std::string frame);
   void do_write();
-  void write_control(std::string frame);
-  void on_write(detail::beast::error_code ec, std::size_t bytes);
+  template <class ConstBuffers>
+  bool send_now(const ConstBuffers& buffers);
   void do_close(std::optional<uint16_t> code, std::string reason);
   void on_close_written();
   void tear_down();
@@ -104,8 +107,9 @@ private:
   std::unique_ptr<std::array<char, 256>> tls_piece_;
   /// A client message, gathered until complete.
   std::string message_;
-  /// The control frame being written (or the 101 answer).
-  std::string control_out_;
+  /// What is being written asynchronously: the 101 answer, or the rest of
+  /// a frame the socket did not take at once.
+  std::string out_;
   /// A client's ping waits for the write in flight; only the last one is
   /// answered (RFC 6455 §5.5.3).
   std::unique_ptr<std::string> pong_due_;
@@ -149,10 +153,9 @@ private:
   bool reading_ = false;
   bool tearing_down_ = false;
   bool finished_ = false;
-  /// What a plain connection's pending read waits for (parse_waiting).
-  char first_byte_ = 0;
-  /// The data frame being written: its header, then queue_.front().
-  websocket::frame_header header_;
+  /// What a plain connection's pending read reads into (parse_waiting):
+  /// room for a pong of an empty ping.
+  std::array<char, 8> pending_{};
   /// The close to send once the queue is written; none for a client's
   /// close that came without a code.
   std::optional<uint16_t> close_code_;

@@ -298,6 +298,23 @@ CAF_TEST(
   CAF_CHECK_EQUAL(nlohmann::json::parse(b).at("seq").get<int64_t>(), 6);
 }
 
+CAF_TEST(a frame in pieces is the frame) {
+  // What a WebSocket session gathers into one write: the same bytes as the
+  // frame put together, the largest seq and quiet hours included.
+  auto content = seal(sample_message());
+  for (int64_t seq : {int64_t{1}, int64_t{12}, int64_t{9'007'199'254'740'993},
+                      std::numeric_limits<int64_t>::max()})
+    for (bool silent : {false, true}) {
+      delivery d{seq, silent, content};
+      msg_frame_pieces frame(d);
+      std::string joined;
+      for (auto piece : frame.pieces())
+        joined.append(piece);
+      CAF_CHECK_EQUAL(joined, msg_frame(d));
+      CAF_CHECK_EQUAL(frame.size(), joined.size());
+    }
+}
+
 CAF_TEST(sse events) {
   CAF_CHECK_EQUAL(sse_event(sample()),
                   std::string{"id: 12\nevent: msg\ndata: "} + sample_json +
