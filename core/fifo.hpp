@@ -82,6 +82,14 @@ public:
     items_.erase(first, first + static_cast<std::ptrdiff_t>(count));
   }
 
+  /// An empty queue gives all of its memory back.
+  void release_if_empty() {
+    if (!empty())
+      return;
+    std::vector<T>{}.swap(items_);
+    head_ = 0;
+  }
+
   /// Empties the queue; a queue that held many gives its memory back.
   void clear() {
     if (items_.capacity() > kept_capacity)

@@ -71,6 +71,10 @@ public:
     bytes_ = frames_.empty() ? 0 : frames_.front()->size();
   }
 
+  /// A drained queue gives its memory back: for a writer that queues
+  /// only now and then.
+  void release_if_empty() { frames_.release_if_empty(); }
+
   /// Drops every frame (a queue whose writer copies what it writes).
   void clear() { drop_waiting(false); }
 

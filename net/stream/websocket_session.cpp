@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include "core/protocol.hpp"
 #include "core/utf8.hpp"
+#include "net/detail/exactly_allocated.hpp"
 #include "net/stream/keepalive_clock.hpp"
 #include "net/websocket/handshake.hpp"
 
@@ -181,9 +182,10 @@ void websocket_session::do_read() {
       tls_piece_ = std::make_unique<std::array<char, 256>>();
     into = asio::buffer(*tls_piece_);
   }
-  stream_.async_read_some(
-    into,
-    beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+  // Pending for as long as the connection is idle: allocated at its size.
+  stream_.async_read_some(into,
+                          detail::exactly_allocated{beast::bind_front_handler(
+                            &websocket_session::on_read, shared_from_this())});
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
@@ -496,6 +498,9 @@ void websocket_session::do_write() {
       continue;
     }
     if (queue_.empty()) {
+      // Frames queue only behind a write the socket did not take at once:
+      // an idle session keeps no room for them.
+      queue_.release_if_empty();
       if (closing_) {
         // The close is a write too: it goes after the queue has drained.
         close_sent_ = true;

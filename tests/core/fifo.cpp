@@ -101,6 +101,20 @@ CAF_TEST(clear empties the queue for reuse) {
   CAF_CHECK_EQUAL(contents(q), (std::vector<int>{42}));
 }
 
+CAF_TEST(only a drained queue gives its memory back) {
+  fifo<int> q;
+  q.push_back(1);
+  q.push_back(2);
+  q.release_if_empty();
+  CAF_CHECK_EQUAL(contents(q), (std::vector<int>{1, 2}));
+  q.pop_front();
+  q.pop_front();
+  q.release_if_empty();
+  CAF_CHECK(q.empty());
+  q.push_back(3);
+  CAF_CHECK_EQUAL(contents(q), (std::vector<int>{3}));
+}
+
 CAF_TEST(a queue moved from is empty and usable) {
   fifo<int> q;
   for (int i = 0; i < 40; ++i)
