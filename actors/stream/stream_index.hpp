@@ -4,12 +4,31 @@
 #include "storage/log_entry.hpp"
 
 #include <cstdint>
-#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace herald::actors {
+
+/// What the stream index knows of one local user: the streams it reads,
+/// and its place in the batch being fanned out. The user's owner (the
+/// shard's entry for it) holds it, so that the index keeps no map of
+/// users of its own. It must stay where it is while subscribed, and leave
+/// the index before it goes.
+class stream_reader {
+private:
+  friend class stream_index;
+  /// The streams read, as the index numbers them (stream_index::key),
+  /// sorted; none while not subscribed.
+  std::vector<uint64_t> streams_;
+  /// The batch this reader was last given a place in the output of, and
+  /// that place: a user reached through several streams of an entry, or by
+  /// several entries, is found without a search.
+  mutable uint64_t batch_ = 0;
+  mutable size_t slot_ = 0;
+};
 
 /// Which local users read which streams, and the fan-out of log entries
 /// to them: the stream level of one user shard. A user reached through
@@ -20,48 +39,44 @@ namespace herald::actors {
 /// bookkeeping, driven by the shard.
 class stream_index {
 public:
-  /// `user` reads exactly `streams` from now on.
-  void subscribe(const user_key& user, std::vector<std::string> streams);
+  /// `reader` reads exactly `streams` from now on.
+  void subscribe(stream_reader& reader, std::vector<std::string> streams);
 
-  /// `user` reads nothing any more.
-  void unsubscribe(const user_key& user);
+  /// `reader` reads nothing any more.
+  void unsubscribe(stream_reader& reader);
 
-  /// One user's share of a batch. `user` points into the index: valid
-  /// until that user subscribes again or leaves.
+  /// One reader's share of a batch.
   struct fanned {
-    const user_key* user;
+    stream_reader* reader;
     feed_items items;
   };
 
-  /// The feed items of every subscribed user in `entries`, in order; each
-  /// user once, in the order they first appear.
+  /// The feed items of every subscribed reader in `entries`, in order;
+  /// each reader once, in the order they first appear.
   std::vector<fanned> fan_out(const std::vector<storage::log_entry>& entries,
                               int64_t after) const;
 
   /// Streams with at least one local subscriber.
   size_t streams() const { return subscribers_.size(); }
 
-  /// The users reading `stream`.
+  /// The readers of `stream`.
   size_t subscribers(const std::string& stream) const;
 
-  /// The streams `user` reads.
-  const std::vector<std::string>* streams_of(const user_key& user) const;
+  /// The streams `reader` reads, by name, sorted by kind and id.
+  std::vector<std::string> streams_of(const stream_reader& reader) const;
 
 private:
-  struct subscription {
-    std::vector<std::string> streams;
-    /// The batch this user was last given a place in the output of, and
-    /// that place: a user reached through several streams of an entry, or
-    /// by several entries, is found without a search by key.
-    mutable uint64_t batch = 0;
-    mutable size_t slot = 0;
-  };
-  using user_node = std::pair<const user_key, subscription>;
+  /// A stream's name as a number: its kind ("user", "app", "store",
+  /// "merchant", "topic") in the top byte, its id below. Every local user
+  /// reads a stream of its own: a number costs an idle connection about
+  /// 100 bytes less than a name in the index and in its reader. A name of
+  /// another shape (none is written today) is numbered in `others_`.
+  std::optional<uint64_t> key(std::string_view name) const;
+  uint64_t key_adding(const std::string& name);
+  std::string name_of(uint64_t key) const;
 
-  /// The readers of each stream, as pointers to their nodes in by_user_
-  /// (a std::map's nodes stay where they are).
-  std::unordered_map<std::string, std::vector<const user_node*>> subscribers_;
-  std::map<user_key, subscription> by_user_;
+  std::unordered_map<uint64_t, std::vector<stream_reader*>> subscribers_;
+  std::unordered_map<std::string, uint64_t> others_;
   mutable uint64_t batches_ = 0;
 };
 

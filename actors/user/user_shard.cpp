@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -25,15 +26,37 @@ namespace herald::actors {
 namespace {
 
 struct attached {
+  uint64_t id = 0;
   weak_session_ptr session;
   int64_t last_seq = 0;
   bool poll = false;
   bool immediate = false;
 };
 
-struct user_entry {
+/// A user's sessions, usually one: a vector costs an idle connection less
+/// than a map's node and header.
+using attached_sessions = std::vector<attached>;
+
+void forget(attached_sessions& sessions, uint64_t id) {
+  sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                [id](const attached& a) { return a.id == id; }),
+                 sessions.end());
+}
+
+void forget_closed(attached_sessions& sessions) {
+  sessions.erase(
+    std::remove_if(sessions.begin(), sessions.end(),
+                   [](const attached& a) { return a.session.expired(); }),
+    sessions.end());
+}
+
+/// A local user: its actor (or what it left when it passivated), its
+/// sessions, and its streams (as the stream index's reader).
+struct user_entry : stream_reader {
+  /// The key it is kept under in shard_state::users.
+  const user_key* key = nullptr;
   user_actor actor;
-  std::map<uint64_t, attached> sessions;
+  attached_sessions sessions;
   /// Set while the user is passivated (no actor): what it starts from.
   std::shared_ptr<user_snapshot> passive;
   /// Messages sent to the current actor: it may passivate only when it
@@ -85,11 +108,19 @@ void forward(shard_actor* self, user_entry& entry, Message&& msg) {
   self->send(entry.actor, std::forward<Message>(msg));
 }
 
+// The user's entry, made if there is none.
+user_entry& entry_of(shard_actor* self, const user_key& key) {
+  auto [it, made] = self->state.users.try_emplace(key);
+  if (made)
+    it->second.key = &it->first;
+  return it->second;
+}
+
 // The user's actor, started if there is none; a passivated user's from its
 // snapshot, with its sessions.
-user_entry& ensure_actor(shard_actor* self, const user_key& key) {
-  auto& entry = self->state.users[key];
+user_entry& ensure_actor(shard_actor* self, user_entry& entry) {
   if (!entry.actor) {
+    const auto& key = *entry.key;
     auto snapshot = std::move(entry.passive);
     auto woken = snapshot != nullptr;
     entry.actor =
@@ -105,22 +136,25 @@ user_entry& ensure_actor(shard_actor* self, const user_key& key) {
   return entry;
 }
 
+user_entry& ensure_actor(shard_actor* self, const user_key& key) {
+  return ensure_actor(self, entry_of(self, key));
+}
+
 // Sends every live session of `entry` to its (new) user actor at the
 // position its client acknowledged. Sessions count only acks of what they
 // were sent (net/stream), so a client's bogus ack cannot skip anything.
 void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
   for (auto it = entry.sessions.begin(); it != entry.sessions.end();) {
-    auto session = it->second.session.lock();
+    auto session = it->session.lock();
     if (!session) {
       it = entry.sessions.erase(it);
       continue;
     }
-    auto position = it->second.poll
-                      ? it->second.last_seq
-                      : std::max(it->second.last_seq, session->acked_seq());
+    auto position =
+      it->poll ? it->last_seq : std::max(it->last_seq, session->acked_seq());
     forward(self, entry,
-            attach_session{key, std::move(session), position, it->second.poll,
-                           it->second.immediate});
+            attach_session{key, std::move(session), position, it->poll,
+                           it->immediate});
     ++it;
   }
 }
@@ -132,9 +166,8 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
     if (entry.actor.address() != msg.source)
       continue;
     entry.actor = nullptr;
-    self->state.streams.unsubscribe(it->first);
-    for (auto s = entry.sessions.begin(); s != entry.sessions.end();)
-      s = s->second.session.expired() ? entry.sessions.erase(s) : ++s;
+    self->state.streams.unsubscribe(entry);
+    forget_closed(entry.sessions);
     bool failed = msg.reason && msg.reason != caf::exit_reason::normal;
     if (!failed && entry.sessions.empty()) {
       users.erase(it); // passivated
@@ -149,7 +182,7 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
                                self->system().render(msg.reason),
                                entry.sessions.size());
     }
-    ensure_actor(self, it->first);
+    ensure_actor(self, entry);
     reattach(self, it->first, entry);
     return;
   }
@@ -173,13 +206,14 @@ void on_tailed(shard_actor* self, const tailed& msg) {
   // live range does not cover.
   learn_live_after(self, batch.after);
   ++st.batches;
-  for (auto& [user, items] : st.streams.fan_out(batch.entries, st.live_after)) {
-    const auto& key = *user;
-    auto it = st.users.find(key);
-    if (it == st.users.end() || (!it->second.actor && !it->second.passive))
+  for (auto& [reader, items] :
+       st.streams.fan_out(batch.entries, st.live_after)) {
+    // Every reader is a user's entry (subscribe).
+    auto& entry = static_cast<user_entry&>(*reader);
+    if (!entry.actor && !entry.passive)
       continue;
     st.fanned_out += items.items.size();
-    forward(self, ensure_actor(self, key), std::move(items));
+    forward(self, ensure_actor(self, entry), std::move(items));
   }
   st.live_after = std::max(st.live_after, batch.through);
 }
@@ -212,7 +246,7 @@ void sweep_idle(shard_actor* self) {
       ++it;
       continue;
     }
-    st.streams.unsubscribe(it->first);
+    st.streams.unsubscribe(entry);
     it = st.users.erase(it);
   }
   if (waiting)
@@ -264,7 +298,7 @@ caf::result<std::string> ask_user(shard_actor* self, const user_key& key,
   if (it == self->state.users.end() ||
       (!it->second.actor && !it->second.passive))
     return otherwise;
-  auto& entry = ensure_actor(self, key);
+  auto& entry = ensure_actor(self, it->second);
   ++entry.forwarded;
   auto rp = self->make_response_promise<std::string>();
   self->request(entry.actor, std::chrono::seconds{2}, question...)
@@ -279,7 +313,6 @@ std::string describe(shard_actor* self) {
   for (const auto& [key, entry] : st.users) {
     if (children.size() == described_users)
       break;
-    auto streams = st.streams.streams_of(key);
     children.push_back(
       {{"kind", "user"},
        {"name", std::to_string(key.app_id) + "/" + key.external_id},
@@ -288,7 +321,7 @@ std::string describe(shard_actor* self) {
                  : entry.passive ? "passive"
                                  : "restarting"},
        {"sessions", entry.sessions.size()},
-       {"streams", streams ? *streams : std::vector<std::string>{}},
+       {"streams", st.streams.streams_of(entry)},
        {"restarts", entry.restarts}});
   }
   return nlohmann::json{{"kind", "user_shard"},
@@ -334,8 +367,10 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
       // Woken first: a passivated user's actor gets its earlier sessions
       // back, then this one.
       auto& entry = ensure_actor(self, msg.user);
-      entry.sessions[msg.session->id()] = {msg.session, msg.last_seq, msg.poll,
-                                           msg.immediate};
+      auto id = msg.session->id();
+      forget(entry.sessions, id);
+      entry.sessions.push_back(
+        {id, msg.session, msg.last_seq, msg.poll, msg.immediate});
       forward(self, entry, std::move(msg));
     },
     [self](const detach_session& msg) {
@@ -349,7 +384,7 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
         // running user's actor would; a storm of disconnects starts no
         // actors.
         auto& entry = it->second;
-        entry.sessions.erase(msg.session_id);
+        forget(entry.sessions, msg.session_id);
         if (entry.passive && entry.sessions.empty()) {
           entry.emptied_at = self->clock().now();
           schedule_sweep(self);
@@ -357,14 +392,14 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
         return;
       }
       auto& entry = it->second;
-      entry.sessions.erase(msg.session_id);
+      forget(entry.sessions, msg.session_id);
       forward(self, entry, msg);
     },
     [self](const client_ack& msg) {
       auto it = self->state.users.find(msg.user);
       if (it != self->state.users.end() &&
           (it->second.actor || it->second.passive))
-        forward(self, ensure_actor(self, msg.user), msg);
+        forward(self, ensure_actor(self, it->second), msg);
     },
     [self](const client_read& msg) {
       forward(self, ensure_actor(self, msg.user), msg);
@@ -387,7 +422,9 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
     },
     [self](subscribe& msg) -> caf::result<int64_t> {
       auto& st = self->state;
-      st.streams.subscribe(msg.user, std::move(msg.streams));
+      // Only a user's actor subscribes, and its entry stays while it runs.
+      if (auto it = st.users.find(msg.user); it != st.users.end())
+        st.streams.subscribe(it->second, std::move(msg.streams));
       if (st.live_after >= 0)
         return st.live_after;
       auto rp = self->make_response_promise<int64_t>();
@@ -405,7 +442,7 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
       auto it = self->state.users.find(key);
       if (it != self->state.users.end() &&
           (it->second.actor || it->second.passive))
-        forward(self, ensure_actor(self, key), crash_atom_v);
+        forward(self, ensure_actor(self, it->second), crash_atom_v);
     },
     [self](inspect_atom) { return describe(self); },
     [self](inspect_atom, const user_key& key) -> caf::result<std::string> {

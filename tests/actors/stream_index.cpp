@@ -17,12 +17,15 @@ storage::log_entry entry(int64_t position, std::vector<std::string> streams) {
   return {position, std::move(streams), m};
 }
 
-// The positions `user` got in `out` (empty when it got nothing).
+// A user as the shard holds it: a reader of streams.
+struct user : stream_reader {};
+
+// The positions `reader` got in `out` (empty when it got nothing).
 std::vector<int64_t> positions(const std::vector<stream_index::fanned>& out,
-                               const user_key& user) {
+                               const user& reader) {
   std::vector<int64_t> result;
   for (const auto& f : out)
-    if (*f.user == user)
+    if (f.reader == &reader)
       for (const auto& i : f.items.items)
         result.push_back(i.position);
   return result;
@@ -32,7 +35,7 @@ std::vector<int64_t> positions(const std::vector<stream_index::fanned>& out,
 
 CAF_TEST(each subscriber gets its entries once in position order) {
   stream_index index;
-  user_key ada{1, "ada"}, bob{1, "bob"};
+  user ada, bob;
   index.subscribe(ada, {"user:1", "store:3", "merchant:2"});
   index.subscribe(bob, {"user:2", "store:3"});
   auto out =
@@ -46,7 +49,7 @@ CAF_TEST(each subscriber gets its entries once in position order) {
 
 CAF_TEST(entries at or before the live start are skipped) {
   stream_index index;
-  user_key ada{1, "ada"};
+  user ada;
   index.subscribe(ada, {"app:1"});
   auto out = index.fan_out({entry(4, {"app:1"}), entry(5, {"app:1"})}, 4);
   CAF_CHECK_EQUAL(positions(out, ada), (std::vector<int64_t>{5}));
@@ -54,25 +57,49 @@ CAF_TEST(entries at or before the live start are skipped) {
 
 CAF_TEST(subscribing again replaces the streams and leaving empties them) {
   stream_index index;
-  user_key ada{1, "ada"};
+  user ada;
   index.subscribe(ada, {"store:3", "store:3", "user:1"});
   CAF_CHECK_EQUAL(index.subscribers("store:3"), 1u);
+  CAF_CHECK_EQUAL(index.streams_of(ada),
+                  (std::vector<std::string>{"user:1", "store:3"}));
   index.subscribe(ada, {"user:1"});
   CAF_CHECK_EQUAL(index.subscribers("store:3"), 0u);
   CAF_CHECK_EQUAL(index.streams(), 1u);
   index.unsubscribe(ada);
   CAF_CHECK_EQUAL(index.streams(), 0u);
+  CAF_CHECK(index.streams_of(ada).empty());
   CAF_CHECK(index.fan_out({entry(1, {"user:1"})}, 0).empty());
+}
+
+CAF_TEST(streams are told apart by kind and id whatever their shape) {
+  // Names are numbered: user:7 and store:7 are different streams, and a
+  // name that is not <kind>:<id> still works.
+  stream_index index;
+  user ada, bob;
+  index.subscribe(ada, {"user:7", "topic:news", "app:1"});
+  index.subscribe(bob, {"store:7", "user:07", "user:"});
+  auto out = index.fan_out({entry(1, {"store:7"}), entry(2, {"user:7"}),
+                            entry(3, {"topic:news"}), entry(4, {"user:07"}),
+                            entry(5, {"user:"}), entry(6, {"topic:other"}),
+                            entry(7, {"user:72057594037927936"})},
+                           0);
+  CAF_CHECK_EQUAL(positions(out, ada), (std::vector<int64_t>{2, 3}));
+  CAF_CHECK_EQUAL(positions(out, bob), (std::vector<int64_t>{1, 4, 5}));
+  CAF_CHECK_EQUAL(index.streams_of(ada),
+                  (std::vector<std::string>{"user:7", "app:1", "topic:news"}));
+  CAF_CHECK_EQUAL(index.subscribers("user:7"), 1u);
+  CAF_CHECK_EQUAL(index.subscribers("store:7"), 1u);
+  CAF_CHECK_EQUAL(index.subscribers("merchant:7"), 0u);
 }
 
 CAF_TEST(each batch places its users afresh) {
   stream_index index;
-  user_key ada{1, "ada"}, bob{1, "bob"};
+  user ada, bob;
   index.subscribe(ada, {"store:3"});
   index.subscribe(bob, {"store:3", "user:2"});
   auto first = index.fan_out({entry(1, {"user:2"}), entry(2, {"store:3"})}, 0);
   CAF_REQUIRE_EQUAL(first.size(), 2u);
-  CAF_CHECK_EQUAL(*first[0].user, bob); // in the order they first appear
+  CAF_CHECK(first[0].reader == &bob); // in the order they first appear
   CAF_CHECK_EQUAL(positions(first, bob), (std::vector<int64_t>{1, 2}));
   CAF_CHECK_EQUAL(positions(first, ada), (std::vector<int64_t>{2}));
   auto second = index.fan_out({entry(3, {"store:3"})}, 2);
