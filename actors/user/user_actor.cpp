@@ -32,13 +32,16 @@ using time_point = caf::actor_clock::time_point;
 
 struct session_entry {
   weak_session_ptr sink;
+  /// The session's id and transport, kept here: reading them through the
+  /// sink per push cost a cache miss on the session's object.
+  uint64_t id = 0;
+  const char* transport = ""; ///< session_sink::transport(): a literal
   bool poll = false;
   bool immediate = false;
   /// Told where it resumes (session_sink::welcome).
   bool welcomed = false;
   session_window window{0, 1};
   int64_t poll_after = 0;
-  std::string transport;
   std::string remote;
   time_point since;
 };
@@ -137,7 +140,7 @@ void remember_send(user_state& st, const send_record& r) {
 
 // Remembers pushes for traces and counts first pushes in the metrics.
 void note_pushes(user_self* self, const std::vector<delivery>& batch,
-                 const session_ptr& sink, bool resend) {
+                 const session_entry& to, bool resend) {
   auto& st = self->state;
   auto now = unix_seconds_now();
   const auto& logger = st.logger;
@@ -148,12 +151,12 @@ void note_pushes(user_self* self, const std::vector<delivery>& batch,
       auto committed = d.content->created_unix;
       metrics::delivery_sent(committed > 0 ? now - committed : -1.0);
     }
-    remember_send(
-      st, {d.seq, d.message_id(), sink->id(), sink->transport(), now, resend});
+    remember_send(st,
+                  {d.seq, d.message_id(), to.id, to.transport, now, resend});
     if (debug)
       logger->debug("{} message={} user={}/{} seq={} session={} ({})",
                     resend ? "resend" : "push", d.message_id(), st.key.app_id,
-                    st.key.external_id, d.seq, sink->id(), sink->transport());
+                    st.key.external_id, d.seq, to.id, to.transport);
   }
 }
 
@@ -470,9 +473,12 @@ void pump_stream(user_self* self, session_entry& entry,
     window.on_sent(d.seq, now, st.opts.ack_timeout);
   st.sent_high = std::max(st.sent_high, window.sent());
   st.pushed += batch.size();
-  note_pushes(self, batch, sink, false);
+  note_pushes(self, batch, entry, false);
   sink->deliver(std::move(batch));
-  schedule_tick(self);
+  // What was just sent is due last: a tick already set comes first, and
+  // the tick sets the next one (no pass over the sessions per push).
+  if (st.tick_at > now + st.opts.ack_timeout)
+    schedule_tick(self);
   // What was sent reaches the shard with the next ack, tick or detach:
   // a message to the shard per push cost 5-10 % of fan-out's CPU, and
   // only the admin view's "sent" reads it.
@@ -500,7 +506,7 @@ bool pump_poll(user_self* self, session_entry& entry, const session_ptr& sink) {
   st.handout_pass = st.pass;
   st.sent_high = std::max(st.sent_high, st.handout_to);
   st.pushed += batch.size();
-  note_pushes(self, batch, sink, false);
+  note_pushes(self, batch, entry, false);
   sink->deliver(std::move(batch));
   report_progress(self);
   return true;
@@ -573,6 +579,7 @@ void on_attach(user_self* self, attach_session& msg) {
   entry.immediate = msg.immediate;
   entry.window = session_window{position, st.opts.max_unacked};
   entry.poll_after = position;
+  entry.id = sink->id();
   entry.transport = sink->transport();
   entry.remote = sink->remote_address();
   entry.since = self->clock().now();
@@ -720,7 +727,7 @@ void on_tick(user_self* self) {
     st.resent += batch.size();
     if (!batch.empty()) {
       metrics::deliveries_redelivered(batch.size());
-      note_pushes(self, batch, sink, true);
+      note_pushes(self, batch, entry, true);
       sink->deliver(std::move(batch));
     }
     inflight = inflight || entry.window.unacked() > 0;
