@@ -521,7 +521,11 @@ void websocket_session::do_write() {
     std::array<asio::const_buffer, 2> frame{
       asio::buffer(header.bytes.data(), header.size), asio::buffer(payload)};
     bool whole = send_now(frame);
-    queue_.pop(); // what the socket did not take was copied
+    // A failed connection took the queue with it; otherwise what the
+    // socket did not take was copied.
+    if (finished_)
+      return;
+    queue_.pop();
     if (!whole)
       return;
   }
