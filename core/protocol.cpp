@@ -179,16 +179,15 @@ size_t write_own_part(char* out, const delivery& d) {
   return static_cast<size_t>(end - out);
 }
 
-// {members..."seq":N[,"silent":true],...members[,"type":"msg"]}
-void append_item(std::string& out, const delivery& d, bool typed) {
+// {members..."seq":N[,"silent":true],...members}: a delivery's object in
+// SSE events and poll bodies (msg frames: msg_frame_pieces).
+void append_item(std::string& out, const delivery& d) {
   const auto& m = *d.content;
   std::array<char, own_room> own;
   out += '{';
   out += m.members_before_seq;
   out.append(own.data(), write_own_part(own.data(), d));
   out += m.members_after_seq;
-  if (typed)
-    out += R"(,"type":"msg")";
   out += '}';
 }
 
@@ -200,14 +199,16 @@ size_t item_size(const delivery& d) {
 
 nlohmann::json to_json(const delivery& d) {
   std::string text;
-  append_item(text, d, false);
+  append_item(text, d);
   return json::parse(text);
 }
 
 std::string msg_frame(const delivery& d) {
+  msg_frame_pieces frame(d);
   std::string out;
-  out.reserve(item_size(d));
-  append_item(out, d, true);
+  out.reserve(frame.size());
+  for (auto piece : frame.pieces())
+    out += piece;
   return out;
 }
 
@@ -247,7 +248,7 @@ std::string sse_event(const delivery& d) {
   out += "id: ";
   out += std::to_string(d.seq);
   out += "\nevent: msg\ndata: ";
-  append_item(out, d, false);
+  append_item(out, d);
   out += "\n\n";
   return out;
 }
@@ -260,7 +261,7 @@ std::string poll_body(const std::vector<delivery>& ds, int64_t resume_from,
   for (size_t i = 0; i < ds.size(); ++i) {
     if (i > 0)
       out += ',';
-    append_item(out, ds[i], false);
+    append_item(out, ds[i]);
   }
   out += R"(],"resume_from":)";
   out += std::to_string(resume_from);

@@ -89,8 +89,12 @@ public:
   msg_frame_pieces(const msg_frame_pieces&) = delete;
   msg_frame_pieces& operator=(const msg_frame_pieces&) = delete;
 
+  static constexpr size_t piece_count = 5;
+
   /// In order; their concatenation is msg_frame(d).
-  const std::array<std::string_view, 5>& pieces() const { return pieces_; }
+  const std::array<std::string_view, piece_count>& pieces() const {
+    return pieces_;
+  }
 
   /// The frame's size in bytes.
   size_t size() const { return size_; }
@@ -100,7 +104,7 @@ public:
 
 private:
   std::array<char, own_part_room> own_{};
-  std::array<std::string_view, 5> pieces_;
+  std::array<std::string_view, piece_count> pieces_;
   size_t size_ = 0;
 };
 

@@ -417,14 +417,12 @@ void websocket_session::write_deliveries(const std::vector<delivery>& batch) {
     protocol::msg_frame_pieces frame(d);
     auto header =
       websocket::server_header(websocket::opcode::text, frame.size());
-    const auto& p = frame.pieces();
-    std::array<asio::const_buffer, 6> buffers{
-      asio::buffer(header.bytes.data(), header.size),
-      asio::buffer(p[0].data(), p[0].size()),
-      asio::buffer(p[1].data(), p[1].size()),
-      asio::buffer(p[2].data(), p[2].size()),
-      asio::buffer(p[3].data(), p[3].size()),
-      asio::buffer(p[4].data(), p[4].size())};
+    const auto& pieces = frame.pieces();
+    std::array<asio::const_buffer, 1 + protocol::msg_frame_pieces::piece_count>
+      buffers;
+    buffers[0] = asio::buffer(header.bytes.data(), header.size);
+    for (size_t i = 0; i < pieces.size(); ++i)
+      buffers[i + 1] = asio::buffer(pieces[i].data(), pieces[i].size());
     send_now(buffers);
   }
   do_write(); // what was queued
