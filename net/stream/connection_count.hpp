@@ -14,22 +14,24 @@ public:
   ~connection_count() { close(); }
 
   void open(const char* transport) {
-    if (transport_ || closed_)
-      return;
+    if (transport_)
+      return; // counted already, or closed
     transport_ = transport;
     metrics::connection_opened(transport);
   }
 
   void close() {
-    if (transport_)
+    if (transport_ && transport_ != &closed_mark)
       metrics::connection_closed(transport_);
-    transport_ = nullptr;
-    closed_ = true;
+    transport_ = &closed_mark;
   }
 
 private:
+  /// Marks a count that ended: never counted again.
+  static constexpr char closed_mark{};
+  /// The transport counted; none before open(), &closed_mark after
+  /// close() (one pointer: every connection holds one).
   const char* transport_ = nullptr;
-  bool closed_ = false;
 };
 
 } // namespace herald::net

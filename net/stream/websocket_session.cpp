@@ -27,20 +27,29 @@ namespace {
 constexpr auto close_timeout = std::chrono::seconds{5};
 constexpr auto stuck_write_grace = std::chrono::seconds{2};
 
-/// Empties `text` and gives its memory back: assigning an empty string
-/// keeps the capacity, which an idle session would hold for good.
-void release(std::string& text) {
-  std::string{}.swap(text);
-}
-
 } // namespace
 
+struct websocket_session::parse_events final
+  : websocket::frame_parser::handler {
+  explicit parse_events(websocket_session& to) : session(to) {}
+  void on_data(websocket::opcode kind, std::string_view piece) override {
+    session.on_data(kind, piece);
+  }
+  void on_message_end(websocket::opcode kind) override {
+    session.on_message_end(kind);
+  }
+  void on_control(websocket::opcode kind, std::string_view payload) override {
+    session.on_control(kind, payload);
+  }
+  websocket_session& session;
+};
+
 // Every idle connection holds one session: with its shared_ptr's 16
-// bytes it fits jemalloc's 640-byte size class (1,280 with Beast's
-// WebSocket stream; the next class is 768). Grow it knowingly.
+// bytes it fits jemalloc's 512-byte size class (1,280 with Beast's
+// WebSocket stream; the next class is 640). Grow it knowingly.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(websocket_session) <= 624,
-              "websocket_session left its 640-byte allocation class");
+static_assert(sizeof(websocket_session) <= 496,
+              "websocket_session left its 512-byte allocation class");
 #endif
 
 websocket_session::websocket_session(detail::connection_stream&& stream,
@@ -59,13 +68,14 @@ websocket_session::~websocket_session() {
 void websocket_session::start(std::string_view accept, std::string early) {
   registry_id_ = registry_.add(weak_from_this());
   live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
-  out_ = websocket::switching_protocols(accept, protocol::subprotocol);
+  out_ = std::make_unique<std::string>(
+    websocket::switching_protocols(accept, protocol::subprotocol));
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(out_),
+  asio::async_write(stream_, asio::buffer(*out_),
                     [self = shared_from_this(), early = std::move(early)](
                       beast::error_code ec, std::size_t) mutable {
                       self->writing_ = false;
-                      release(self->out_);
+                      self->out_.reset();
                       self->on_accept(ec, std::move(early));
                     });
 }
@@ -76,7 +86,7 @@ void websocket_session::on_accept(beast::error_code ec, std::string early) {
     return finish();
   }
   counted_.open(transport());
-  hello_due_ = std::chrono::steady_clock::now() + ctx_.hello_timeout;
+  hello_or_ping_due_ = std::chrono::steady_clock::now() + ctx_.hello_timeout;
   arm_timer();
   if (!early.empty())
     parse(early.data(), early.size());
@@ -94,12 +104,14 @@ void websocket_session::heard() {
 // bytes per idle connection, and a timer per write was a wait armed and
 // cancelled for every frame.
 void websocket_session::arm_timer() {
-  auto at = close_due_;
-  if (!closing_) {
+  std::chrono::steady_clock::time_point at;
+  if (closing_) {
+    at = closing_->due;
+  } else {
     // The hello or the heartbeat comes long before expiry_wait's day.
     at = std::chrono::steady_clock::now() +
          expiry_wait(who_.expires_at, unix_now());
-    at = std::min(at, attached_ ? ping_due_ : hello_due_);
+    at = std::min(at, hello_or_ping_due_);
     if (writing_)
       at = std::min(at, write_started_ + ctx_.write_timeout);
   }
@@ -121,14 +133,14 @@ void websocket_session::on_timer() {
     return;
   auto now = std::chrono::steady_clock::now();
   if (closing_) {
-    if (now < close_due_)
+    if (now < closing_->due)
       return arm_timer();
     // The client neither took the rest nor answered the close: what the
     // kernel still holds for it is thrown away.
     stream_.abort();
     return finish();
   }
-  if (!attached_ && now >= hello_due_)
+  if (!attached_ && now >= hello_or_ping_due_)
     return do_close(protocol::hello_timeout,
                     protocol::describe(protocol::hello_timeout));
   if (who_.expires_at <= unix_now())
@@ -136,7 +148,7 @@ void websocket_session::on_timer() {
                     protocol::describe(protocol::token_expired));
   if (writing_ && now >= write_started_ + ctx_.write_timeout)
     return drop_slow_consumer("a write stalled");
-  if (attached_ && now >= ping_due_ && !keep_alive(now))
+  if (attached_ && now >= hello_or_ping_due_ && !keep_alive(now))
     return;
   arm_timer();
 }
@@ -156,7 +168,7 @@ bool websocket_session::keep_alive(std::chrono::steady_clock::time_point now) {
   if (ping_sent_ != std::chrono::steady_clock::time_point{} &&
       now < ping_sent_ + ctx_.ping_interval) {
     // The answer came: the next ping is due one interval after the last.
-    ping_due_ = keepalive_deadline(ping_sent_ + ctx_.ping_interval);
+    hello_or_ping_due_ = keepalive_deadline(ping_sent_ + ctx_.ping_interval);
     return true;
   }
   ping_sent_ = now;
@@ -168,7 +180,7 @@ bool websocket_session::keep_alive(std::chrono::steady_clock::time_point now) {
     enqueue(protocol::heartbeat_frame());
   else
     do_write();
-  ping_due_ = keepalive_deadline(now + ctx_.ping_timeout);
+  hello_or_ping_due_ = keepalive_deadline(now + ctx_.ping_timeout);
   return true;
 }
 
@@ -234,12 +246,13 @@ void websocket_session::parse_waiting(size_t got) {
 void websocket_session::parse(char* data, size_t size) {
   if (reads_done_)
     return;
-  auto broken = parser_.feed(data, size, *this);
+  parse_events events{*this};
+  auto broken = parser_.feed(data, size, events);
   if (!broken)
     return;
   // The client broke the protocol: what it sends after is drained unread.
   reads_done_ = true;
-  release(message_);
+  message_.reset();
   if (closing_) {
     // Already closing (our code stands): only the reads end.
     if (close_sent_)
@@ -254,18 +267,21 @@ void websocket_session::on_data(websocket::opcode kind,
   if (closing_)
     return; // data after a close is read and dropped
   if (kind != websocket::opcode::text) {
-    release(message_);
+    message_.reset();
     do_close(protocol::bad_frame, "herald.v1 frames are text");
     return;
   }
-  message_.append(piece);
+  if (!message_)
+    message_ = std::make_unique<std::string>();
+  message_->append(piece);
 }
 
 void websocket_session::on_message_end(websocket::opcode kind) {
   if (closing_ || kind != websocket::opcode::text)
     return;
   // The message's memory goes with it: an idle session holds none.
-  auto text = std::exchange(message_, std::string{});
+  auto gathered = std::move(message_);
+  std::string text = gathered ? std::move(*gathered) : std::string{};
   if (!utf8::valid(text)) {
     do_close(websocket::close_invalid_payload, "text frames must be UTF-8");
     return;
@@ -353,7 +369,7 @@ void websocket_session::on_hello(std::optional<std::string> token,
   attached_ = true;
   // Heartbeats from hello on: before it, the hello timeout bounds a
   // silent connection.
-  ping_due_ =
+  hello_or_ping_due_ =
     keepalive_deadline(std::chrono::steady_clock::now() + ctx_.ping_interval);
   arm_timer();
   marks_.start(last_seq);
@@ -502,8 +518,8 @@ void websocket_session::do_write() {
       if (closing_) {
         // The close is a write too: it goes after the queue has drained.
         close_sent_ = true;
-        if (send_now(
-              asio::buffer(websocket::close_frame(close_code_, close_reason_))))
+        if (send_now(asio::buffer(
+              websocket::close_frame(closing_->code, closing_->reason))))
           on_close_written();
       }
       return;
@@ -550,15 +566,15 @@ bool websocket_session::send_now(const ConstBuffers& buffers) {
   }
   beast::buffers_suffix<ConstBuffers> rest(buffers);
   rest.consume(taken);
-  out_.resize(total - taken);
-  asio::buffer_copy(asio::buffer(out_), rest);
+  out_ = std::make_unique<std::string>(total - taken, '\0');
+  asio::buffer_copy(asio::buffer(*out_), rest);
   writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
   asio::async_write(
-    stream_, asio::buffer(out_),
+    stream_, asio::buffer(*out_),
     [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
-      release(self->out_);
+      self->out_.reset();
       if (ec) {
         detail::fail(ec, "websocket write");
         return self->finish();
@@ -574,16 +590,14 @@ void websocket_session::do_close(std::optional<uint16_t> code,
                                  std::string reason) {
   if (closing_ || finished_)
     return;
-  closing_ = true;
-  close_code_ = code;
-  close_reason_ = std::string{utf8::truncate(reason, 123)};
   // A write stuck behind a client that does not read gets a moment to
   // drain; then the connection is reset. Otherwise the client has the
   // close timeout to answer.
-  close_due_ =
-    std::chrono::steady_clock::now() +
-    (writing_ ? std::chrono::steady_clock::duration{stuck_write_grace}
-              : std::chrono::steady_clock::duration{close_timeout});
+  auto due = std::chrono::steady_clock::now() +
+             (writing_ ? std::chrono::steady_clock::duration{stuck_write_grace}
+                       : std::chrono::steady_clock::duration{close_timeout});
+  closing_ = std::make_unique<closing_state>(
+    closing_state{due, code, std::string{utf8::truncate(reason, 123)}});
   arm_timer();
   queue_.clear();
   do_write();

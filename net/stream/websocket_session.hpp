@@ -38,7 +38,6 @@ class websocket_session
     public revocable,
     public actors::session_sink,
     public std::enable_shared_from_this<websocket_session>,
-    private websocket::frame_parser::handler,
     public deadline_wheel::owner {
 public:
   websocket_session(detail::connection_stream&& stream,
@@ -75,10 +74,11 @@ private:
   void on_read(detail::beast::error_code ec, std::size_t bytes);
   void parse_waiting(size_t got);
   void parse(char* data, size_t size);
-  // frame_parser::handler
-  void on_data(websocket::opcode kind, std::string_view piece) override;
-  void on_message_end(websocket::opcode kind) override;
-  void on_control(websocket::opcode kind, std::string_view payload) override;
+  /// What the parser finds goes to on_data, on_message_end, on_control.
+  struct parse_events;
+  void on_data(websocket::opcode kind, std::string_view piece);
+  void on_message_end(websocket::opcode kind);
+  void on_control(websocket::opcode kind, std::string_view payload);
   void on_frame(const std::string& text);
   void on_hello(std::optional<std::string> token, int64_t last_seq);
   bool refresh_identity(const std::string& token);
@@ -105,11 +105,13 @@ private:
   /// A TLS connection reads through this instead: its stream cannot be
   /// read without waiting.
   std::unique_ptr<std::array<char, 256>> tls_piece_;
+  // What follows exists only while it is needed: an idle connection holds
+  // a session, and a pointer is a quarter of an empty string.
   /// A client message, gathered until complete.
-  std::string message_;
+  std::unique_ptr<std::string> message_;
   /// What is being written asynchronously: the 101 answer, or the rest of
   /// a frame the socket did not take at once.
-  std::string out_;
+  std::unique_ptr<std::string> out_;
   /// A client's ping waits for the write in flight; only the last one is
   /// answered (RFC 6455 §5.5.3).
   std::unique_ptr<std::string> pong_due_;
@@ -123,12 +125,20 @@ private:
   /// first: the hello, the heartbeat, the token's expiry, a stalled write,
   /// the close; none while nothing is.
   std::chrono::steady_clock::time_point deadline_{};
-  std::chrono::steady_clock::time_point hello_due_{};
-  std::chrono::steady_clock::time_point ping_due_{};
+  /// Before the hello, until when it may take; after it, when the next
+  /// heartbeat is due.
+  std::chrono::steady_clock::time_point hello_or_ping_due_{};
   std::chrono::steady_clock::time_point ping_sent_{};
   std::chrono::steady_clock::time_point write_started_{};
-  /// Until when a close handshake may take.
-  std::chrono::steady_clock::time_point close_due_{};
+  /// The close under way: the frame to send once the queue is written,
+  /// and until when the handshake may take. None while open.
+  struct closing_state {
+    std::chrono::steady_clock::time_point due;
+    /// None for a client's close that came without a code.
+    std::optional<uint16_t> code;
+    std::string reason;
+  };
+  std::unique_ptr<closing_state> closing_;
   static constexpr size_t max_batch_frames = 128;
   static constexpr size_t max_batch_bytes = 128 * 1024;
   uint64_t live_key_ = 0;
@@ -144,7 +154,6 @@ private:
   std::atomic<bool> welcomed_{false};
   bool writing_ = false;
   bool attached_ = false;
-  bool closing_ = false;
   /// Our close frame went out; nothing more may.
   bool close_sent_ = false;
   /// Nothing more is read: the client's close came, or it broke the
@@ -156,10 +165,6 @@ private:
   /// What a plain connection's pending read reads into (parse_waiting):
   /// room for a pong of an empty ping.
   std::array<char, 8> pending_{};
-  /// The close to send once the queue is written; none for a client's
-  /// close that came without a code.
-  std::optional<uint16_t> close_code_;
-  std::string close_reason_;
 };
 
 } // namespace herald::net

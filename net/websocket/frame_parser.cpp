@@ -49,9 +49,11 @@ std::optional<violation> frame_parser::feed(char* data, size_t size,
     auto count = static_cast<size_t>(std::min<uint64_t>(size, remaining_));
     if (count > 0) {
       unmask(data, count);
-      if (is_control(kind_))
-        control_.append(data, count);
-      else
+      if (is_control(kind_)) {
+        if (!control_)
+          control_ = std::make_unique<std::string>();
+        control_->append(data, count);
+      } else
         to.on_data(message_, {data, count});
       data += count;
       size -= count;
@@ -117,7 +119,7 @@ std::optional<violation> frame_parser::start_frame() {
                        "a control frame must not be fragmented"};
     if (length > 125)
       return violation{close_protocol_error, "a control frame over 125 bytes"};
-    control_.clear();
+    control_.reset();
   } else if (kind_ == opcode::continuation) {
     if (message_ == opcode::continuation)
       return violation{close_protocol_error,
@@ -133,7 +135,7 @@ std::optional<violation> frame_parser::start_frame() {
     if (length > max_message_bytes_ - message_bytes_)
       return violation{close_message_too_big,
                        "the message is over the size limit"};
-    message_bytes_ += length;
+    message_bytes_ += static_cast<uint32_t>(length); // within the max
   }
   remaining_ = length;
   return std::nullopt;
@@ -150,11 +152,11 @@ void frame_parser::end_frame(handler& to) {
   header_have_ = 0;
   in_payload_ = false;
   if (is_control(kind_)) {
-    // Copied out first: the handler may feed nothing more, but must not
+    // Taken out first: the handler may feed nothing more, but must not
     // see the buffer change under it either.
     auto payload = std::move(control_);
-    control_ = std::string{};
-    to.on_control(kind_, payload);
+    to.on_control(kind_,
+                  payload ? std::string_view{*payload} : std::string_view{});
     return;
   }
   if (!fin_)

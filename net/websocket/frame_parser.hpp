@@ -5,9 +5,11 @@
 
 #include "net/websocket/frame.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,8 +43,10 @@ public:
     ~handler() = default;
   };
 
+  /// `max_message_bytes` is capped at 4 GiB - 1.
   explicit frame_parser(uint64_t max_message_bytes)
-    : max_message_bytes_(max_message_bytes) {}
+    : max_message_bytes_(static_cast<uint32_t>(
+        std::min<uint64_t>(max_message_bytes, UINT32_MAX))) {}
 
   /// Reads `size` bytes at `data` (they are unmasked in place). Returns
   /// the violation the connection must close with; after one, everything
@@ -56,21 +60,25 @@ private:
   void unmask(char* data, size_t size);
   void end_frame(handler& to);
 
-  uint64_t max_message_bytes_;
-  /// The frame being read: its header as far as it came, then its fields.
+  // Laid out by size: every connection holds one.
+  /// The frame being read: its payload bytes still to come.
+  uint64_t remaining_ = 0;
+  /// A control frame's payload, gathered until the frame is complete;
+  /// held only while one with a payload is being read.
+  std::unique_ptr<std::string> control_;
+  uint32_t max_message_bytes_;
+  /// The data message in progress: its bytes so far (never over the max).
+  uint32_t message_bytes_ = 0;
+  /// The frame's header as far as it came, then its fields.
   std::array<unsigned char, 14> header_{};
   uint8_t header_have_ = 0;
-  bool in_payload_ = false;
-  bool fin_ = false;
-  opcode kind_ = opcode::continuation;
-  std::array<unsigned char, 4> mask_{};
   uint8_t mask_at_ = 0;
-  uint64_t remaining_ = 0;
+  std::array<unsigned char, 4> mask_{};
+  opcode kind_ = opcode::continuation;
   /// The data message in progress (continuation frames belong to it).
   opcode message_ = opcode::continuation;
-  uint64_t message_bytes_ = 0;
-  /// A control frame's payload, gathered until the frame is complete.
-  std::string control_;
+  bool in_payload_ = false;
+  bool fin_ = false;
   bool failed_ = false;
 };
 

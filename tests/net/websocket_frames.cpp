@@ -133,6 +133,23 @@ CAF_TEST(a message over the limit closes with 1009 whole or in fragments) {
   CAF_CHECK_EQUAL(violation_of(huge), close_message_too_big);
 }
 
+CAF_TEST(a limit past 4 GiB is held just under it) {
+  // The parser counts a message's bytes in 32 bits (every connection
+  // holds one): 2^32 bytes are over any limit, 2^32 - 1 within it.
+  auto header_of = [](uint64_t length) {
+    std::string header = "\x81\xff";
+    for (int shift = 56; shift >= 0; shift -= 8)
+      header += static_cast<char>((length >> shift) & 0xff);
+    return header + "abcd";
+  };
+  CAF_CHECK_EQUAL(violation_of(header_of(uint64_t{1} << 32), UINT64_MAX),
+                  close_message_too_big);
+  CAF_CHECK_EQUAL(violation_of(header_of((uint64_t{1} << 32) - 1), UINT64_MAX),
+                  0u);
+  CAF_CHECK_EQUAL(violation_of(client_frame(opcode::text, "hi"), UINT64_MAX),
+                  0u);
+}
+
 CAF_TEST(frames that break RFC 6455 close with 1002) {
   auto unmasked = client_frame(opcode::text, "hi");
   unmasked[1] = static_cast<char>(unmasked[1] & 0x7f);
