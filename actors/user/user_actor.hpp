@@ -30,7 +30,7 @@ struct user_options {
   /// again, without a database read, when the user next has something.
   /// An idle connection then costs its session and a few hundred bytes in
   /// the shard, not a whole actor.
-  caf::timespan passivate_after = std::chrono::seconds{1};
+  caf::timespan passivate_after = std::chrono::milliseconds{250};
   /// Live sessions per user; more are closed with too_many_sessions.
   size_t max_sessions = 16;
   /// Messages kept in memory for sessions that are behind, at most so

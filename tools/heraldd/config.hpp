@@ -35,7 +35,7 @@ public:
   // [delivery]
   size_t user_shards = 4;
   caf::timespan ack_timeout = std::chrono::seconds{5};
-  caf::timespan passivate_after = std::chrono::seconds{1};
+  caf::timespan passivate_after = std::chrono::milliseconds{250};
   size_t max_unacked = 256;
   size_t max_sessions = 16;
   size_t max_queued_bytes = 4 * 1024 * 1024;
