@@ -19,7 +19,8 @@ struct server::impl {
   std::shared_ptr<const router> routes;
   // Declared before the io_context: sessions still queued in it at
   // destruction unregister themselves from here.
-  detail::session_registry sessions;
+  std::shared_ptr<detail::session_registry> sessions =
+    std::make_shared<detail::session_registry>();
   /// One per I/O thread, each run by its thread alone (see
   /// detail/connection_executor.hpp).
   std::vector<std::unique_ptr<detail::asio::io_context>> contexts;
@@ -52,7 +53,7 @@ void server::start() {
   for (auto& context : i.contexts)
     contexts.push_back(context.get());
   i.listener = std::make_shared<detail::listener>(
-    std::move(contexts), i.routes, i.takeovers, i.options, i.sessions);
+    std::move(contexts), i.routes, i.takeovers, i.options, *i.sessions);
   i.listener->open();
   i.listener->run();
   for (auto& context : i.contexts) {
@@ -70,12 +71,12 @@ void server::stop() {
     return;
   i.stopped = true;
   i.listener->stop();
-  i.sessions.close_all();
+  i.sessions->close_all();
   i.work.clear();
   // Give closed sessions a moment to finish on their threads; whatever is
   // still pending after that (a handler waiting on an actor) is abandoned.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{1};
-  while (i.sessions.size() > 0 && std::chrono::steady_clock::now() < deadline)
+  while (i.sessions->size() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   for (auto& context : i.contexts)
     context->stop();
@@ -105,7 +106,11 @@ std::vector<std::string> server::routes() const {
 }
 
 size_t server::session_count() const {
-  return impl_->sessions.size();
+  return impl_->sessions->size();
+}
+
+std::shared_ptr<detail::session_registry> server::sessions() const {
+  return impl_->sessions;
 }
 
 } // namespace herald::net

@@ -18,6 +18,7 @@ class context;
 namespace herald::net {
 
 namespace detail {
+class session_registry;
 class takeover;
 } // namespace detail
 
@@ -82,6 +83,10 @@ public:
 
   /// Open sessions right now.
   size_t session_count() const;
+
+  /// The open sessions, for ending some from outside (a rotated token
+  /// secret); whatever may outlive the server holds them weakly.
+  std::shared_ptr<detail::session_registry> sessions() const;
 
 private:
   struct impl;

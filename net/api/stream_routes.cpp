@@ -154,16 +154,16 @@ void add_stream_routes(server& srv, router& routes,
                        std::shared_ptr<const stream_context> ctx) {
   auto sse_sessions = std::make_shared<sse_directory>();
   // A rotated token secret ends the sessions its old tokens opened.
-  ctx->apps->on_revocation(
-    [live = std::weak_ptr<live_sessions>(ctx->live)](std::vector<int64_t> ids) {
-      if (auto sessions = live.lock()) {
-        auto n = sessions->revoke(ids);
-        if (n > 0)
-          log::get("net")->info("token secret changed: {} live sessions "
-                                "closed",
-                                n);
-      }
-    });
+  ctx->apps->on_revocation([live = std::weak_ptr<detail::session_registry>(
+                              srv.sessions())](std::vector<int64_t> ids) {
+    if (auto sessions = live.lock()) {
+      auto n = sessions->revoke(ids);
+      if (n > 0)
+        log::get("net")->info("token secret changed: {} live sessions "
+                              "closed",
+                              n);
+    }
+  });
   srv.add_takeover(std::make_shared<websocket_takeover>(ctx));
   srv.add_takeover(std::make_shared<sse_takeover>(ctx, sse_sessions));
 

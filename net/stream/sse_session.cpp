@@ -29,13 +29,11 @@ sse_session::sse_session(detail::connection_stream&& stream,
 
 sse_session::~sse_session() {
   registry_.remove(registry_id_);
-  ctx_.live->remove(live_key_);
 }
 
 void sse_session::start(int64_t last_seq, std::string origin,
                         bool heartbeat_events) {
-  registry_id_ = registry_.add(weak_from_this());
-  live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
+  registry_id_ = registry_.add(weak_from_this(), who_.app_id);
   heartbeat_events_ = heartbeat_events;
   // The client never writes, so only the kernel can tell a dead peer: the
   // heartbeats it cannot acknowledge end the connection after this.
@@ -240,7 +238,6 @@ void sse_session::finish() {
   keepalive_timer_.cancel();
   expiry_timer_.cancel();
   write_timer_.cancel();
-  ctx_.live->remove(live_key_);
   queue_.drop_waiting(writing_);
   if (attached_)
     if (auto shard = ctx_.shard_of(key()))

@@ -27,7 +27,6 @@ namespace herald::net {
 /// line now and then to keep it alive. Same queue discipline and byte cap
 /// as the WebSocket.
 class sse_session : public detail::closable,
-                    public revocable,
                     public actors::session_sink,
                     public std::enable_shared_from_this<sse_session> {
 public:
@@ -87,7 +86,6 @@ private:
   /// Where pushes from the user actor are posted.
   detail::connection_executor executor_;
   frame_queue queue_;
-  uint64_t live_key_ = 0;
   bool heartbeat_events_ = false;
   connection_count counted_;
   session_marks marks_;

@@ -6,9 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
 #include "actors/user/user_shard_actor.hpp"
 
@@ -17,36 +14,6 @@ class actor_system;
 } // namespace caf
 
 namespace herald::net {
-
-/// A live stream session that can be ended because its token can no longer
-/// be trusted (its app's token secret changed).
-class revocable {
-public:
-  virtual ~revocable() = default;
-  /// Ends the session as for a bad token; thread-safe.
-  virtual void revoke() = 0;
-};
-
-/// The live WebSocket and SSE sessions by app, so that a rotated token
-/// secret ends every session its old tokens opened. Thread-safe.
-class live_sessions {
-public:
-  /// Registers `s` of app `app_id`; returns the key for remove().
-  uint64_t add(int64_t app_id, std::weak_ptr<revocable> s);
-  void remove(uint64_t key);
-  /// Revokes every live session of these apps; returns how many.
-  size_t revoke(const std::vector<int64_t>& app_ids);
-  size_t size() const;
-
-private:
-  struct entry {
-    int64_t app_id;
-    std::weak_ptr<revocable> session;
-  };
-  mutable std::mutex mutex_;
-  uint64_t next_ = 0;
-  std::unordered_map<uint64_t, entry> sessions_;
-};
 
 /// What the streaming transports (WebSocket, SSE, long-poll) share: where
 /// the user shards are, the apps to authenticate against, and the limits.
@@ -73,8 +40,6 @@ struct stream_context {
   /// a heartbeat is dropped by the kernel (TCP_USER_TIMEOUT). A dead peer
   /// goes within ping_interval + ping_timeout.
   std::chrono::milliseconds ping_timeout{10000};
-  /// The sessions a token secret rotation ends.
-  std::shared_ptr<live_sessions> live = std::make_shared<live_sessions>();
 
   /// The running user shard that owns `user` (invalid while it restarts).
   actors::user_shard_actor shard_of(const actors::user_key& user) const;

@@ -62,12 +62,10 @@ websocket_session::websocket_session(detail::connection_stream&& stream,
 
 websocket_session::~websocket_session() {
   registry_.remove(registry_id_);
-  ctx_.live->remove(live_key_);
 }
 
 void websocket_session::start(std::string_view accept, std::string early) {
-  registry_id_ = registry_.add(weak_from_this());
-  live_key_ = ctx_.live->add(who_.app_id, weak_from_this());
+  registry_id_ = registry_.add(weak_from_this(), who_.app_id);
   out_ = std::make_unique<std::string>(
     websocket::switching_protocols(accept, protocol::subprotocol));
   writing_ = true;
@@ -639,7 +637,6 @@ void websocket_session::finish() {
   finished_ = true;
   counted_.close();
   deadline_ = {};
-  ctx_.live->remove(live_key_);
   queue_.clear();
   if (attached_)
     if (auto shard = ctx_.shard_of(key()))

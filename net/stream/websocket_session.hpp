@@ -35,7 +35,6 @@ namespace herald::net {
 /// "A WebSocket layer of our own").
 class websocket_session
   : public detail::closable,
-    public revocable,
     public actors::session_sink,
     public std::enable_shared_from_this<websocket_session>,
     public deadline_wheel::owner {
@@ -65,7 +64,7 @@ public:
   // closable: the server is shutting down.
   void close() override;
 
-  // revocable: the app's token secret changed.
+  // closable: the app's token secret changed.
   void revoke() override;
 
 private:
@@ -141,7 +140,6 @@ private:
   std::unique_ptr<closing_state> closing_;
   static constexpr size_t max_batch_frames = 128;
   static constexpr size_t max_batch_bytes = 128 * 1024;
-  uint64_t live_key_ = 0;
   frame_queue queue_;
   connection_count counted_;
   session_marks marks_;
