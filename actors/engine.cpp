@@ -18,12 +18,12 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
      restart_policy::permanent},
   };
   auto url = options.health.database_url;
-  // One listening connection for both channels (listener.hpp says why).
+  // One listening connection for every channel (listener.hpp says why).
   // Without expanders the engine only delivers: it tails what the other
   // engines on the database expand, and needs no outbox notifications.
   auto listener = options.listener;
-  listener.channels = {
-    {"herald_log", {names::tailer, names::channel_expander}}};
+  listener.channels = {{"herald_log", {names::tailer}},
+                       {"herald_channels", {names::channel_expander}}};
   if (options.expanders > 0) {
     listen_channel outbox{"herald_outbox", {}};
     for (size_t i = 1; i <= options.expanders; ++i)

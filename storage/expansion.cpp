@@ -177,6 +177,11 @@ struct outbox_expander::impl {
       row[1].is_null() ? 0 : result.last_position - result.first_position + 1;
     result.rejected = result.claimed - static_cast<size_t>(positioned);
     result.channel_work = row[3].as<bool>();
+    // The channel step of every engine learns of it from here, after the
+    // commit: the log's own notification wakes only the tailers, so that
+    // a batch for web clients alone costs no channel probe anywhere.
+    if (result.channel_work)
+      tx.exec0("NOTIFY herald_channels");
     return result;
   }
 };

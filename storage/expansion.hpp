@@ -58,7 +58,8 @@ struct batch_result {
   /// The positions the batch's messages took (0, 0: none).
   int64_t first_position = 0;
   int64_t last_position = 0;
-  /// Some message has sms or mobile texts: the channel step has work.
+  /// Some message has sms or mobile texts: the channel step has work
+  /// (herald_channels was notified after the commit).
   bool channel_work = false;
 };
 
