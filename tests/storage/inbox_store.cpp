@@ -97,6 +97,33 @@ CAF_TEST(a read short of messages the user opted out of is not complete) {
   CAF_CHECK_EQUAL(rest.complete_through, head());
 }
 
+CAF_TEST(a read picks each message s preference as web_preference does) {
+  exec("INSERT INTO herald.templates (app_id, code, web_title, web_body,"
+       " status) SELECT id, 'promo', 'Sale', 'Everything must go',"
+       " 'approved' FROM herald.apps WHERE name = 'shop'");
+  auto old_shipped = send("u1", "order_shipped");
+  auto old_promo = send("u1", "promo");
+  // Web off for every type, but promos on for every channel: a type's own
+  // preference comes before '*', and each holds from when it was set.
+  auto u1 = std::to_string(user_id("u1"));
+  exec("INSERT INTO herald.preferences (user_id, message_type, channel,"
+       " enabled) VALUES (" +
+       u1 + ", '*', 'web', false), (" + u1 + ", 'promo', '*', true)");
+  auto new_promo = send("u1", "promo");
+  send("u1", "order_shipped");
+  auto r = read("u1", 0, 10);
+  CAF_CHECK_EQUAL(seqs(r),
+                  std::vector<int64_t>({old_shipped, old_promo, new_promo}));
+  CAF_CHECK_EQUAL(r.complete_through, head());
+  // The same verdicts as herald.web_preference's, message by message.
+  CAF_CHECK_EQUAL(
+    query_value("SELECT string_agg(coalesce(p.enabled::text, 'none'), ','"
+                " ORDER BY o.position) FROM herald.outbox o"
+                " LEFT JOIN LATERAL herald.web_preference(" +
+                u1 + ", o.message_type, o.position) p ON true"),
+    "none,none,true,false");
+}
+
 CAF_TEST(a read stops at its byte budget and always takes one message) {
   std::vector<int64_t> sent;
   for (int i = 0; i < 4; ++i)
