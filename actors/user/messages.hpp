@@ -4,6 +4,7 @@
 // tailer to shards, shards to user actors, user actors to the inbox
 // workers. All stay in-process.
 
+#include "actors/user/pushed_delivery.hpp"
 #include "actors/user/session_sink.hpp"
 #include "core/delivery.hpp"
 #include "storage/inbox_store.hpp"
@@ -35,12 +36,16 @@ struct user_key {
 /// A new session of a user. `last_seq` is what the client already has.
 /// A poll session is answered once and then forgotten; an `immediate` poll
 /// is answered as soon as the user's state is known, even with nothing.
+/// When the shard wakes a passive user, it reattaches each session with
+/// what it pushed meanwhile and is still unacknowledged (`in_flight`):
+/// what of it the session was sent is in flight there.
 struct attach_session {
   user_key user;
   session_ptr session;
   int64_t last_seq = 0;
   bool poll = false;
   bool immediate = false;
+  std::shared_ptr<const pushed_deliveries> in_flight = nullptr;
 };
 
 /// The session closed.
@@ -99,16 +104,21 @@ struct user_progress {
 
 struct user_snapshot;
 
-/// To the shard, from a user actor that had nothing in flight for a while:
-/// it would stop, leaving `snapshot` with the shard; `handled` counts the
-/// shard's messages it has taken. Answers true when the shard took it
-/// (nothing the shard sent is still on its way to the actor): the actor
-/// stops, and the shard starts it again from the snapshot when the user
-/// next has something.
+/// To the shard, from a user actor with nothing of its own to do for a
+/// while: it would stop, leaving `snapshot` with the shard; `handled`
+/// counts the shard's messages it has taken. What its sessions have in
+/// flight (every session was sent the same) goes along: `pushed`, and
+/// where each session's client has acknowledged (`acked`, by session id).
+/// Answers true when the shard took it (nothing the shard sent is still on
+/// its way to the actor): the actor stops, the shard pushes to the
+/// sessions itself and takes their acks, and starts the actor again from
+/// the snapshot when only the actor can go on.
 struct passivate_request {
   user_key user;
   uint64_t handled = 0;
   std::shared_ptr<user_snapshot> snapshot;
+  std::shared_ptr<const pushed_deliveries> pushed;
+  std::vector<std::pair<uint64_t, int64_t>> acked;
 };
 
 /// To an inbox worker: what the user is (answers storage::inbox_user; id 0

@@ -53,6 +53,16 @@ public:
   /// The earliest resend deadline, if anything is in flight.
   bool next_deadline(time_point& out) const;
 
+  /// Whether something in flight was resent (its deadline backs off).
+  bool resending() const { return resent_ > 0; }
+
+  /// Calls `f(seq, deadline)` for what is in flight, oldest first.
+  template <class F>
+  void each_in_flight(F f) const {
+    for (const auto& entry : inflight_)
+      f(entry.seq, entry.deadline);
+  }
+
   /// Forgets what is in flight and restarts from `acked` (after a restart
   /// of the user actor, or when a resumed session says where it is).
   void reset(int64_t acked);

@@ -6,6 +6,7 @@
 #include "actors/user/feed_buffer.hpp"
 #include "actors/user/inbox_actor.hpp"
 #include "actors/user/session_window.hpp"
+#include "actors/user/user_pushes.hpp"
 #include "actors/user/user_snapshot.hpp"
 #include "core/fifo.hpp"
 #include "core/iso_time.hpp"
@@ -97,7 +98,11 @@ struct user_state {
   // pending, whether the shard is being asked, and how often this user was
   // passivated before.
   uint64_t handled = 0;
-  uint64_t handled_at_check = 0;
+  /// Messages from the shard that only the actor could take (all but feed
+  /// items, which the shard pushes itself to a passive user), and how many
+  /// when the pending check was set.
+  uint64_t busy = 0;
+  uint64_t busy_at_check = 0;
   /// How long a quiet period must be (options.passivate_after, longer for
   /// a user that was woken soon after it passivated: see restore()).
   caf::timespan passivate_delay{0};
@@ -129,35 +134,12 @@ void pump_one(user_self* self, uint64_t session_id);
 void ensure_loaded(user_self* self);
 void consider_passivating(user_self* self);
 
-constexpr size_t send_log = 1024;
-
-// Keeps a push for traces: the last `send_log` of them.
-void remember_send(user_state& st, const send_record& r) {
-  st.sends.push_back(r);
-  if (st.sends.size() > send_log)
-    st.sends.pop_front();
-}
-
 // Remembers pushes for traces and counts first pushes in the metrics.
 void note_pushes(user_self* self, const std::vector<delivery>& batch,
                  const session_entry& to, bool resend) {
   auto& st = self->state;
-  auto now = unix_seconds_now();
-  const auto& logger = st.logger;
-  auto debug = logger->should_log(spdlog::level::debug);
-  for (const auto& d : batch) {
-    if (!resend && d.seq > st.first_push_high) {
-      st.first_push_high = d.seq;
-      auto committed = d.content->created_unix;
-      metrics::delivery_sent(committed > 0 ? now - committed : -1.0);
-    }
-    remember_send(st,
-                  {d.seq, d.message_id(), to.id, to.transport, now, resend});
-    if (debug)
-      logger->debug("{} message={} user={}/{} seq={} session={} ({})",
-                    resend ? "resend" : "push", d.message_id(), st.key.app_id,
-                    st.key.external_id, d.seq, to.id, to.transport);
-  }
+  actors::note_pushes({st.sends, st.first_push_high}, batch, to.id,
+                      to.transport, resend, st.key, *st.logger);
 }
 
 std::string trace_of(user_self* self, int64_t message_id) {
@@ -583,8 +565,17 @@ void on_attach(user_self* self, attach_session& msg) {
   entry.transport = sink->transport();
   entry.remote = sink->remote_address();
   entry.since = self->clock().now();
+  // A woken user's session: what the shard pushed it while the user was
+  // passive is in flight, due for a resend when the actor would have set it.
+  if (msg.in_flight && !msg.poll) {
+    for (const auto& p : *msg.in_flight)
+      if (p.d.seq > position && p.d.seq <= sink->sent_seq())
+        entry.window.on_sent(p.d.seq, p.at, st.opts.ack_timeout);
+  }
   auto id = sink->id();
   auto& placed = st.sessions[id] = std::move(entry);
+  if (placed.window.unacked() > 0)
+    schedule_tick(self);
   if (st.stage == phase::ready) {
     record_ack(self, position);
     placed.welcomed = true;
@@ -648,15 +639,10 @@ void on_ack(user_self* self, const client_ack& msg) {
 // A message's web delivery for this user, or nothing when the user's
 // preferences leave it out.
 std::optional<delivery> to_delivery(user_self* self, const feed_item& item) {
-  auto& st = self->state;
-  const auto& m = *item.message;
-  auto verdict =
-    st.policy.decide(m.message_type, m.priority, m.web->created_unix);
-  if (verdict == web_verdict::opted_out || verdict == web_verdict::over_cap) {
-    ++st.suppressed;
-    return std::nullopt;
-  }
-  return delivery{item.position, verdict == web_verdict::silent, m.web};
+  auto d = web_delivery(self->state.policy, item);
+  if (!d)
+    ++self->state.suppressed;
+  return d;
 }
 
 void on_feed_items(user_self* self, feed_items& msg) {
@@ -837,18 +823,48 @@ void on_idle(user_self* self) {
   self->quit();
 }
 
-// Nothing in flight and nothing being read: every stream session has all
-// the feed holds for it, and no poll waits. Then the actor's state fits a
-// snapshot and a wake-up needs no database read.
+// Nothing the shard cannot do in the actor's place: nothing is being read,
+// no poll waits, every stream session was welcomed and sent the same, and
+// nothing in flight was resent (the shard's ack check knows no backoff).
+// Then the actor's state fits a snapshot, a wake-up needs no database
+// read, and the shard pushes to the sessions and takes their acks itself.
 bool quiet(user_self* self) {
   auto& st = self->state;
   if (st.stage != phase::ready || st.sessions.empty() || st.fetching ||
       st.load_in_flight || st.reads_in_flight > 0 || !st.early.empty())
     return false;
+  auto sent = st.sessions.begin()->second.window.sent();
   for (const auto& [id, entry] : st.sessions)
-    if (entry.poll || !entry.welcomed || entry.window.unacked() > 0)
+    if (entry.poll || !entry.welcomed || entry.window.sent() != sent ||
+        entry.window.resending())
       return false;
-  return true;
+  // Nothing waits for room in a window: the shard pushes only what comes.
+  return st.feed.newest() <= sent;
+}
+
+// What the sessions have in flight, for the shard to watch in the actor's
+// place: every delivery once, with when it was first pushed (its first
+// deadline less the ack timeout). Nothing when the feed no longer holds
+// one of them.
+std::optional<pushed_deliveries> in_flight(user_self* self) {
+  auto& st = self->state;
+  std::map<int64_t, time_point> first_pushed;
+  for (const auto& [id, entry] : st.sessions)
+    entry.window.each_in_flight([&](int64_t seq, time_point deadline) {
+      auto at = deadline - st.opts.ack_timeout;
+      auto [it, made] = first_pushed.emplace(seq, at);
+      if (!made)
+        it->second = std::min(it->second, at);
+    });
+  pushed_deliveries out;
+  out.reserve(first_pushed.size());
+  for (const auto& [seq, at] : first_pushed) {
+    auto d = st.feed.find(seq);
+    if (!d)
+      return std::nullopt;
+    out.push_back({*d, at});
+  }
+  return out;
 }
 
 // One check at a time, after passivate_delay: a user that keeps getting
@@ -859,7 +875,7 @@ void consider_passivating(user_self* self) {
       !quiet(self))
     return;
   st.passivate_scheduled = true;
-  st.handled_at_check = st.handled;
+  st.busy_at_check = st.busy;
   self->delayed_send(self, st.passivate_delay, passivate_atom_v);
 }
 
@@ -878,13 +894,13 @@ std::shared_ptr<user_snapshot> take_snapshot(user_self* self) {
   snap->newest = st.newest;
   snap->sent_high = st.sent_high;
   snap->acked_high = st.acked_high;
-  // Each session has had all of its feed up to where it stands (nothing in
-  // flight, nothing to read): past the lowest of them, everything reaches
-  // the next actor live.
+  // Each session has had all of its feed up to what it acknowledged, and
+  // the rest is in flight (handed to the shard with the snapshot): past
+  // the lowest of them, everything reaches the next actor from the shard.
   snap->complete_through = std::numeric_limits<int64_t>::max();
   for (const auto& [id, entry] : st.sessions)
     snap->complete_through =
-      std::min(snap->complete_through, entry.window.sent());
+      std::min(snap->complete_through, entry.window.acked());
   snap->first_push_high = st.first_push_high;
   snap->policy = st.policy;
   // Moved, not copied (up to send_log records): taken back if the shard
@@ -912,7 +928,7 @@ void stay(user_self* self) {
   auto newer = std::move(st.sends);
   st.sends = std::move(offered->sends);
   for (const auto& r : newer)
-    remember_send(st, r);
+    remember_send(st.sends, r);
 }
 
 void on_passivate_check(user_self* self) {
@@ -920,17 +936,27 @@ void on_passivate_check(user_self* self) {
   st.passivate_scheduled = false;
   if (st.leaving || !quiet(self))
     return; // the next quiet moment schedules another check
-  if (st.handled != st.handled_at_check) {
-    // The shard had something for the user in the meantime: another
-    // period (a count, not a clock read per message).
+  if (st.busy != st.busy_at_check) {
+    // The user's sessions had the actor to do in the meantime (an ack, a
+    // read, a session): another period (a count, not a clock read per
+    // message). New messages alone do not count: the shard pushes them
+    // to a passive user itself.
     consider_passivating(self);
     return;
   }
+  auto pushed = in_flight(self);
+  if (!pushed)
+    return; // resent from the database first: a later check
+  passivate_request request{st.key, st.handled, nullptr, nullptr, {}};
+  if (!pushed->empty())
+    request.pushed =
+      std::make_shared<const pushed_deliveries>(std::move(*pushed));
+  for (const auto& [id, entry] : st.sessions)
+    request.acked.emplace_back(id, entry.window.acked());
   report_progress(self); // reaches the shard before the request
   st.leaving = take_snapshot(self);
-  self
-    ->request(st.shard, std::chrono::seconds{10},
-              passivate_request{st.key, st.handled, st.leaving})
+  request.snapshot = st.leaving;
+  self->request(st.shard, std::chrono::seconds{10}, std::move(request))
     .then(
       [self](bool taken) {
         if (taken) {
@@ -945,8 +971,10 @@ void on_passivate_check(user_self* self) {
 }
 
 // A woken actor: the user as it was when it passivated, subscribed still
-// (the shard kept its streams), its sessions reattached by the shard.
-void restore(user_self* self, user_snapshot& snap) {
+// (the shard kept its streams), its sessions reattached by the shard, and
+// what the shard pushed them meanwhile in its feed.
+void restore(user_self* self, user_snapshot& snap,
+             const pushed_deliveries* pushed) {
   auto& st = self->state;
   st.user_id = snap.user_id;
   st.newest = snap.newest;
@@ -970,13 +998,19 @@ void restore(user_self* self, user_snapshot& snap) {
       std::min<caf::timespan>(2 * delay, std::chrono::minutes{1});
   st.stage = phase::ready;
   st.feed.start_live(snap.complete_through);
+  if (pushed)
+    for (const auto& p : *pushed)
+      st.feed.add_live(p.d);
 }
 
 // What the shard sends is counted: the shard takes a snapshot only when
-// the actor has taken all of it, and a passivation check that finds the
-// count moved waits another period.
-void from_shard(user_self* self) {
+// the actor has taken all of it. A passivation check that finds that the
+// actor had work of its own since (anything but new feed items) waits
+// another period.
+void from_shard(user_self* self, bool actor_work = true) {
   ++self->state.handled;
+  if (actor_work)
+    ++self->state.busy;
 }
 
 // After a message from the shard: without sessions the idle timeout runs;
@@ -993,16 +1027,16 @@ void settle(user_self* self) {
   consider_passivating(self);
 }
 
-user_actor::behavior_type user_behavior(user_self* self, user_key key,
-                                        user_options options,
-                                        user_shard_actor shard,
-                                        std::shared_ptr<user_snapshot> snap) {
+user_actor::behavior_type
+user_behavior(user_self* self, user_key key, user_options options,
+              user_shard_actor shard, std::shared_ptr<user_snapshot> snap,
+              std::shared_ptr<const pushed_deliveries> pushed) {
   self->state.key = std::move(key);
   self->state.opts = options;
   self->state.shard = std::move(shard);
   self->state.passivate_delay = options.passivate_after;
   if (snap)
-    restore(self, *snap);
+    restore(self, *snap, pushed.get());
   else
     ensure_loaded(self);
   return {
@@ -1027,7 +1061,7 @@ user_actor::behavior_type user_behavior(user_self* self, user_key key,
       settle(self);
     },
     [self](feed_items& msg) {
-      from_shard(self);
+      from_shard(self, false);
       on_feed_items(self, msg);
       settle(self);
     },
@@ -1058,10 +1092,11 @@ user_actor::behavior_type user_behavior(user_self* self, user_key key,
 
 user_actor spawn_user_actor(user_shard_actor::pointer parent, user_key key,
                             user_options options,
-                            std::shared_ptr<user_snapshot> snapshot) {
+                            std::shared_ptr<user_snapshot> snapshot,
+                            std::shared_ptr<const pushed_deliveries> pushed) {
   return parent->spawn(user_behavior, std::move(key), options,
                        caf::actor_cast<user_shard_actor>(parent),
-                       std::move(snapshot));
+                       std::move(snapshot), std::move(pushed));
 }
 
 } // namespace herald::actors

@@ -77,9 +77,12 @@ using user_actor = caf::typed_actor<
 /// without sessions. Talks to the database only through the inbox workers
 /// (names::inbox). Answers inspect_atom; fails on crash_atom. With a
 /// `snapshot` (from an earlier passivation) it starts from that instead of
-/// reading the user.
-user_actor spawn_user_actor(user_shard_actor::pointer parent, user_key key,
-                            user_options options,
-                            std::shared_ptr<user_snapshot> snapshot = nullptr);
+/// reading the user, and with what its shard pushed since (`pushed`, not
+/// yet acknowledged) in its feed.
+user_actor
+spawn_user_actor(user_shard_actor::pointer parent, user_key key,
+                 user_options options,
+                 std::shared_ptr<user_snapshot> snapshot = nullptr,
+                 std::shared_ptr<const pushed_deliveries> pushed = nullptr);
 
 } // namespace herald::actors

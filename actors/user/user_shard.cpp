@@ -5,6 +5,7 @@
 #include "actors/stream/stream_index.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/inbox_actor.hpp"
+#include "actors/user/passive_user.hpp"
 #include "actors/user/routing.hpp"
 #include "actors/user/user_snapshot.hpp"
 #include "core/log.hpp"
@@ -24,18 +25,6 @@
 namespace herald::actors {
 
 namespace {
-
-struct attached {
-  uint64_t id = 0;
-  weak_session_ptr session;
-  int64_t last_seq = 0;
-  bool poll = false;
-  bool immediate = false;
-};
-
-/// A user's sessions, usually one: a vector costs an idle connection less
-/// than a map's node and header.
-using attached_sessions = std::vector<attached>;
 
 void forget(attached_sessions& sessions, uint64_t id) {
   sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
@@ -59,6 +48,9 @@ struct user_entry : stream_reader {
   attached_sessions sessions;
   /// Set while the user is passivated (no actor): what it starts from.
   std::shared_ptr<user_snapshot> passive;
+  /// While passivated: what the shard pushed to the sessions itself and
+  /// not every one has acknowledged (passive_user.hpp).
+  std::unique_ptr<pushed_deliveries> pushed;
   /// Messages sent to the current actor: it may passivate only when it
   /// has taken all of them.
   uint64_t forwarded = 0;
@@ -86,19 +78,34 @@ struct shard_state {
   std::unordered_map<int64_t, storage::cursor_update> progress;
   bool flush_scheduled = false;
   bool sweep_scheduled = false;
+  bool ack_check_scheduled = false;
   size_t started = 0;
   size_t restarts = 0;
   size_t passivated = 0;
   size_t woken = 0;
   size_t batches = 0;
   size_t fanned_out = 0;
+  /// Deliveries the shard pushed to passive users' sessions itself.
+  size_t pushed_passively = 0;
+  /// Passive users woken because a push of the shard's went unacknowledged
+  /// for the ack timeout.
+  size_t woken_to_resend = 0;
   size_t cursor_writes = 0;
+  /// Looked up once: the registry lookup takes a process-wide lock.
+  std::shared_ptr<spdlog::logger> logger = log::get("actors");
   static inline const char* name = "user_shard";
 };
 
 using shard_actor = user_shard_actor::stateful_base<shard_state>;
 
-void reattach(shard_actor* self, const user_key& key, user_entry& entry);
+void reattach(shard_actor* self, const user_key& key, user_entry& entry,
+              const std::shared_ptr<const pushed_deliveries>& in_flight);
+
+void schedule_ack_check(shard_actor* self);
+
+passive_user passive_view(user_entry& entry) {
+  return {*entry.key, *entry.passive, entry.sessions, entry.pushed};
+}
 
 // Everything the shard sends a user actor goes through here: the actor
 // counts what it took, and may passivate only when that is all.
@@ -123,14 +130,15 @@ user_entry& ensure_actor(shard_actor* self, user_entry& entry) {
     const auto& key = *entry.key;
     auto snapshot = std::move(entry.passive);
     auto woken = snapshot != nullptr;
-    entry.actor =
-      spawn_user_actor(self, key, self->state.opts, std::move(snapshot));
+    std::shared_ptr<const pushed_deliveries> pushed{std::move(entry.pushed)};
+    entry.actor = spawn_user_actor(self, key, self->state.opts,
+                                   std::move(snapshot), pushed);
     entry.forwarded = 0;
     self->monitor(entry.actor);
     ++self->state.started;
     if (woken) {
       ++self->state.woken;
-      reattach(self, key, entry);
+      reattach(self, key, entry, pushed);
     }
   }
   return entry;
@@ -141,9 +149,12 @@ user_entry& ensure_actor(shard_actor* self, const user_key& key) {
 }
 
 // Sends every live session of `entry` to its (new) user actor at the
-// position its client acknowledged. Sessions count only acks of what they
-// were sent (net/stream), so a client's bogus ack cannot skip anything.
-void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
+// position its client acknowledged, with what the shard pushed it while the
+// user was passive and it has not acknowledged. Sessions count only acks of
+// what they were sent (net/stream), so a client's bogus ack cannot skip
+// anything.
+void reattach(shard_actor* self, const user_key& key, user_entry& entry,
+              const std::shared_ptr<const pushed_deliveries>& in_flight) {
   for (auto it = entry.sessions.begin(); it != entry.sessions.end();) {
     auto session = it->session.lock();
     if (!session) {
@@ -154,7 +165,7 @@ void reattach(shard_actor* self, const user_key& key, user_entry& entry) {
       it->poll ? it->last_seq : std::max(it->last_seq, session->acked_seq());
     forward(self, entry,
             attach_session{key, std::move(session), position, it->poll,
-                           it->immediate});
+                           it->immediate, in_flight});
     ++it;
   }
 }
@@ -183,7 +194,7 @@ void on_down(shard_actor* self, const caf::down_msg& msg) {
                                entry.sessions.size());
     }
     ensure_actor(self, entry);
-    reattach(self, it->first, entry);
+    reattach(self, it->first, entry, nullptr);
     return;
   }
 }
@@ -206,6 +217,7 @@ void on_tailed(shard_actor* self, const tailed& msg) {
   // live range does not cover.
   learn_live_after(self, batch.after);
   ++st.batches;
+  auto now = self->clock().now();
   for (auto& [reader, items] :
        st.streams.fan_out(batch.entries, st.live_after)) {
     // Every reader is a user's entry (subscribe).
@@ -213,9 +225,49 @@ void on_tailed(shard_actor* self, const tailed& msg) {
     if (!entry.actor && !entry.passive)
       continue;
     st.fanned_out += items.items.size();
+    // A passive user's messages go to its sessions from here: no actor is
+    // started, and no message is sent to one, per user and batch.
+    if (!entry.actor && push_passively(passive_view(entry), items.items, now,
+                                       st.opts.max_unacked, *st.logger)) {
+      st.pushed_passively += items.items.size();
+      if (entry.pushed)
+        schedule_ack_check(self);
+      continue;
+    }
     forward(self, ensure_actor(self, entry), std::move(items));
   }
   st.live_after = std::max(st.live_after, batch.through);
+}
+
+// One timer per shard for the acks of what it pushed to passive users.
+void schedule_ack_check(shard_actor* self) {
+  auto& st = self->state;
+  if (st.ack_check_scheduled)
+    return;
+  st.ack_check_scheduled = true;
+  self->delayed_send(self, st.opts.ack_timeout / 4, tick_atom_v);
+}
+
+// A passive user whose client has not acknowledged a push of the shard's
+// within the ack timeout wakes: its actor resends, with backoff, as it
+// does for its own pushes.
+void check_acks(shard_actor* self) {
+  auto& st = self->state;
+  st.ack_check_scheduled = false;
+  auto now = self->clock().now();
+  bool waiting = false;
+  for (auto& [key, entry] : st.users) {
+    if (entry.actor || !entry.pushed)
+      continue;
+    if (ack_overdue(entry.pushed.get(), now, st.opts.ack_timeout)) {
+      ++st.woken_to_resend;
+      ensure_actor(self, entry);
+    } else {
+      waiting = true;
+    }
+  }
+  if (waiting)
+    schedule_ack_check(self);
 }
 
 // One timer per shard for the passivated users whose last session left.
@@ -321,6 +373,7 @@ std::string describe(shard_actor* self) {
                  : entry.passive ? "passive"
                                  : "restarting"},
        {"sessions", entry.sessions.size()},
+       {"pushed_unacked", entry.pushed ? entry.pushed->size() : 0},
        {"streams", st.streams.streams_of(entry)},
        {"restarts", entry.restarts}});
   }
@@ -332,6 +385,8 @@ std::string describe(shard_actor* self) {
                         {"live_after", st.live_after},
                         {"batches", st.batches},
                         {"fanned_out", st.fanned_out},
+                        {"pushed_passively", st.pushed_passively},
+                        {"woken_to_resend", st.woken_to_resend},
                         {"cursor_writes", st.cursor_writes},
                         {"started", st.started},
                         {"passivated", st.passivated},
@@ -385,6 +440,8 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
         // actors.
         auto& entry = it->second;
         forget(entry.sessions, msg.session_id);
+        if (entry.passive)
+          settle_pushed(passive_view(entry));
         if (entry.passive && entry.sessions.empty()) {
           entry.emptied_at = self->clock().now();
           schedule_sweep(self);
@@ -397,9 +454,23 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
     },
     [self](const client_ack& msg) {
       auto it = self->state.users.find(msg.user);
-      if (it != self->state.users.end() &&
-          (it->second.actor || it->second.passive))
-        forward(self, ensure_actor(self, it->second), msg);
+      if (it == self->state.users.end() ||
+          (!it->second.actor && !it->second.passive))
+        return;
+      auto& entry = it->second;
+      if (!entry.actor) {
+        // A passive user takes acks here: they settle what the shard
+        // pushed. Only one the actor must answer wakes it.
+        auto outcome =
+          ack_passively(passive_view(entry), msg.session_id, msg.seq);
+        if (outcome == passive_ack::advanced) {
+          const auto& snap = *entry.passive;
+          on_progress(self, {snap.user_id, snap.sent_high, snap.acked_high});
+        }
+        if (outcome != passive_ack::wake)
+          return;
+      }
+      forward(self, ensure_actor(self, entry), msg);
     },
     [self](const client_read& msg) {
       forward(self, ensure_actor(self, msg.user), msg);
@@ -417,6 +488,15 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
       self->demonitor(entry.actor.address());
       entry.actor = nullptr;
       entry.passive = std::move(msg.snapshot);
+      // Where each session stands is what the shard counts acks from.
+      for (const auto& [id, acked] : msg.acked)
+        for (auto& a : entry.sessions)
+          if (a.id == id)
+            a.last_seq = std::max(a.last_seq, acked);
+      if (msg.pushed && !msg.pushed->empty()) {
+        entry.pushed = std::make_unique<pushed_deliveries>(*msg.pushed);
+        schedule_ack_check(self);
+      }
       ++self->state.passivated;
       return true;
     },
@@ -435,6 +515,7 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
     [self](const user_progress& msg) { on_progress(self, msg); },
     [self](flush_atom) { flush_progress(self); },
     [self](idle_atom) { sweep_idle(self); },
+    [self](tick_atom) { check_acks(self); },
     [self](crash_atom) {
       self->quit(caf::make_error(caf::sec::runtime_error, "injected crash"));
     },

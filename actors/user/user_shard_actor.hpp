@@ -37,6 +37,9 @@ using user_shard_actor = caf::typed_actor<
   /// Lets passivated users without sessions go after the idle timeout
   /// (the shard's own timer).
   caf::reacts_to<idle_atom>,
+  /// Wakes passive users whose clients did not acknowledge what the shard
+  /// pushed them within the ack timeout (the shard's own timer).
+  caf::reacts_to<tick_atom>,
   /// Fails the shard (fault injection).
   caf::reacts_to<crash_atom>,
   /// Fails the user's actor (fault injection); the shard restarts it.

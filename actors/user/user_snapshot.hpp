@@ -20,8 +20,10 @@ struct send_record {
 
 /// What a user actor leaves with its shard when it passivates, and starts
 /// from when the shard wakes it: all it knows of its user that the
-/// sessions (which stay with the shard) do not. Nothing was in flight when
-/// it was taken, so the user is not read from the database again.
+/// sessions (which stay with the shard) do not. What was in flight went to
+/// the shard beside it (passivate_request), so the user is not read from
+/// the database again. While the user is passive, the shard keeps it up to
+/// date as it pushes (passive_user.hpp).
 struct user_snapshot {
   int64_t user_id = 0;
   /// The newest position of the user's feed known.
@@ -30,7 +32,8 @@ struct user_snapshot {
   int64_t sent_high = 0;
   int64_t acked_high = 0;
   /// Every session had everything of the feed up to here: what follows
-  /// reaches the woken actor live from the shard.
+  /// reaches the woken actor from the shard (what is in flight beside the
+  /// snapshot, then live).
   int64_t complete_through = 0;
   /// The newest position pushed anywhere (what is above is a first push).
   int64_t first_push_high = 0;

@@ -271,6 +271,17 @@ struct fixture : test::actor_fixture {
     return nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
   }
 
+  // The shard's state without letting the clock move: with pushes still
+  // unacknowledged, request() would run their resends forever.
+  nlohmann::json shard_state_now() {
+    self->send(shard(), inspect_atom_v);
+    run_once_all();
+    nlohmann::json out;
+    self->receive(
+      [&](const std::string& text) { out = nlohmann::json::parse(text); });
+    return out;
+  }
+
   static std::vector<int64_t> range(int64_t from, int64_t to) {
     std::vector<int64_t> out;
     for (auto seq = from; seq <= to; ++seq)
@@ -572,34 +583,175 @@ CAF_TEST(a user with no sessions stops after the idle timeout) {
   CAF_CHECK_EQUAL(state["users"].get<int>(), 0);
 }
 
-CAF_TEST(a quiet user passivates into its shard and wakes without a read) {
+CAF_TEST(a quiet user passivates and its shard pushes to it without waking it) {
   auto s = attach(1, 0);
   announce(1, 2);
   ack(s, 2);
   auto loads = db().loads;
   let_passivate();
-  auto state = shard_state();
+  auto state = shard_state_now();
   CAF_CHECK_EQUAL(state["passivated"].get<int>(), 1);
   CAF_REQUIRE_EQUAL(state["children"].size(), 1u);
   CAF_CHECK_EQUAL(state["children"][0]["state"], "passive");
   CAF_CHECK_EQUAL(state["children"][0]["sessions"].get<int>(), 1);
-  // The next message wakes it: delivered in order, the user not read
-  // again, the session's position kept.
+  // The next messages go to the session from the shard: in order, the
+  // user not read again, no actor started.
   announce(3, 4);
   CAF_CHECK_EQUAL(s->seqs, range(1, 4));
   CAF_CHECK_EQUAL(db().loads, loads);
   CAF_CHECK(!s->out_of_order);
+  state = shard_state_now();
+  CAF_CHECK_EQUAL(state["woken"].get<int>(), 0);
+  CAF_CHECK_EQUAL(state["pushed_passively"].get<int>(), 2);
+  CAF_CHECK_EQUAL(state["children"][0]["pushed_unacked"].get<int>(), 2);
+  // Its ack settles them and reaches the cursor, still without the actor.
   ack(s, 4);
   CAF_CHECK(s->reports.empty());
   flush();
   CAF_CHECK_EQUAL(db().acked, 4);
-  state = shard_state();
+  state = shard_state_now();
+  CAF_CHECK_EQUAL(state["woken"].get<int>(), 0);
+  CAF_CHECK_EQUAL(state["children"][0]["state"], "passive");
+  CAF_CHECK_EQUAL(state["children"][0]["pushed_unacked"].get<int>(), 0);
+  // The trace wakes it: what its actor pushed before the passivation and
+  // what the shard pushed since are both there.
+  for (int64_t seq : {1, 3}) {
+    auto trace = nlohmann::json::parse(
+      request<std::string>(shard(), trace_atom_v, ada, 100 + seq));
+    CAF_REQUIRE_EQUAL(trace.size(), 1u);
+    CAF_CHECK_EQUAL(trace[0]["seq"].get<int64_t>(), seq);
+  }
+  CAF_CHECK_GREATER_OR_EQUAL(shard_state_now()["woken"].get<int>(), 1);
+  // It goes on from there.
+  announce(5, 5);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 5));
+}
+
+CAF_TEST(
+  a push of the shard s left unacknowledged is resent by the woken actor) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  announce(2, 3);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 3));
+  // Within the ack timeout nothing happens...
+  advance_time(opts.ack_timeout / 2);
+  run_once_all();
+  CAF_CHECK_EQUAL(shard_state_now()["woken"].get<int>(), 0);
+  // ...after it, the actor wakes and resends both, as it would its own.
+  advance_time(opts.ack_timeout / 2);
+  run_once_all();
+  advance_time(10ms); // the actor's tick comes a moment after it wakes
+  run_once_all();
+  auto state = shard_state_now();
+  CAF_CHECK_EQUAL(state["woken_to_resend"].get<int>(), 1);
+  CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 2, 3, 2, 3}));
+  ack(s, 3);
+  // Then it backs off no further and goes on.
+  advance_time(4 * opts.ack_timeout);
+  run_once_all();
+  announce(4, 4);
+  CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 2, 3, 2, 3, 4}));
+  CAF_CHECK(s->reports.empty());
+}
+
+CAF_TEST(a user with messages in flight passivates and its shard takes them) {
+  auto s = attach(1, 0);
+  // The actor pushes two and gets no ack; new messages alone do not keep
+  // it from passivating, and what is in flight goes to the shard.
+  announce(1, 2);
+  let_passivate();
+  auto state = shard_state_now();
+  CAF_CHECK_EQUAL(state["passivated"].get<int>(), 1);
+  CAF_CHECK_EQUAL(state["children"][0]["pushed_unacked"].get<int>(), 2);
+  announce(3, 3);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 3));
+  // One ack covers the actor's pushes and the shard's.
+  ack(s, 3);
+  flush();
+  CAF_CHECK_EQUAL(db().acked, 3);
+  state = shard_state_now();
+  CAF_CHECK_EQUAL(state["woken"].get<int>(), 0);
+  CAF_CHECK_EQUAL(state["children"][0]["pushed_unacked"].get<int>(), 0);
+  CAF_CHECK(s->reports.empty());
+}
+
+CAF_TEST(what the actor left in flight is resent when it was due) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  let_passivate();
+  CAF_CHECK_EQUAL(shard_state_now()["passivated"].get<int>(), 1);
+  // Due an ack timeout after the actor pushed it, not after it passivated:
+  // the shard's check wakes the actor, which resends it at once.
+  advance_time(opts.ack_timeout - 2 * opts.passivate_after);
+  run_once_all();
+  advance_time(opts.ack_timeout / 4);
+  run_once_all();
+  advance_time(10ms);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 1}));
+  CAF_CHECK_EQUAL(shard_state_now()["woken_to_resend"].get<int>(), 1);
+  ack(s, 1);
+  announce(2, 2);
+  CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 1, 2}));
+}
+
+CAF_TEST(a passive user whose window is full wakes and waits for acks) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  // The window (4) takes four from the shard; the fifth is the actor's,
+  // which knows the four are in flight and waits.
+  announce(2, 5);
+  announce(6, 6);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 5));
+  auto state = shard_state_now();
   CAF_CHECK_EQUAL(state["woken"].get<int>(), 1);
-  // What was pushed before the passivation is still in the trace.
-  auto trace = nlohmann::json::parse(
-    request<std::string>(shard(), trace_atom_v, ada, int64_t{101}));
-  CAF_REQUIRE_EQUAL(trace.size(), 1u);
-  CAF_CHECK_EQUAL(trace[0]["seq"].get<int64_t>(), 1);
+  CAF_CHECK_EQUAL(state["children"][0]["state"], "running");
+  ack(s, 5);
+  CAF_CHECK_EQUAL(s->seqs, range(1, 6));
+  CAF_CHECK(s->reports.empty());
+}
+
+CAF_TEST(two sessions of a passive user each get the shard s pushes) {
+  auto first = attach(1, 0);
+  auto second = attach(2, 0);
+  announce(1, 1);
+  ack(first, 1);
+  ack(second, 1);
+  let_passivate();
+  CAF_CHECK_EQUAL(shard_state_now()["passivated"].get<int>(), 1);
+  announce(2, 3);
+  CAF_CHECK_EQUAL(first->seqs, range(1, 3));
+  CAF_CHECK_EQUAL(second->seqs, range(1, 3));
+  // One session's ack settles nothing the other has not acknowledged.
+  ack(first, 3);
+  CAF_CHECK_EQUAL(shard_state_now()["children"][0]["pushed_unacked"].get<int>(),
+                  2);
+  ack(second, 2);
+  CAF_CHECK_EQUAL(shard_state_now()["children"][0]["pushed_unacked"].get<int>(),
+                  1);
+  // A new session wakes the user; it reads what it lacks, and the second
+  // session's unacknowledged push is resent after the ack timeout.
+  auto third = attach(3, 0);
+  CAF_CHECK_EQUAL(third->seqs, range(1, 3));
+  advance_time(opts.ack_timeout);
+  run_once_all();
+  CAF_CHECK_EQUAL(first->seqs, range(1, 3));
+  CAF_CHECK_EQUAL(second->seqs, (std::vector<int64_t>{1, 2, 3, 3}));
+}
+
+CAF_TEST(a passive user s bogus ack wakes it to be answered) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  ack(s, 9);
+  CAF_CHECK_EQUAL(s->reports, std::vector<std::string>{"unknown_seq"});
+  flush();
+  CAF_CHECK_EQUAL(db().acked, 1);
 }
 
 CAF_TEST(a message on its way to the actor keeps it from passivating) {
@@ -640,7 +792,11 @@ CAF_TEST(a user woken soon after it passivated waits longer the next time) {
   ack(s, 1);
   let_passivate();
   CAF_CHECK_EQUAL(shard_state()["passivated"].get<int>(), 1);
-  // Woken a moment later: the next quiet period must last two seconds.
+  // Woken a moment later (a read is the actor's): the next quiet period
+  // must last two seconds.
+  self->send(shard(), client_read{ada, 1, 101});
+  run_once_all();
+  CAF_CHECK_EQUAL(shard_state_now()["woken"].get<int>(), 1);
   announce(2, 2);
   ack(s, 2);
   for (int i = 0; i < 2; ++i) {

@@ -1,0 +1,122 @@
+#include "actors/user/passive_user.hpp"
+
+#include "actors/user/user_pushes.hpp"
+#include "core/metrics.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace herald::actors {
+
+bool push_passively(passive_user user, const std::vector<feed_item>& items,
+                    steady_time now, size_t max_unacked,
+                    spdlog::logger& logger) {
+  for (const auto& item : items)
+    if (!item.message)
+      return false; // the user's streams changed: the actor subscribes anew
+  std::vector<session_ptr> sinks;
+  for (const auto& s : user.sessions) {
+    if (s.poll)
+      return false; // a poll is answered by the actor, and forgotten
+    if (auto sink = s.session.lock())
+      sinks.push_back(std::move(sink));
+  }
+  // Every session was sent everything in `pushed`: none has more in
+  // flight than that.
+  auto in_flight = user.pushed ? user.pushed->size() : 0;
+  if (!sinks.empty() && in_flight + items.size() > max_unacked)
+    return false;
+  auto& snap = user.snapshot;
+  std::vector<delivery> batch;
+  for (const auto& item : items) {
+    if (auto d = web_delivery(snap.policy, item))
+      batch.push_back(std::move(*d));
+    else
+      ++snap.suppressed;
+  }
+  if (batch.empty())
+    return true;
+  auto last = batch.back().seq;
+  snap.newest = std::max(snap.newest, last);
+  if (sinks.empty()) {
+    // Nobody to push to: a session that comes reads them from the feed.
+    settle_pushed(user);
+    snap.complete_through = std::max(snap.complete_through, last);
+    return true;
+  }
+  snap.sent_high = std::max(snap.sent_high, last);
+  if (!user.pushed)
+    user.pushed = std::make_unique<pushed_deliveries>();
+  for (const auto& d : batch)
+    user.pushed->push_back({d, now});
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    const auto& sink = sinks[i];
+    note_pushes({snap.sends, snap.first_push_high}, batch, sink->id(),
+                sink->transport(), false, user.key, logger);
+    snap.pushed += batch.size();
+    if (i + 1 == sinks.size())
+      sink->deliver(std::move(batch));
+    else
+      sink->deliver(batch);
+  }
+  return true;
+}
+
+passive_ack ack_passively(passive_user user, uint64_t session_id, int64_t seq) {
+  auto it = std::find_if(user.sessions.begin(), user.sessions.end(),
+                         [&](const attached& a) { return a.id == session_id; });
+  if (it == user.sessions.end() || it->poll)
+    return passive_ack::unchanged;
+  auto sink = it->session.lock();
+  if (!sink)
+    return passive_ack::unchanged; // closed: its detach follows
+  if (seq > sink->sent_seq())
+    return passive_ack::wake;
+  if (user.pushed) {
+    // What this ack covers of the shard's pushes: this session had all of
+    // them, and everything before them acknowledged.
+    size_t covered = 0;
+    for (const auto& p : *user.pushed)
+      covered += p.d.seq > it->last_seq && p.d.seq <= seq;
+    metrics::deliveries_acked(covered);
+  }
+  it->last_seq = std::max(it->last_seq, seq);
+  auto& snap = user.snapshot;
+  auto before = snap.acked_high;
+  snap.acked_high = std::max(snap.acked_high, std::min(seq, snap.sent_high));
+  settle_pushed(user);
+  return snap.acked_high > before ? passive_ack::advanced
+                                  : passive_ack::unchanged;
+}
+
+void settle_pushed(passive_user user) {
+  if (!user.pushed)
+    return;
+  auto& pushed = *user.pushed;
+  // Where every session stands, by the acks taken so far (one still on its
+  // way counts what it covers when it comes); a closed one holds nothing
+  // back.
+  auto everyone_has = std::numeric_limits<int64_t>::max();
+  for (const auto& s : user.sessions)
+    if (!s.session.expired())
+      everyone_has = std::min(everyone_has, s.last_seq);
+  auto kept =
+    std::find_if(pushed.begin(), pushed.end(), [&](const pushed_delivery& p) {
+      return p.d.seq > everyone_has;
+    });
+  if (kept == pushed.begin())
+    return;
+  auto& snap = user.snapshot;
+  snap.complete_through =
+    std::max(snap.complete_through, std::prev(kept)->d.seq);
+  pushed.erase(pushed.begin(), kept);
+  if (pushed.empty())
+    user.pushed.reset();
+}
+
+bool ack_overdue(const pushed_deliveries* pushed, steady_time now,
+                 std::chrono::nanoseconds timeout) {
+  return pushed && !pushed->empty() && pushed->front().at + timeout <= now;
+}
+
+} // namespace herald::actors
