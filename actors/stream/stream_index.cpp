@@ -102,7 +102,7 @@ stream_index::fan_out(const std::vector<storage::log_entry>& entries,
       for (auto* reader : readers->second) {
         if (reader->batch_ != batch) {
           reader->batch_ = batch;
-          reader->slot_ = out.size();
+          reader->slot_ = static_cast<uint32_t>(out.size());
           out.push_back({reader, {}});
         }
         auto& items = out[reader->slot_].items.items;

@@ -27,7 +27,9 @@ private:
   /// that place: a user reached through several streams of an entry, or by
   /// several entries, is found without a search.
   mutable uint64_t batch_ = 0;
-  mutable size_t slot_ = 0;
+  /// In 32 bits: a user shard's entry (which derives from this) keeps a
+  /// field of its own in the rest of the 8 bytes.
+  mutable uint32_t slot_ = 0;
 };
 
 /// Which local users read which streams, and the fan-out of log entries

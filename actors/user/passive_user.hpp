@@ -50,12 +50,31 @@ using steady_time = std::chrono::steady_clock::time_point;
 /// as its actor would: the snapshot's policy decides (and counts for the
 /// caps), and the snapshot records what the actor would (newest, sent,
 /// pushes, the send log). What is pushed waits in `pushed` for the
-/// sessions' acks. False, with nothing changed, when only the actor can
-/// take the items: a control entry, a long-poll session, or more in flight
-/// than `max_unacked` allows.
+/// sessions' acks; without sessions, up to a window of it waits there for
+/// the next one. False, with nothing changed, when only the actor can take
+/// the items: a control entry, a long-poll session, or more in flight than
+/// `max_unacked` allows.
 bool push_passively(passive_user user, const std::vector<feed_item>& items,
                     steady_time now, size_t max_unacked,
                     spdlog::logger& logger);
+
+enum class passive_attach {
+  /// Only the actor can place the session: it lacks what must be read
+  /// from the feed, or the user has all the sessions it may.
+  wake,
+  /// Welcomed, and sent what it lacks.
+  attached,
+  /// The same, and the user's acked progress moved: report it.
+  advanced,
+};
+
+/// A new stream session of a passive user whose client has everything up
+/// to `last_seq`: the shard welcomes it where the actor would and pushes it
+/// what it lacks from `pushed`, when that is all it lacks (a client that
+/// reconnects after a moment).
+passive_attach attach_passively(passive_user user, const session_ptr& session,
+                                int64_t last_seq, steady_time now,
+                                size_t max_sessions, spdlog::logger& logger);
 
 enum class passive_ack {
   /// Nothing moved: a duplicate, or a session that is gone.
@@ -71,14 +90,14 @@ enum class passive_ack {
 /// session counted only what it was sent).
 passive_ack ack_passively(passive_user user, uint64_t session_id, int64_t seq);
 
-/// Drops from `pushed` what every session has acknowledged (everything,
+/// Drops from `pushed` what every session has acknowledged (nothing
 /// without sessions): the snapshot's complete_through moves past it, so a
 /// woken actor reads it from the database if a session needs it again.
 void settle_pushed(passive_user user);
 
-/// Whether the oldest unacknowledged push is older than `timeout` at
-/// `now`: the actor must take over and resend.
-bool ack_overdue(const pushed_deliveries* pushed, steady_time now,
+/// Whether a session waits for an ack of the oldest push longer than
+/// `timeout` at `now`: the actor must take over and resend.
+bool ack_overdue(const passive_user& user, steady_time now,
                  std::chrono::nanoseconds timeout);
 
 } // namespace herald::actors

@@ -42,6 +42,9 @@ void forget_closed(attached_sessions& sessions) {
 /// A local user: its actor (or what it left when it passivated), its
 /// sessions, and its streams (as the stream index's reader).
 struct user_entry : stream_reader {
+  /// First, and in 32 bits: it fills the stream_reader's last 8 bytes,
+  /// which keeps the map's node for an idle user in the 192-byte class.
+  uint32_t restarts = 0;
   /// The key it is kept under in shard_state::users.
   const user_key* key = nullptr;
   user_actor actor;
@@ -49,16 +52,26 @@ struct user_entry : stream_reader {
   /// Set while the user is passivated (no actor): what it starts from.
   std::shared_ptr<user_snapshot> passive;
   /// While passivated: what the shard pushed to the sessions itself and
-  /// not every one has acknowledged (passive_user.hpp).
+  /// not every one has acknowledged, or holds for the next session
+  /// (passive_user.hpp).
   std::unique_ptr<pushed_deliveries> pushed;
   /// Messages sent to the current actor: it may passivate only when it
   /// has taken all of them.
   uint64_t forwarded = 0;
-  size_t restarts = 0;
   /// When a passivated user's last session left: it goes an idle timeout
   /// later (sweep_idle), as a running user's actor would.
   caf::actor_clock::time_point emptied_at{};
 };
+
+// Every connected user has an entry, passive or not: with the tree node's
+// header (four pointers in libstdc++), it fits jemalloc's 192-byte class.
+// Grow it knowingly.
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+static_assert(sizeof(std::pair<const user_key, user_entry>) +
+                  4 * sizeof(void*) <=
+                192,
+              "a user shard's entry left its 192-byte allocation class");
+#endif
 
 /// A subscription waiting for the shard to learn where the log stands.
 struct waiting_subscription {
@@ -90,6 +103,8 @@ struct shard_state {
   /// Passive users woken because a push of the shard's went unacknowledged
   /// for the ack timeout.
   size_t woken_to_resend = 0;
+  /// Sessions placed at a passive user without starting its actor.
+  size_t attached_passively = 0;
   size_t cursor_writes = 0;
   /// Looked up once: the registry lookup takes a process-wide lock.
   std::shared_ptr<spdlog::logger> logger = log::get("actors");
@@ -259,7 +274,7 @@ void check_acks(shard_actor* self) {
   for (auto& [key, entry] : st.users) {
     if (entry.actor || !entry.pushed)
       continue;
-    if (ack_overdue(entry.pushed.get(), now, st.opts.ack_timeout)) {
+    if (ack_overdue(passive_view(entry), now, st.opts.ack_timeout)) {
       ++st.woken_to_resend;
       ensure_actor(self, entry);
     } else {
@@ -338,6 +353,32 @@ void on_progress(shard_actor* self, const user_progress& msg) {
   }
 }
 
+// A stream session of a passive user that lacks only what the shard holds
+// (a client back after a moment) is placed here, without the actor.
+bool attach_to_passive(shard_actor* self, const attach_session& msg) {
+  auto& st = self->state;
+  if (msg.poll)
+    return false;
+  auto it = st.users.find(msg.user);
+  if (it == st.users.end() || it->second.actor || !it->second.passive)
+    return false;
+  auto& entry = it->second;
+  forget(entry.sessions, msg.session->id());
+  auto outcome =
+    attach_passively(passive_view(entry), msg.session, msg.last_seq,
+                     self->clock().now(), st.opts.max_sessions, *st.logger);
+  if (outcome == passive_attach::wake)
+    return false;
+  if (outcome == passive_attach::advanced) {
+    const auto& snap = *entry.passive;
+    on_progress(self, {snap.user_id, snap.sent_high, snap.acked_high});
+  }
+  if (entry.pushed)
+    schedule_ack_check(self);
+  ++st.attached_passively;
+  return true;
+}
+
 // A shard can hold many thousands of users: the tree shows the first ones.
 constexpr size_t described_users = 200;
 
@@ -387,6 +428,7 @@ std::string describe(shard_actor* self) {
                         {"fanned_out", st.fanned_out},
                         {"pushed_passively", st.pushed_passively},
                         {"woken_to_resend", st.woken_to_resend},
+                        {"attached_passively", st.attached_passively},
                         {"cursor_writes", st.cursor_writes},
                         {"started", st.started},
                         {"passivated", st.passivated},
@@ -418,6 +460,8 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
   return {
     [self](attach_session& msg) {
       if (!msg.session)
+        return;
+      if (attach_to_passive(self, msg))
         return;
       // Woken first: a passivated user's actor gets its earlier sessions
       // back, then this one.

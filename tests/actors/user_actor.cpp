@@ -697,6 +697,36 @@ CAF_TEST(what the actor left in flight is resent when it was due) {
   CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 1, 2}));
 }
 
+CAF_TEST(a client back after a moment gets what came from the shard) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  self->send(shard(), detach_session{ada, 1});
+  run_once_all();
+  auto loads = db().loads;
+  // Messages while nobody is there are held at the shard...
+  announce(2, 3);
+  // ...and a client that reconnects with what it had gets them from
+  // there: welcomed, no actor started, no read.
+  auto again = attach(2, 1);
+  CAF_CHECK_EQUAL(again->welcomes.size(), 1u);
+  CAF_CHECK_EQUAL(again->seqs, range(2, 3));
+  CAF_CHECK(!again->out_of_order);
+  auto state = shard_state_now();
+  CAF_CHECK_EQUAL(state["woken"].get<int>(), 0);
+  CAF_CHECK_EQUAL(state["attached_passively"].get<int>(), 1);
+  CAF_CHECK_EQUAL(db().loads, loads);
+  ack(again, 3);
+  flush();
+  CAF_CHECK_EQUAL(db().acked, 3);
+  // A client further behind than the shard holds wakes the actor, which
+  // reads what it lacks.
+  auto behind = attach(3, 0);
+  CAF_CHECK_EQUAL(behind->seqs, range(1, 3));
+  CAF_CHECK_EQUAL(shard_state_now()["woken"].get<int>(), 1);
+}
+
 CAF_TEST(a passive user whose window is full wakes and waits for acks) {
   auto s = attach(1, 0);
   announce(1, 1);
@@ -847,7 +877,7 @@ CAF_TEST(a new session wakes a passivated user and both go on) {
   CAF_CHECK_EQUAL(shard_state()["users"].get<int>(), 0);
 }
 
-CAF_TEST(a passivated user whose sessions left wakes for a new one) {
+CAF_TEST(a passivated user whose sessions left takes a new one without a read) {
   auto s = attach(1, 0);
   announce(1, 1);
   ack(s, 1);
