@@ -25,11 +25,13 @@ struct user_options {
   caf::timespan flush_interval = std::chrono::milliseconds{200};
   /// A user actor with no session for this long stops.
   caf::timespan idle_timeout = std::chrono::seconds{60};
-  /// A user actor with sessions but nothing in flight for this long hands
-  /// its state to its shard and stops (zero: never); the shard starts it
-  /// again, without a database read, when the user next has something.
-  /// An idle connection then costs its session and a few hundred bytes in
-  /// the shard, not a whole actor.
+  /// A user actor with sessions and nothing of its own to do for this long
+  /// (no read, no poll, no resend, no ack or session meanwhile) hands its
+  /// state and what is in flight to its shard and stops (zero: never). The
+  /// shard pushes the user's new messages and takes its acks itself, and
+  /// starts the actor again, without a database read, when only the actor
+  /// can go on. An idle connection then costs its session and a few hundred
+  /// bytes in the shard, not a whole actor.
   caf::timespan passivate_after = std::chrono::milliseconds{250};
   /// Live sessions per user; more are closed with too_many_sessions.
   size_t max_sessions = 16;
@@ -73,7 +75,8 @@ using user_actor = caf::typed_actor<
 /// order with an unacked window per session, resends after the ack timeout
 /// with backoff, persists sent and acked progress in batches, resumes
 /// sessions from the database, passivates into its shard after
-/// passivate_after with nothing in flight, and stops after idle_timeout
+/// passivate_after with nothing of its own to do, and stops after
+/// idle_timeout
 /// without sessions. Talks to the database only through the inbox workers
 /// (names::inbox). Answers inspect_atom; fails on crash_atom. With a
 /// `snapshot` (from an earlier passivation) it starts from that instead of
