@@ -277,10 +277,12 @@ void check_acks(shard_actor* self) {
     if (ack_overdue(passive_view(entry), now, st.opts.ack_timeout)) {
       ++st.woken_to_resend;
       ensure_actor(self, entry);
-    } else {
+    } else if (!entry.sessions.empty()) {
       waiting = true;
     }
   }
+  // What is held for a user without sessions waits for none: the next
+  // session placed at it sets the check again.
   if (waiting)
     schedule_ack_check(self);
 }

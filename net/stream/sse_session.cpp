@@ -128,14 +128,17 @@ void sse_session::welcome(int64_t resume_from, int64_t newest) {
   });
 }
 
+// As a WebSocket's: what arrives before the I/O thread takes it goes out in
+// the same chunk.
 void sse_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
-  asio::post(executor_, [self = shared_from_this(), batch = std::move(batch)] {
-    std::string chunk;
-    for (const auto& d : batch)
-      chunk += protocol::sse_event(d);
-    self->enqueue(std::move(chunk));
-  });
+  if (arrived_.add(std::move(batch)))
+    asio::post(executor_, [self = shared_from_this()] {
+      std::string chunk;
+      for (const auto& d : self->arrived_.take())
+        chunk += protocol::sse_event(d);
+      self->enqueue(std::move(chunk));
+    });
 }
 
 void sse_session::report(const std::string& code, const std::string& message) {

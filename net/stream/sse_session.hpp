@@ -6,6 +6,7 @@
 #include "net/detail/connection_executor.hpp"
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/stream/arrivals.hpp"
 #include "net/stream/connection_count.hpp"
 #include "net/stream/frame_queue.hpp"
 #include "net/stream/session_marks.hpp"
@@ -89,6 +90,8 @@ private:
   bool heartbeat_events_ = false;
   connection_count counted_;
   session_marks marks_;
+  /// What deliver() was handed and the I/O thread has not taken yet.
+  arrivals arrived_;
   /// The welcome went out (only the first one counts).
   std::atomic<bool> welcomed_{false};
   char peer_byte_ = 0;

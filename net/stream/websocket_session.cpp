@@ -12,8 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <iterator>
-#include <thread>
 #include <utility>
 
 namespace herald::net {
@@ -408,54 +406,15 @@ void websocket_session::welcome(int64_t resume_from, int64_t newest) {
   });
 }
 
-namespace {
-
-// Held for a move or an append: a mutex would not fit the session's
-// allocation class, and a waiter that yields costs nothing meanwhile.
-class spin_guard {
-public:
-  explicit spin_guard(std::atomic_flag& flag) : flag_(flag) {
-    while (flag_.test_and_set(std::memory_order_acquire))
-      std::this_thread::yield();
-  }
-  ~spin_guard() { flag_.clear(std::memory_order_release); }
-  spin_guard(const spin_guard&) = delete;
-  spin_guard& operator=(const spin_guard&) = delete;
-
-private:
-  std::atomic_flag& flag_;
-};
-
-} // namespace
-
 // A post only when none is on its way: what arrives before the I/O thread
 // takes it joins the batch. Under load that is what keeps the session's
 // writes (and their system calls) fewer than its messages.
 void websocket_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
-  bool post = false;
-  {
-    spin_guard locked{arrived_lock_};
-    if (arrived_.empty())
-      arrived_ = std::move(batch);
-    else
-      arrived_.insert(arrived_.end(), std::make_move_iterator(batch.begin()),
-                      std::make_move_iterator(batch.end()));
-    post = !std::exchange(take_posted_, true);
-  }
-  if (post)
-    asio::post(stream_.get_executor(),
-               [self = shared_from_this()] { self->take_arrived(); });
-}
-
-void websocket_session::take_arrived() {
-  std::vector<delivery> batch;
-  {
-    spin_guard locked{arrived_lock_};
-    batch.swap(arrived_);
-    take_posted_ = false;
-  }
-  write_deliveries(batch);
+  if (arrived_.add(std::move(batch)))
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->write_deliveries(self->arrived_.take());
+    });
 }
 
 // A message goes to the socket straight from its sealed content when

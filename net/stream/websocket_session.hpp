@@ -7,6 +7,7 @@
 #include "net/detail/connection_executor.hpp"
 #include "net/detail/connection_stream.hpp"
 #include "net/detail/session_registry.hpp"
+#include "net/stream/arrivals.hpp"
 #include "net/stream/connection_count.hpp"
 #include "net/stream/deadline_wheel.hpp"
 #include "net/stream/frame_queue.hpp"
@@ -81,7 +82,6 @@ private:
   void on_frame(const std::string& text);
   void on_hello(std::optional<std::string> token, int64_t last_seq);
   bool refresh_identity(const std::string& token);
-  void take_arrived();
   void write_deliveries(const std::vector<delivery>& batch);
   void enqueue(std::string frame);
   void queue_frame(std::string frame);
@@ -142,11 +142,9 @@ private:
   static constexpr size_t max_batch_frames = 128;
   static constexpr size_t max_batch_bytes = 128 * 1024;
   frame_queue queue_;
-  /// Deliveries handed over (deliver, any thread) that the I/O thread has
-  /// not taken yet, guarded by `arrived_lock_`: one post takes all of
-  /// them, so a session whose I/O thread is behind writes what piled up
-  /// in one message instead of one each.
-  std::vector<delivery> arrived_;
+  /// What deliver() was handed and the I/O thread has not taken yet: one
+  /// post takes all of it, written in one message to a batch client.
+  arrivals arrived_;
   connection_count counted_;
   session_marks marks_;
   bool heartbeat_frames_ = false;
@@ -156,9 +154,6 @@ private:
   bool ping_due_out_ = false;
   /// The welcome went out (only the first one counts).
   std::atomic<bool> welcomed_{false};
-  std::atomic_flag arrived_lock_ = ATOMIC_FLAG_INIT;
-  /// A post to take what arrived is on its way (guarded by the lock).
-  bool take_posted_ = false;
   bool writing_ = false;
   bool attached_ = false;
   /// Our close frame went out; nothing more may.
