@@ -35,8 +35,8 @@ struct attached {
 using attached_sessions = std::vector<attached>;
 
 /// A passive user as its shard holds it: the snapshot its actor left, its
-/// sessions, and what the shard pushed to them since (null: nothing
-/// unacknowledged).
+/// sessions, and what the shard pushed to them since, or holds for the
+/// next session (null: nothing).
 struct passive_user {
   const user_key& key;
   user_snapshot& snapshot;

@@ -946,7 +946,8 @@ void on_passivate_check(user_self* self) {
   }
   auto pushed = in_flight(self);
   if (!pushed)
-    return; // resent from the database first: a later check
+    return; // the feed let go of something in flight: its resend reads it
+            // again, and a later quiet moment checks anew
   passivate_request request{st.key, st.handled, nullptr, nullptr, {}};
   if (!pushed->empty())
     request.pushed =
