@@ -9,7 +9,6 @@
 #include "actors/user/user_pushes.hpp"
 #include "actors/user/user_snapshot.hpp"
 #include "core/fifo.hpp"
-#include "core/iso_time.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/protocol.hpp"

@@ -355,6 +355,13 @@ void on_progress(shard_actor* self, const user_progress& msg) {
   }
 }
 
+// A passive user's progress, kept in its snapshot, goes to the next cursor
+// write as an actor's report would.
+void report_passive_progress(shard_actor* self, const user_entry& entry) {
+  const auto& snap = *entry.passive;
+  on_progress(self, {snap.user_id, snap.sent_high, snap.acked_high});
+}
+
 // A stream session of a passive user that lacks only what the shard holds
 // (a client back after a moment) is placed here, without the actor.
 bool attach_to_passive(shard_actor* self, const attach_session& msg) {
@@ -371,10 +378,8 @@ bool attach_to_passive(shard_actor* self, const attach_session& msg) {
                      self->clock().now(), st.opts.max_sessions, *st.logger);
   if (outcome == passive_attach::wake)
     return false;
-  if (outcome == passive_attach::advanced) {
-    const auto& snap = *entry.passive;
-    on_progress(self, {snap.user_id, snap.sent_high, snap.acked_high});
-  }
+  if (outcome == passive_attach::advanced)
+    report_passive_progress(self, entry);
   if (entry.pushed)
     schedule_ack_check(self);
   ++st.attached_passively;
@@ -509,10 +514,8 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
         // pushed. Only one the actor must answer wakes it.
         auto outcome =
           ack_passively(passive_view(entry), msg.session_id, msg.seq);
-        if (outcome == passive_ack::advanced) {
-          const auto& snap = *entry.passive;
-          on_progress(self, {snap.user_id, snap.sent_high, snap.acked_high});
-        }
+        if (outcome == passive_ack::advanced)
+          report_passive_progress(self, entry);
         if (outcome != passive_ack::wake)
           return;
       }
