@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/user/feed_buffer.hpp"
+#include "actors/user/feed_reads.hpp"
 #include "actors/user/inbox_actor.hpp"
 #include "actors/user/session_window.hpp"
 #include "actors/user/user_pushes.hpp"
@@ -68,7 +69,7 @@ struct user_state {
   int64_t newest = 0; ///< the newest position of the user's feed known
   web_policy policy;
   feed_buffer feed;
-  bool fetching = false;
+  feed_reads reads;
   std::map<uint64_t, session_entry> sessions;
   // Progress to persist, and what has been reported to the shard.
   int64_t sent_high = 0;
@@ -384,44 +385,54 @@ void ensure_loaded(user_self* self) {
       });
 }
 
-// Reads (after, through] of the feed from the database into the buffer.
-void fetch(user_self* self, int64_t after, int64_t through) {
+// Reads `range` of the feed from the database into the buffer.
+void read_feed(user_self* self, const inbox_actor& workers,
+               feed_reads::range range) {
   auto& st = self->state;
-  if (st.fetching || st.user_id == 0)
-    return;
-  auto workers = inbox(self);
-  if (!workers) {
-    schedule_tick(self);
-    return;
-  }
-  st.fetching = true;
+  auto [after, through] = range;
   self
     ->request(workers, std::chrono::seconds{10},
               load_feed{{st.user_id, after, through, st.opts.load_batch,
                          st.opts.load_bytes}})
     .then(
-      [self, after, through](storage::feed_read& read) {
+      [self, range](storage::feed_read& read) {
         auto& st = self->state;
-        st.fetching = false;
         // A read stopped by a budget is complete only up to where it
         // stopped, whether or not the policy left messages out.
-        auto complete_to = std::min(through, read.complete_through);
+        auto complete_to = std::min(range.second, read.complete_through);
+        st.reads.done(range, complete_to, read.deliveries.size(),
+                      st.opts.load_batch);
         for (const auto& d : read.deliveries)
           st.newest = std::max(st.newest, d.seq);
-        st.feed.add_range(after, complete_to, std::move(read.deliveries));
+        st.feed.add_range(range.first, complete_to, std::move(read.deliveries));
         pump_all(self);
-        st.feed.trim(st.opts.cache_limit + st.opts.load_batch,
+        st.feed.trim(st.opts.cache_limit + 2 * st.opts.load_batch,
                      st.opts.cache_bytes);
         consider_passivating(self);
       },
-      [self](caf::error& err) {
-        self->state.fetching = false;
+      [self, range](caf::error& err) {
+        self->state.reads.failed(range);
         forget_inbox(self);
         self->state.logger->warn(
           "user {}/{}: cannot load the feed: {}", self->state.key.app_id,
           self->state.key.external_id, self->system().render(err));
         schedule_tick(self);
       });
+}
+
+// Reads towards (after, through] of the feed, as far as the reads in
+// flight allow (feed_reads).
+void fetch(user_self* self, int64_t after, int64_t through) {
+  auto& st = self->state;
+  if (st.user_id == 0)
+    return;
+  auto workers = inbox(self);
+  if (!workers) {
+    schedule_tick(self);
+    return;
+  }
+  for (auto range : st.reads.plan(after, through))
+    read_feed(self, workers, range);
 }
 
 // Up to `max` messages after `p`; starts a database read where the buffer
@@ -446,7 +457,7 @@ void pump_stream(user_self* self, session_entry& entry,
     return;
   // A full window means the session is behind: read on ahead of it
   // while the client takes this batch.
-  if (batch.size() == window.room() && !st.fetching)
+  if (batch.size() == window.room())
     if (auto gap = st.feed.gap_ahead(batch.back().seq, st.opts.load_batch / 2))
       fetch(self, gap->first, gap->second);
   auto now = self->clock().now();
@@ -477,7 +488,7 @@ bool pump_poll(user_self* self, session_entry& entry, const session_ptr& sink) {
   if (batch.empty()) {
     // Nothing after its position: an immediate poll hears so now, unless
     // a database read may still bring something.
-    if (!entry.immediate || st.fetching)
+    if (!entry.immediate || st.reads.any())
       return false;
     sink->deliver({});
     return true;
@@ -829,7 +840,7 @@ void on_idle(user_self* self) {
 // read, and the shard pushes to the sessions and takes their acks itself.
 bool quiet(user_self* self) {
   auto& st = self->state;
-  if (st.stage != phase::ready || st.sessions.empty() || st.fetching ||
+  if (st.stage != phase::ready || st.sessions.empty() || st.reads.any() ||
       st.load_in_flight || st.reads_in_flight > 0 || !st.early.empty())
     return false;
   auto sent = st.sessions.begin()->second.window.sent();
