@@ -20,6 +20,10 @@ CAF_ADD_ATOM(herald, herald::actors, crash_atom, "crash")
 /// There may be new outbox rows: claim and expand them.
 CAF_ADD_ATOM(herald, herald::actors, wake_atom, "wake")
 
+/// A woken actor's own cue to run one turn of its work: the wake-ups that
+/// came before it share it (retry_loop).
+CAF_ADD_ATOM(herald, herald::actors, turn_atom, "turn")
+
 /// Write buffered progress (sent and acked seqs) to the database.
 CAF_ADD_ATOM(herald, herald::actors, flush_atom, "flush")
 

@@ -29,7 +29,7 @@ struct channel_expander_state {
 using channel_expander_self =
   channel_expander_actor::stateful_base<channel_expander_state>;
 
-void on_wake(channel_expander_self* self) {
+void run_turn(channel_expander_self* self) {
   auto& st = self->state;
   st.retry.run(self, "sms/mobile expansion", st.options.retry_delay, [&] {
     size_t taken = 0;
@@ -60,16 +60,19 @@ channel_expander_behavior(channel_expander_self* self,
   register_while_alive(self, names::channel_expander);
   self->send(self, wake_atom_v);
   return {
-    [self](wake_atom) { on_wake(self); },
+    [self](wake_atom) { self->state.retry.wake(self); },
+    [self](turn_atom) { run_turn(self); },
     [self](tick_atom) {
       self->state.retry.on_tick();
-      on_wake(self);
+      run_turn(self);
     },
     [self](inspect_atom) {
       auto& st = self->state;
       return nlohmann::json{{"kind", "channel_expander"},
                             {"id", self->id()},
                             {"messages", st.messages},
+                            {"wakes", st.retry.wakes},
+                            {"turns", st.retry.turns},
                             {"failures", st.retry.failures},
                             {"last_error", st.retry.last_error},
                             {"mailbox", self->mailbox().size()}}

@@ -16,6 +16,8 @@ using channel_expander_actor = caf::typed_actor<
   /// Messages with sms or mobile texts may be in the log (an expander
   /// here, the log listener, its poll): write their deliveries.
   caf::reacts_to<wake_atom>,
+  /// Its own cue to run a turn, shared by the wake-ups before it.
+  caf::reacts_to<turn_atom>,
   /// The retry after a failed batch (its own timer).
   caf::reacts_to<tick_atom>,
   /// Describes the channel expander for the debug tree (JSON).

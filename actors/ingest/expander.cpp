@@ -129,7 +129,7 @@ bool expand_some(expander_self* self) {
   return true;
 }
 
-void on_wake(expander_self* self) {
+void run_turn(expander_self* self) {
   self->state.retry.run(self, "expansion", self->state.options.retry_delay,
                         [self] { return expand_some(self); });
 }
@@ -142,10 +142,11 @@ expander_behavior(expander_self* self, size_t index, expander_options options) {
   register_while_alive(self, expander_name(index));
   self->send(self, wake_atom_v);
   return {
-    [self](wake_atom) { on_wake(self); },
+    [self](wake_atom) { self->state.retry.wake(self); },
+    [self](turn_atom) { run_turn(self); },
     [self](tick_atom) {
       self->state.retry.on_tick();
-      on_wake(self);
+      run_turn(self);
     },
     [self](inspect_atom) {
       auto& st = self->state;
@@ -157,6 +158,8 @@ expander_behavior(expander_self* self, size_t index, expander_options options) {
                             {"renders", st.renders},
                             {"templates_cached", st.templates.size()},
                             {"last_position", st.last_position},
+                            {"wakes", st.retry.wakes},
+                            {"turns", st.retry.turns},
                             {"failures", st.retry.failures},
                             {"last_error", st.retry.last_error},
                             {"mailbox", self->mailbox().size()}}

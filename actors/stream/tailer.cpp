@@ -68,7 +68,7 @@ bool tail_some(tailer_self* self) {
   return true;
 }
 
-void on_wake(tailer_self* self) {
+void run_turn(tailer_self* self) {
   self->state.retry.run(self, "tailing the log",
                         self->state.options.retry_delay,
                         [self] { return tail_some(self); });
@@ -87,10 +87,11 @@ tailer_actor::behavior_type tailer_behavior(tailer_self* self,
   register_while_alive(self, names::tailer);
   self->send(self, wake_atom_v);
   return {
-    [self](wake_atom) { on_wake(self); },
+    [self](wake_atom) { self->state.retry.wake(self); },
+    [self](turn_atom) { run_turn(self); },
     [self](tick_atom) {
       self->state.retry.on_tick();
-      on_wake(self);
+      run_turn(self);
     },
     [self](inspect_atom) {
       auto& st = self->state;
@@ -99,6 +100,8 @@ tailer_actor::behavior_type tailer_behavior(tailer_self* self,
                             {"position", st.tail->dispatched.load()},
                             {"batches", st.batches},
                             {"entries", st.entries},
+                            {"wakes", st.retry.wakes},
+                            {"turns", st.retry.turns},
                             {"failures", st.retry.failures},
                             {"last_error", st.retry.last_error},
                             {"mailbox", self->mailbox().size()}}

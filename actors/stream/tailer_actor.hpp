@@ -15,6 +15,8 @@ using tailer_actor = caf::typed_actor<
   /// New log entries may be committed (an expander here, the log
   /// listener, its poll): read past the cursor and hand out.
   caf::reacts_to<wake_atom>,
+  /// Its own cue to run a turn, shared by the wake-ups before it.
+  caf::reacts_to<turn_atom>,
   /// The retry after a failed read (the tailer's own timer).
   caf::reacts_to<tick_atom>,
   /// Describes the tailer for the debug tree (JSON).

@@ -199,8 +199,10 @@ CAF_TEST(a long log goes out in batches without gaps and yields between) {
   for (int64_t p = 1; p <= 45; ++p)
     log->commit(p, "user:" + std::to_string(p % 3));
   self->send(tailer(), wake_atom_v);
-  // One turn reads batches_per_turn batches, then the tailer sends itself
-  // a wake-up so that its mailbox (inspections, shutdown) gets a turn.
+  // The wake-up schedules a turn; the turn reads batches_per_turn batches,
+  // then the tailer schedules itself another so that its mailbox
+  // (inspections, shutdown) gets a turn.
+  consume_message();
   consume_message();
   CAF_CHECK_EQUAL(tail->dispatched.load(), 20);
   auto tailer_actor = dynamic_cast<caf::scheduled_actor*>(
@@ -215,6 +217,27 @@ CAF_TEST(a long log goes out in batches without gaps and yields between) {
   for (int64_t p = 1; p <= 45; ++p)
     all.push_back(p);
   CAF_CHECK_EQUAL(positions(1), all);
+}
+
+CAF_TEST(wake ups that wait together share one read) {
+  start();
+  run_once_all();
+  auto before = log->reads;
+  log->commit(1, "user:1");
+  log->commit(2, "user:2");
+  // Three commits' wake-ups in the mailbox before the tailer gets to them:
+  // one turn reads what all three announced.
+  for (int i = 0; i < 3; ++i)
+    self->send(tailer(), wake_atom_v);
+  run_once_all();
+  CAF_CHECK_EQUAL(log->reads - before, 1u);
+  CAF_CHECK_EQUAL(positions(0), (positions_t{1, 2}));
+  // A wake-up after that turn gets a turn of its own.
+  log->commit(3, "user:1");
+  self->send(tailer(), wake_atom_v);
+  run_once_all();
+  CAF_CHECK_EQUAL(log->reads - before, 2u);
+  CAF_CHECK_EQUAL(positions(0), (positions_t{1, 2, 3}));
 }
 
 CAF_TEST(a failed read is retried after the delay and nothing is skipped) {
