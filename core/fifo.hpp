@@ -54,6 +54,13 @@ public:
     return items_.insert(at, std::move(item));
   }
 
+  /// Inserts [first, last) before `at`: the elements after it move once,
+  /// whatever the number inserted.
+  template <class It>
+  iterator insert(iterator at, It first, It last) {
+    return items_.insert(at, first, last);
+  }
+
   /// Drops the elements from `first` to the end.
   void erase_from(iterator first) {
     if (first == begin())

@@ -88,6 +88,8 @@ private:
 
   void add_complete(int64_t after, int64_t through);
   void put(delivery d);
+  /// A read's messages, all in its range.
+  void put_read(std::vector<delivery> batch);
 
   message_store messages_;
   /// Complete ranges, disjoint and merged: after -> through.

@@ -63,6 +63,40 @@ CAF_TEST(a partial read leaves the rest to fetch) {
   CAF_CHECK_EQUAL(next.fetch->second, 100);
 }
 
+CAF_TEST(a read ahead that returns first leaves the gap before it) {
+  feed_buffer feed;
+  feed.start_live(1000);
+  // Two reads side by side; the later one returns first.
+  feed.add_range(300, 600, {at(350), at(400), at(600)});
+  auto next = feed.after(0, 10);
+  CAF_CHECK(next.items.empty());
+  CAF_REQUIRE(next.fetch);
+  CAF_CHECK_EQUAL(next.fetch->second, 300);
+  auto bytes_before = feed.bytes();
+  feed.add_range(0, 300, {at(10, "abc"), at(20), at(300)});
+  CAF_CHECK_EQUAL(feed.bytes(), bytes_before + at(10, "abc").content->weight() +
+                                  2 * at(20).content->weight());
+  next = feed.after(0, 10);
+  CAF_CHECK_EQUAL(seqs(next.items),
+                  (std::vector<int64_t>{10, 20, 300, 350, 400, 600}));
+  // What follows the later read is still to be read.
+  CAF_REQUIRE(next.fetch);
+  CAF_CHECK_EQUAL(next.fetch->first, 600);
+}
+
+CAF_TEST(a read over what is held keeps one of each message) {
+  feed_buffer feed;
+  feed.start_live(1000);
+  feed.add_range(0, 500, {at(100), at(300)});
+  auto bytes_before = feed.bytes();
+  // Read again across it (a range known only in part after a trim), with
+  // a message in between that was not there before.
+  feed.add_range(50, 400, {at(100), at(200), at(300)});
+  CAF_CHECK_EQUAL(seqs(feed.after(0, 10).items),
+                  (std::vector<int64_t>{100, 200, 300}));
+  CAF_CHECK_EQUAL(feed.bytes(), bytes_before + at(200).content->weight());
+}
+
 CAF_TEST(a session catching up learns what to read ahead) {
   feed_buffer feed;
   feed.start_live(1000);
