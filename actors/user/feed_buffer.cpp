@@ -59,11 +59,10 @@ void feed_buffer::add_range(int64_t after, int64_t through,
                             std::vector<delivery> batch) {
   if (through <= after)
     return;
-  auto in_range = [after, through](const delivery& d) {
-    return d.seq > after && d.seq <= through;
-  };
   batch.erase(std::remove_if(batch.begin(), batch.end(),
-                             [&](const delivery& d) { return !in_range(d); }),
+                             [after, through](const delivery& d) {
+                               return d.seq <= after || d.seq > through;
+                             }),
               batch.end());
   put_read(std::move(batch));
   add_complete(after, through);
@@ -72,17 +71,13 @@ void feed_buffer::add_range(int64_t after, int64_t through,
 void feed_buffer::put_read(std::vector<delivery> batch) {
   if (batch.empty())
     return;
-  auto by_seq = [](const delivery& a, const delivery& b) {
-    return a.seq < b.seq;
-  };
   // A read comes in position order, and lands past everything held or in a
   // gap between what is held (a read ahead that returned first): then it
   // goes in as one block. Inserted one by one, each message of a read
   // landing before another read moved all of that read, 256 times.
-  auto ordered = std::is_sorted(batch.begin(), batch.end(), by_seq) &&
-                 std::adjacent_find(batch.begin(), batch.end(),
+  auto ordered = std::adjacent_find(batch.begin(), batch.end(),
                                     [](const delivery& a, const delivery& b) {
-                                      return a.seq == b.seq;
+                                      return a.seq >= b.seq;
                                     }) == batch.end();
   if (ordered) {
     auto at = first_after(batch.front().seq - 1);

@@ -267,6 +267,17 @@ struct fixture : test::actor_fixture {
     }
   }
 
+  // Ada online with session 1, one message acked, passivated, and the
+  // session gone: what the shard holds for a user whose client left.
+  void passivate_after_one_message_and_leave() {
+    auto s = attach(1, 0);
+    announce(1, 1);
+    ack(s, 1);
+    let_passivate();
+    self->send(shard(), detach_session{ada, 1});
+    run_once_all();
+  }
+
   nlohmann::json shard_state() {
     return nlohmann::json::parse(request<std::string>(shard(), inspect_atom_v));
   }
@@ -698,12 +709,7 @@ CAF_TEST(what the actor left in flight is resent when it was due) {
 }
 
 CAF_TEST(a client back after a moment gets what came from the shard) {
-  auto s = attach(1, 0);
-  announce(1, 1);
-  ack(s, 1);
-  let_passivate();
-  self->send(shard(), detach_session{ada, 1});
-  run_once_all();
+  passivate_after_one_message_and_leave();
   auto loads = db().loads;
   // Messages while nobody is there are held at the shard...
   announce(2, 3);
@@ -878,12 +884,7 @@ CAF_TEST(a new session wakes a passivated user and both go on) {
 }
 
 CAF_TEST(a passivated user whose sessions left takes a new one without a read) {
-  auto s = attach(1, 0);
-  announce(1, 1);
-  ack(s, 1);
-  let_passivate();
-  self->send(shard(), detach_session{ada, 1});
-  run_once_all();
+  passivate_after_one_message_and_leave();
   auto loads = db().loads;
   // Back within the idle timeout: from the snapshot, without a read of
   // the user, and what came meanwhile reaches it.
