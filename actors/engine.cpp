@@ -22,10 +22,18 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   // Without expanders the engine only delivers: it tails what the other
   // engines on the database expand, and needs no outbox notifications.
   auto listener = options.listener;
-  listener.channels = {{"herald_log", {names::tailer}},
-                       {"herald_channels", {names::channel_expander}}};
+  listener.channels = {{"herald_log", {names::tailer}, {}},
+                       {"herald_channels", {names::channel_expander}, {}}};
+  // This engine's expansions reach its tailer in memory: their log
+  // notifications are not wake-ups here.
+  auto writers = std::make_shared<local_writers>(options.expanders);
+  listener.channels[0].ignore_senders = [writers](int pid) {
+    return writers->contains(pid);
+  };
+  auto expander = options.expander;
+  expander.writers = writers;
   if (options.expanders > 0) {
-    listen_channel outbox{"herald_outbox", {}};
+    listen_channel outbox{"herald_outbox", {}, {}};
     for (size_t i = 1; i <= options.expanders; ++i)
       outbox.wake.push_back(expander_name(i));
     listener.channels.push_back(std::move(outbox));
@@ -56,7 +64,7 @@ caf::actor spawn_engine(caf::actor_system& sys, engine_options options,
   };
   for (size_t i = 1; i <= options.expanders; ++i)
     ingest.push_back({"expander-" + std::to_string(i),
-                      [i, opts = options.expander](event_based_actor* parent) {
+                      [i, opts = expander](event_based_actor* parent) {
                         return caf::actor_cast<caf::actor>(
                           spawn_expander(parent, i, opts));
                       },

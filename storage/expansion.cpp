@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include "storage/detail/pg.hpp"
 #include "storage/detail/pg_array.hpp"
+#include "storage/detail/web_row.hpp"
 #include "storage/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -65,9 +66,8 @@ constexpr const char* read_sql = R"sql(
 )sql";
 
 constexpr const char* expand_sql = R"sql(
-  SELECT taken, first_position, last_position, channel_work
-    FROM herald.expand_pending($1::bigint[], $2::bigint[], $3::text[],
-                               $4::jsonb[], $5::text[], $6::text[])
+  SELECT * FROM herald.expand_pending($1::bigint[], $2::bigint[], $3::text[],
+                                      $4::jsonb[], $5::text[], $6::text[])
 )sql";
 
 std::vector<std::string> json_strings(const std::string& text) {
@@ -130,8 +130,9 @@ struct outbox_expander::impl {
   }
 
   // Two round trips, no transaction block: the read, then the call that
-  // takes, expands and commits (schema/0019). Rendering happens between
-  // them, with no lock held.
+  // takes, expands, commits and answers with the entries it logged
+  // (schema/0019, 0022). Rendering happens between them, with no lock
+  // held.
   batch_result run_once(size_t limit, const render_fn& render) {
     batch_result result;
     pqxx::nontransaction tx{prepared()};
@@ -162,26 +163,27 @@ struct outbox_expander::impl {
         messages.emplace_back(std::move(outcome.reject_message));
       }
     }
-    auto row = tx.exec_prepared1(
+    auto taken = tx.exec_prepared(
       "herald_expand_pending", detail::to_array_literal(ids),
       detail::to_array_literal(template_ids), detail::to_array_literal(types),
       detail::to_array_literal(rendered), detail::to_array_literal(codes),
       detail::to_array_literal(messages));
+    const auto& row = taken[0];
     result.claimed = row[0].as<size_t>();
     if (!row[1].is_null()) {
       result.first_position = row[1].as<int64_t>();
       result.last_position = row[2].as<int64_t>();
+      result.logged.after = result.first_position - 1;
+      result.logged.through = result.last_position;
+      for (const auto& entry : taken)
+        if (!entry[4].is_null())
+          detail::add_log_row(result.logged, entry, 4);
     }
     // Of the messages taken, those with no position were rejected.
     auto positioned =
       row[1].is_null() ? 0 : result.last_position - result.first_position + 1;
     result.rejected = result.claimed - static_cast<size_t>(positioned);
     result.channel_work = row[3].as<bool>();
-    // The channel step of every engine learns of it from here, after the
-    // commit: the log's own notification wakes only the tailers, so that
-    // a batch for web clients alone costs no channel probe anywhere.
-    if (result.channel_work)
-      tx.exec0("NOTIFY herald_channels");
     return result;
   }
 };
@@ -190,6 +192,10 @@ outbox_expander::outbox_expander(std::string database_url)
   : impl_(std::make_unique<impl>(std::move(database_url))) {}
 
 outbox_expander::~outbox_expander() = default;
+
+int outbox_expander::backend_pid() const {
+  return impl_->conn.backend_pid();
+}
 
 batch_result outbox_expander::expand_batch(size_t limit,
                                            const render_fn& render) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/template_renderer.hpp"
+#include "storage/log_entry.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -59,8 +60,12 @@ struct batch_result {
   int64_t first_position = 0;
   int64_t last_position = 0;
   /// Some message has sms or mobile texts: the channel step has work
-  /// (herald_channels was notified after the commit).
+  /// (herald_channels was notified with the commit).
   bool channel_work = false;
+  /// The log entries the batch wrote, as a read of the log after
+  /// first_position - 1 through last_position returns them (empty range:
+  /// no position taken). Every position below them is committed.
+  log_batch logged;
 };
 
 /// Turns pending outbox rows into stream log entries, in the order they
@@ -85,6 +90,10 @@ public:
   /// failure is retried; every other failure, of the database or of
   /// `render`, throws storage::error and leaves the rows pending.
   batch_result expand_batch(size_t limit, const render_fn& render);
+
+  /// The server process of its connection (0 before the first batch):
+  /// the log notifications of its commits come from it.
+  int backend_pid() const;
 
 private:
   struct impl;

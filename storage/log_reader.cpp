@@ -17,6 +17,8 @@ namespace {
 // the log's index across streams (schema/0012); the entries are a lateral
 // subquery kept whole (OFFSET 0) so that both bounds of the range are the
 // index scan's, whatever the planner makes of the join around it.
+// herald.expand_pending (schema/0022) answers an expansion with its
+// entries in the same columns: a change here is a change there.
 constexpr const char* read_sql = R"sql(
   SELECT h.through, l.position, l.stream, o.id, o.template_code,
          coalesce(o.rendered->'web'->>'title', ''),
@@ -35,14 +37,6 @@ constexpr const char* read_sql = R"sql(
                         WHERE o.id = l.message_id OFFSET 0) o ON true
    ORDER BY l.position, l.stream
 )sql";
-
-std::shared_ptr<const message_content> content_of(const pqxx::row& row) {
-  auto m = std::make_shared<message_content>();
-  m->web = detail::sealed_web(row, 3);
-  m->message_type = row[9].as<std::string>();
-  m->priority = row[10].as<std::string>();
-  return m;
-}
 
 } // namespace
 
@@ -85,28 +79,19 @@ int64_t log_reader::head() {
 
 log_batch log_reader::read_after(int64_t after, int64_t max_positions) {
   // One statement, one snapshot (see read_sql): no transaction around it.
-  return impl_->run("cannot read the stream log", [&](
-                                                    pqxx::nontransaction& tx) {
-    auto rows = tx.exec_prepared("herald_log_read", after, max_positions);
-    log_batch batch;
-    batch.after = after;
-    batch.through = after;
-    for (const auto& row : rows) {
-      batch.through = std::max(batch.through, row[0].as<int64_t>());
-      if (row[1].is_null())
-        continue; // no entries, only the head
-      auto position = row[1].as<int64_t>();
-      if (batch.entries.empty() || batch.entries.back().position != position) {
-        log_entry entry;
-        entry.position = position;
-        if (!row[3].is_null())
-          entry.message = content_of(row);
-        batch.entries.push_back(std::move(entry));
+  return impl_->run(
+    "cannot read the stream log", [&](pqxx::nontransaction& tx) {
+      auto rows = tx.exec_prepared("herald_log_read", after, max_positions);
+      log_batch batch;
+      batch.after = after;
+      batch.through = after;
+      for (const auto& row : rows) {
+        batch.through = std::max(batch.through, row[0].as<int64_t>());
+        if (!row[1].is_null()) // else no entries, only the head
+          detail::add_log_row(batch, row, 1);
       }
-      batch.entries.back().streams.push_back(row[2].as<std::string>());
-    }
-    return batch;
-  });
+      return batch;
+    });
 }
 
 } // namespace herald::storage

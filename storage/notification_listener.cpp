@@ -9,12 +9,19 @@ namespace {
 
 class wake_receiver : public pqxx::notification_receiver {
 public:
-  wake_receiver(pqxx::connection_base& conn, const std::string& channel)
-    : pqxx::notification_receiver(conn, channel) {}
+  wake_receiver(pqxx::connection_base& conn, const std::string& channel,
+                const std::function<bool(int)>* ignored)
+    : pqxx::notification_receiver(conn, channel), ignored_(ignored) {}
 
-  void operator()(const std::string&, int) override { notified = true; }
+  void operator()(const std::string&, int backend_pid) override {
+    if (!(ignored_ && *ignored_ && (*ignored_)(backend_pid)))
+      notified = true;
+  }
 
   bool notified = false; ///< since the last wait() began
+
+private:
+  const std::function<bool(int)>* ignored_; ///< owned by the impl
 };
 
 } // namespace
@@ -22,6 +29,8 @@ public:
 struct notification_listener::impl {
   std::string url;
   std::vector<std::string> channels;
+  /// Per channel: senders whose notifications are not wake-ups.
+  std::vector<std::function<bool(int)>> ignored;
   std::unique_ptr<pqxx::connection> conn;
   std::vector<std::unique_ptr<wake_receiver>> receivers; ///< per channel
 
@@ -38,6 +47,14 @@ notification_listener::notification_listener(std::string database_url,
   impl_->url =
     detail::with_parameter(database_url, "application_name", application_name);
   impl_->channels = std::move(channels);
+  impl_->ignored.resize(impl_->channels.size());
+}
+
+void notification_listener::ignore_senders(const std::string& channel,
+                                           std::function<bool(int)> sender) {
+  for (size_t i = 0; i < impl_->channels.size(); ++i)
+    if (impl_->channels[i] == channel)
+      impl_->ignored[i] = sender;
 }
 
 notification_listener::~notification_listener() {
@@ -50,9 +67,9 @@ bool notification_listener::ensure_listening() {
   impl_->drop();
   try {
     impl_->conn = detail::open(impl_->url);
-    for (const auto& channel : impl_->channels)
-      impl_->receivers.push_back(
-        std::make_unique<wake_receiver>(*impl_->conn, channel));
+    for (size_t i = 0; i < impl_->channels.size(); ++i)
+      impl_->receivers.push_back(std::make_unique<wake_receiver>(
+        *impl_->conn, impl_->channels[i], &impl_->ignored[i]));
     // The receivers' LISTENs are sent lazily; force them now.
     impl_->conn->get_notifs();
   } catch (...) {

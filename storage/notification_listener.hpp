@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ public:
 
   notification_listener(const notification_listener&) = delete;
   notification_listener& operator=(const notification_listener&) = delete;
+
+  /// Notifications on `channel` sent by a server process for which
+  /// `sender` is true are not counted by wait(). Set before listening.
+  void ignore_senders(const std::string& channel,
+                      std::function<bool(int pid)> sender);
 
   /// Connects and LISTENs unless already listening. True when it did so
   /// now: notifications sent before that moment were missed, so the caller

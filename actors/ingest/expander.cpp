@@ -28,6 +28,7 @@ namespace herald::actors {
 namespace {
 
 struct expander_state {
+  size_t index = 0; ///< from 1: expander_name(index)
   expander_options options;
   std::unique_ptr<storage::outbox_expander> db;
   /// Compiled template versions by id. A version's texts never change
@@ -88,14 +89,16 @@ storage::render_outcome render(expander_state& st,
   return render_outcome::rendered(std::move(json));
 }
 
-// After a commit: this engine's tailer reads the new entries at once
-// (the NOTIFY wakes the other engines'), and the channel step runs if some
-// message has sms or mobile texts.
-void announce(expander_self* self, const storage::batch_result& result) {
+// After a commit: this engine's tailer gets the entries in memory (the
+// NOTIFY wakes the other engines' tailers, and the listener here skips
+// it: local_writers), and the channel step runs if some message has sms
+// or mobile texts.
+void announce(expander_self* self, storage::batch_result& result) {
   auto& reg = self->system().registry();
   if (result.last_position > 0)
     if (auto tailer = reg.get<tailer_actor>(names::tailer))
-      self->send(tailer, wake_atom_v);
+      self->send(tailer, expanded_here{std::make_shared<storage::log_batch>(
+                           std::move(result.logged))});
   if (result.channel_work)
     if (auto channels =
           reg.get<channel_expander_actor>(names::channel_expander))
@@ -129,15 +132,21 @@ bool expand_some(expander_self* self) {
   return true;
 }
 
+// After every turn, failed or not: the connection it used (none after a
+// failure that dropped it) is what the listener skips.
 void run_turn(expander_self* self) {
-  self->state.retry.run(self, "expansion", self->state.options.retry_delay,
-                        [self] { return expand_some(self); });
+  auto& st = self->state;
+  st.retry.run(self, "expansion", st.options.retry_delay,
+               [self] { return expand_some(self); });
+  if (st.options.writers)
+    st.options.writers->set(st.index - 1, st.db->backend_pid());
 }
 
 expander_actor::behavior_type
 expander_behavior(expander_self* self, size_t index, expander_options options) {
   auto& st = self->state;
   st.db = std::make_unique<storage::outbox_expander>(options.database_url);
+  st.index = index;
   st.options = std::move(options);
   register_while_alive(self, expander_name(index));
   self->send(self, wake_atom_v);

@@ -80,9 +80,10 @@ void listen_once(listener_actor* self) {
     else
       ++st.polls;
     // A notification wakes its channel's actors; every channel's are
-    // woken at least once per poll interval, however busy the others.
+    // woken at least once per poll interval, however busy the others (a
+    // wait that timed out took the whole interval).
     auto now = std::chrono::steady_clock::now();
-    if (!any || now - st.all_woken >= st.options.poll_interval) {
+    if (now - st.all_woken >= st.options.poll_interval) {
       st.all_woken = now;
       wake_all(self);
     } else {
@@ -114,6 +115,9 @@ caf::behavior listener_behavior(listener_actor* self,
     names.push_back(channel.name);
   st.conn = std::make_unique<storage::notification_listener>(
     options.database_url, std::move(names), options.application_name);
+  for (const auto& channel : options.channels)
+    if (channel.ignore_senders)
+      st.conn->ignore_senders(channel.name, channel.ignore_senders);
   st.options = std::move(options);
   self->send(self, tick_atom_v);
   return {

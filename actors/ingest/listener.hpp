@@ -6,6 +6,7 @@
 #include <caf/timespan.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ namespace herald::actors {
 struct listen_channel {
   std::string name;
   std::vector<caf::atom_value> wake;
+  /// Server processes whose notifications on it wake nobody (none when
+  /// empty): this engine's expanders on the log's channel, whose commits
+  /// reach the tailer in memory (local_writers).
+  std::function<bool(int pid)> ignore_senders;
 };
 
 struct listener_options {

@@ -27,6 +27,8 @@ struct tailer_state {
   std::unique_ptr<storage::log_source> log;
   size_t batches = 0;
   size_t entries = 0;
+  /// Batches an expander here handed over that went out without a read.
+  size_t handed_over = 0;
   retry_loop retry;
   static inline const char* name = "tailer";
 };
@@ -35,14 +37,36 @@ using tailer_self = tailer_actor::stateful_base<tailer_state>;
 
 // The cursor moves before the batch is sent: a shard registering in the
 // meantime either gets the batch or starts after it (tail_cursor).
-void hand_out(tailer_self* self, storage::log_batch batch) {
+void hand_out(tailer_self* self,
+              std::shared_ptr<const storage::log_batch> batch) {
   auto& st = self->state;
-  st.tail->dispatched.store(batch.through);
-  auto shared = std::make_shared<const storage::log_batch>(std::move(batch));
+  st.tail->dispatched.store(batch->through);
   auto& reg = self->system().registry();
   for (size_t i = 0; i < st.options.shards; ++i)
     if (auto shard = reg.get<user_shard_actor>(shard_name(i)))
-      self->send(shard, tailed{shared});
+      self->send(shard, tailed{batch});
+}
+
+void hand_out(tailer_self* self, storage::log_batch batch) {
+  hand_out(self, std::make_shared<const storage::log_batch>(std::move(batch)));
+}
+
+// An expander here committed `batch`. Right after the cursor it is what a
+// read would return (every position below it is committed), so it goes
+// out as it is; past a gap (another engine's commits, a batch of another
+// expander not here yet) the read fills the gap and takes it too; at or
+// below the cursor a read has already handed it out.
+void take_expanded(tailer_self* self,
+                   std::shared_ptr<const storage::log_batch> batch) {
+  auto& st = self->state;
+  auto dispatched = st.tail->dispatched.load();
+  if (dispatched >= 0 && batch->after == dispatched) {
+    ++st.handed_over;
+    st.entries += batch->entries.size();
+    hand_out(self, std::move(batch));
+  } else if (batch->through > dispatched) {
+    st.retry.wake(self);
+  }
 }
 
 // Up to batches_per_turn batches; true when more may be there.
@@ -88,6 +112,7 @@ tailer_actor::behavior_type tailer_behavior(tailer_self* self,
   self->send(self, wake_atom_v);
   return {
     [self](wake_atom) { self->state.retry.wake(self); },
+    [self](expanded_here& msg) { take_expanded(self, std::move(msg.batch)); },
     [self](turn_atom) { run_turn(self); },
     [self](tick_atom) {
       self->state.retry.on_tick();
@@ -99,6 +124,7 @@ tailer_actor::behavior_type tailer_behavior(tailer_self* self,
                             {"id", self->id()},
                             {"position", st.tail->dispatched.load()},
                             {"batches", st.batches},
+                            {"handed_over", st.handed_over},
                             {"entries", st.entries},
                             {"wakes", st.retry.wakes},
                             {"turns", st.retry.turns},

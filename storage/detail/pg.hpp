@@ -76,6 +76,9 @@ public:
   /// Whether a connection is open right now (no connection attempt).
   bool is_open() const { return conn_ && conn_->is_open(); }
 
+  /// The server process of the open connection; 0 when none is open.
+  int backend_pid() const { return is_open() ? conn_->backendpid() : 0; }
+
   /// Forgets the connection; the next get() opens a new one.
   void reset() { conn_.reset(); }
 

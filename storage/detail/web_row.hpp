@@ -5,6 +5,7 @@
 
 #include "core/delivery.hpp"
 #include "storage/detail/pg.hpp"
+#include "storage/log_entry.hpp"
 
 #include <memory>
 
@@ -14,5 +15,12 @@ namespace herald::storage::detail {
 /// web body, vars (text) and created_at (ISO 8601, UTC).
 std::shared_ptr<const web_content> sealed_web(const pqxx::row& row,
                                               pqxx::row::size_type first);
+
+/// Adds one row of a log read to `batch`, from ten columns at `first`
+/// on: position, stream, then the message (null for a control entry) as
+/// sealed_web reads it, its message type and its priority. Rows come in
+/// (position, stream) order: a position's streams join its entry.
+void add_log_row(log_batch& batch, const pqxx::row& row,
+                 pqxx::row::size_type first);
 
 } // namespace herald::storage::detail

@@ -132,6 +132,21 @@ struct fixture : test::actor_fixture {
     run_once_all();
   }
 
+  // An expander here committed positions (after, through] with entries
+  // at `at` (also in the log, as the database would have them).
+  void expanded(int64_t after, int64_t through, std::vector<int64_t> at) {
+    auto batch = std::make_shared<storage::log_batch>();
+    batch->after = after;
+    batch->through = through;
+    for (auto p : at) {
+      log->commit(p, "user:1");
+      batch->entries.push_back(log->entries[p]);
+    }
+    log->head = std::max(log->head, through);
+    self->send(tailer(), expanded_here{std::move(batch)});
+    run_once_all();
+  }
+
   // Runs every message now, without letting the clock move.
   void run_once_all() {
     while (consume_message()) {
@@ -238,6 +253,40 @@ CAF_TEST(wake ups that wait together share one read) {
   run_once_all();
   CAF_CHECK_EQUAL(log->reads - before, 2u);
   CAF_CHECK_EQUAL(positions(0), (positions_t{1, 2, 3}));
+}
+
+CAF_TEST(an expansion here that follows the cursor goes out without a read) {
+  start();
+  auto before = log->reads;
+  expanded(0, 3, {1, 3});
+  CAF_CHECK_EQUAL(log->reads, before);
+  CAF_CHECK_EQUAL(tail->dispatched.load(), 3);
+  for (size_t i = 0; i < 2; ++i) {
+    CAF_CHECK_EQUAL(ranges(i), (ranges_t{{0, 0}, {0, 3}}));
+    CAF_CHECK_EQUAL(positions(i), (positions_t{1, 3}));
+  }
+}
+
+CAF_TEST(an expansion here past a gap is read with the gap) {
+  start();
+  // Position 1 is another engine's, not read yet.
+  log->commit(1, "topic:2");
+  auto before = log->reads;
+  expanded(1, 2, {2});
+  CAF_CHECK_EQUAL(log->reads - before, 1u);
+  CAF_CHECK_EQUAL(ranges(0), (ranges_t{{0, 0}, {0, 2}}));
+  CAF_CHECK_EQUAL(positions(0), (positions_t{1, 2}));
+}
+
+CAF_TEST(an expansion here that a read handed out already is dropped) {
+  start();
+  log->commit(1, "user:1");
+  wake();
+  auto before = log->reads;
+  expanded(0, 1, {1});
+  CAF_CHECK_EQUAL(log->reads, before);
+  CAF_CHECK_EQUAL(ranges(0), (ranges_t{{0, 0}, {0, 1}}));
+  CAF_CHECK_EQUAL(positions(0), (positions_t{1}));
 }
 
 CAF_TEST(a failed read is retried after the delay and nothing is skipped) {

@@ -5,6 +5,7 @@
 #include "fixtures/engine_render.hpp"
 #include "fixtures/herald_database.hpp"
 #include "storage/channel_expansion.hpp"
+#include "storage/log_reader.hpp"
 
 #include <caf/test/unit_test.hpp>
 
@@ -302,6 +303,52 @@ CAF_TEST(messages that cannot be processed are rejected with a reason) {
                                    std::to_string(missing) + "," +
                                    std::to_string(unknown) + ")"),
                   0);
+}
+
+CAF_TEST(a batch answers with its log entries as a read of the log gives them) {
+  auto to_user = publish("'shop', 'order_shipped', 'user:u1', " + order_a);
+  auto to_many = publish("'shop', 'order_shipped', ARRAY['store:s1',"
+                         " 'topic:news', 'user:u2'], " +
+                         order_a + ", ARRAY['web']");
+  auto sms_only = publish("'shop', 'order_shipped', 'user:u1', " + order_a +
+                          ", ARRAY['sms']");
+  publish("'shop', 'order_shipped', 'user:ghost', " + order_a);
+  auto escaped = publish("'shop', 'order_shipped', 'user:u3',"
+                         " '{\"order\":\"\u00c4 \\\"<b>\\\" \u2603\"}',"
+                         " ARRAY['web'], NULL, 'high'");
+  auto result = expand();
+  CAF_CHECK_EQUAL(result.claimed, 5u);
+  CAF_CHECK_EQUAL(result.rejected, 1u);
+  // Four positions, one without web text and so without an entry.
+  CAF_CHECK_EQUAL(result.logged.after, result.first_position - 1);
+  CAF_CHECK_EQUAL(result.logged.through, result.last_position);
+  CAF_CHECK_EQUAL(result.last_position - result.first_position, 3);
+  CAF_CHECK_EQUAL(position(sms_only), result.first_position + 2);
+  storage::log_reader reader{url()};
+  auto read = reader.read_after(result.first_position - 1, 100);
+  CAF_CHECK_EQUAL(read.through, result.last_position);
+  auto& mine = result.logged.entries;
+  CAF_REQUIRE_EQUAL(mine.size(), 3u);
+  CAF_REQUIRE_EQUAL(read.entries.size(), mine.size());
+  std::vector<int64_t> ids{to_user, to_many, escaped};
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto& a = mine[i];
+    const auto& b = read.entries[i];
+    CAF_CHECK_EQUAL(a.position, b.position);
+    CAF_CHECK_EQUAL(a.streams, b.streams);
+    CAF_REQUIRE(a.message && b.message);
+    CAF_CHECK_EQUAL(a.message->web->id, ids[i]);
+    CAF_CHECK_EQUAL(a.message->web->id, b.message->web->id);
+    CAF_CHECK_EQUAL(a.message->web->created_unix, b.message->web->created_unix);
+    CAF_CHECK_EQUAL(a.message->web->members_before_seq,
+                    b.message->web->members_before_seq);
+    CAF_CHECK_EQUAL(a.message->web->members_after_seq,
+                    b.message->web->members_after_seq);
+    CAF_CHECK_EQUAL(a.message->message_type, b.message->message_type);
+    CAF_CHECK_EQUAL(a.message->priority, b.message->priority);
+  }
+  CAF_CHECK_EQUAL(mine[1].streams.size(), 3u);
+  CAF_CHECK_EQUAL(mine[2].message->priority, "high");
 }
 
 CAF_TEST(two expanders at once take positions in commit order) {
