@@ -295,6 +295,13 @@ def check(results):
                                 f"{s['publish_rate']}/s did not drain")
     db = results.get("database", {}).get("herald", {})
     if db and "error" not in db:
+        # Commit -> client joins every delivered message with its writer's
+        # commit by serial: one missing means the join lost it.
+        for s in db["steps"]:
+            if s["latency"]["count"] != s["delivered"]:
+                problems.append(f"database: {s['latency']['count']} commit "
+                                f"times for {s['delivered']} delivered at "
+                                f"{s['publish_rate']}/s")
         bulk = db["bulk"]
         if not bulk["complete"] or not bulk["ingested_per_s"]:
             problems.append(f"database: bulk delivered {bulk['delivered']} "

@@ -141,6 +141,20 @@ class Clients:
         total["latency"] = latency.merge(p["latency"] for p in parts)
         return total
 
+    def arrivals(self):
+        """{serial: first arrival (µs, wall clock)} over every process, for
+        clients started with --arrivals=1."""
+        self.broadcast("arrivals")
+        out = {}
+        for w in self.workers:
+            part = w.wait("arrivals", 30)
+            if part is None:
+                raise RuntimeError("a generator did not answer arrivals")
+            for serial, at in zip(part["serials"], part["at_us"]):
+                if serial not in out or at < out[serial]:
+                    out[serial] = at
+        return out
+
     def wait_received(self, expected, timeout, key="received", stall=None):
         """Polls stats until key reaches expected, the timeout passes, or
         (with stall) nothing more arrived for stall seconds; returns the

@@ -1,6 +1,8 @@
 """Latency histograms as herald-bench prints them (bucket upper bounds and
 counts in microseconds): merging across processes and reading quantiles."""
 
+import bisect
+
 
 def empty():
     return {"unit": "us", "bounds": [], "counts": [], "max": 0, "count": 0}
@@ -17,6 +19,24 @@ def merge(histograms):
         out["counts"] = [a + b for a, b in zip(out["counts"], h["counts"])]
         out["max"] = max(out["max"], h["max"])
         out["count"] += h["count"]
+    return out
+
+
+def from_values(values_us, like):
+    """A histogram of `values_us` with the bucket bounds of histogram
+    `like`, as herald-bench fills them: a bucket holds the values below its
+    bound and at or above the one before (the last one, everything above)."""
+    out = empty()
+    if not like or not like.get("bounds"):
+        return out
+    out["bounds"] = list(like["bounds"])
+    out["counts"] = [0] * len(out["bounds"])
+    for v in values_us:
+        v = max(0, v)
+        i = min(bisect.bisect_right(out["bounds"], v), len(out["bounds"]) - 1)
+        out["counts"][i] += 1
+        out["max"] = max(out["max"], v)
+        out["count"] += 1
     return out
 
 

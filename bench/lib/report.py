@@ -89,6 +89,11 @@ ROWS = [
      ("at_target_rate", "latency", "p99_ms"), "≤ 10", lambda v, b: v <= 10),
     ("database", "commit-to-client p99.9 at 1,000/s", "ms", "lower",
      ("at_target_rate", "latency", "p999_ms"), None, None),
+    ("database", "publish-to-client p50 at 1,000/s (from before the "
+     "writer's statement)", "ms", "lower",
+     ("at_target_rate", "publish_latency", "p50_ms"), None, None),
+    ("database", "publish-to-client p99 at 1,000/s", "ms", "lower",
+     ("at_target_rate", "publish_latency", "p99_ms"), None, None),
     ("database", "engine CPU per delivery at 1,000/s", "µs", "lower",
      ("at_target_rate", "engine_us_per_delivery"), None, None),
     ("database", "PostgreSQL CPU per delivery at 1,000/s", "µs", "lower",
@@ -297,17 +302,25 @@ def _steps(results, systems):
                                ("database", "publish_rate")):
         if scenario not in results:
             continue
+        db = scenario == "database"
         lines += [f"### {scenario}: every step", "",
                   "*late*: arrived after the step's drain time, before the "
                   "next step began; *drained*: the next step started with "
                   "nothing of this one left (else it started on a fresh "
                   "database); *generator %*: the busiest herald-bench "
-                  "client process, in % of a core.", "",
+                  "client process, in % of a core."
+                  + (" Latencies are from the writer's COMMIT returned to "
+                     "the client; *publish p50*: from before the writer's "
+                     "statement (the publish and its commit)." if db else ""),
+                  "",
                   "| system | offered /s | delivered | late | p50 ms | "
-                  "p99 ms | p99.9 ms | max ms | engine CPU % | "
+                  "p99 ms | p99.9 ms | max ms | "
+                  + ("publish p50 ms | " if db else "")
+                  + "engine CPU % | "
                   "engine µs/delivery | PostgreSQL µs/delivery | "
                   "generator % | drained | sustained |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+                  + ("---|" if db else "")]
         for name in systems:
             for s in _get(results[scenario].get(name), "steps") or []:
                 lat = s["latency"]
@@ -317,7 +330,9 @@ def _steps(results, systems):
                     f"{_fmt(s.get('late'))} | "
                     f"{_fmt(lat['p50_ms'])} | {_fmt(lat['p99_ms'])} | "
                     f"{_fmt(lat['p999_ms'])} | {_fmt(lat['max_ms'])} | "
-                    f"{_fmt(s['engine_cpu_percent'])} | "
+                    + (f"{_fmt(_get(s, 'publish_latency', 'p50_ms'))} | "
+                       if db else "")
+                    + f"{_fmt(s['engine_cpu_percent'])} | "
                     f"{_fmt(s.get('engine_cpu_us_per_delivery'))} | "
                     f"{_fmt(s.get('postgres_cpu_us_per_delivery'))} | "
                     f"{_fmt(s.get('generator_busiest_cpu_percent'))} | "
@@ -353,6 +368,16 @@ def _notes(results, systems):
             "bulk transaction always runs on a fresh database of its own, "
             "with 50,000 users.", ""]
     if "database" in results:
+        lines += [
+            "- **Commit-to-client** is, per message, the moment a client "
+            "had it less the moment the writer's statement returned: the "
+            "writer (`herald.publish` for Herald, `pg_notify` for node-ws, "
+            "each an autocommitted statement) stamps every serial's commit, "
+            "each client every serial's arrival, and the two are joined by "
+            "serial. *Publish-to-client* is from before the statement, the "
+            "stamp the message carries: it adds the statement itself, "
+            "insert and durable commit for Herald, a notification for "
+            "node-ws.", ""]
         lines += [
             "- **Bulk**: one transaction of 50,000 `herald.publish` calls, "
             "each to a different user; the clients of the first 1,000 users "

@@ -93,13 +93,16 @@ class Unsupported(Exception):
     """The system cannot take part in this scenario; the text says why."""
 
 
-def connect(ctx, system, engine, secret, count, timeout=180, dedup=False):
-    """dedup: plain WebSocket clients fed by one publisher drop replays."""
+def connect(ctx, system, engine, secret, count, timeout=180, dedup=False,
+            arrivals=False):
+    """dedup: plain WebSocket clients fed by one publisher drop replays;
+    arrivals: the clients keep each message's serial and arrival time."""
     proto = ("herald" if is_herald(system)
              else "sse" if system == "pushpin" else "ws")
     clients = Clients(ctx.bench, f"127.0.0.1:{engine.port}", proto, count,
                       secret=secret, path=engine.sub_path,
-                      extra=["--dedup=1"] if dedup else [])
+                      extra=(["--dedup=1"] if dedup else [])
+                      + (["--arrivals=1"] if arrivals else []))
     ms = clients.wait_ready(timeout)
     if ms is None:
         st = clients.stats()
@@ -162,10 +165,11 @@ class Rig:
     measuring the backlog of the one before."""
 
     def __init__(self, ctx, system, scenario, users, subscribers,
-                 clients, with_db=False, dedup=False):
+                 clients, with_db=False, dedup=False, arrivals=False):
         self.ctx, self.system, self.scenario = ctx, system, scenario
         self.users, self.subscribers = users, subscribers
         self.count, self.with_db, self.dedup = clients, with_db, dedup
+        self.arrivals = arrivals
         self.engine = self.clients = None
         self.starts = 0
         self.start()
@@ -179,7 +183,7 @@ class Rig:
         try:
             self.clients, self.connect_ms = connect(
                 self.ctx, self.system, self.engine, self.secret, self.count,
-                dedup=self.dedup)
+                dedup=self.dedup, arrivals=self.arrivals)
         except Exception:
             self.engine.stop()
             raise
@@ -390,7 +394,10 @@ def _step(rate, pub, expected, st, cores, ctx):
 def database(ctx, system):
     u = ctx.db_users
     mode = "herald" if is_herald(system) else "notify"
-    rig = Rig(ctx, system, "database", u, 0, u, with_db=True)
+    # Commit -> client is a client's arrival minus the moment the writer's
+    # statement returned (its commit): the clients keep each serial's
+    # arrival, the writers each serial's commit.
+    rig = Rig(ctx, system, "database", u, 0, u, with_db=True, arrivals=True)
     steps = []
     try:
         fresh = False
@@ -407,7 +414,13 @@ def database(ctx, system):
                           users=u, writers=writers)
             st = clients.wait_received(pub["count"], ctx.drain_seconds)
             cores = meter.cores()
-            step = _step(rate, pub, pub["count"], st, cores, ctx)
+            since_commit = _since_commit(pub, clients.arrivals(),
+                                         st["latency"])
+            step = _step(rate, pub, pub["count"],
+                         dict(st, latency=since_commit), cores, ctx)
+            # From before the writer's statement (publish and commit) to the
+            # client, as every run before this measure reported it.
+            step["publish_latency"] = latency.summary(st["latency"])
             step["writers"] = writers
             step["statement_latency"] = latency.summary(pub["statement"])
             # Each writer waits for its commit: with statements this slow,
@@ -451,6 +464,7 @@ def database(ctx, system):
             "rate": ctx.db_target, "latency": at_target["latency"],
             "rate_reached": at_target["publish_rate_reached"],
             "histogram": at_target["histogram"],
+            "publish_latency": at_target.get("publish_latency"),
             "sustained": at_target["sustained"],
             "engine_us_per_delivery": at_target["engine_cpu_us_per_delivery"],
             "postgres_us_per_delivery":
@@ -460,6 +474,17 @@ def database(ctx, system):
                             if not s["drained"]],
         "bulk": bulk,
     }
+
+
+def _since_commit(pub, arrivals, like):
+    """Histogram (with the buckets of `like`) of each message's arrival
+    minus the moment its writer's statement returned, by serial; a serial
+    that arrived twice counts its first arrival."""
+    commits = dict(zip(pub.get("commit_serials", []),
+                       pub.get("commits_at_us", [])))
+    return latency.from_values(
+        (at - commits[serial] for serial, at in arrivals.items()
+         if serial in commits), like)
 
 
 STAMP = "(extract(epoch from clock_timestamp()) * 1e6)::bigint"

@@ -14,6 +14,7 @@ namespace asio = boost::asio;
 client_pool::client_pool(asio::io_context& io, config cfg)
   : io_(io), cfg_(std::move(cfg)), retry_timer_(io), publish_timer_(io) {
   cfg_.settings.stats = &stats_;
+  stats_.keep_arrivals = cfg_.keep_arrivals;
   cfg_.settings.on_ready = [this](size_t i) {
     on_ready(i);
   };
@@ -92,6 +93,8 @@ void client_pool::command(const std::string& line) {
   in >> verb;
   if (verb == "stats") {
     print_stats();
+  } else if (verb == "arrivals") {
+    print_arrivals();
   } else if (verb == "reset") {
     stats_.reset();
     std::printf("{\"event\":\"reset\"}\n");
@@ -140,6 +143,18 @@ void client_pool::publish_tick() {
     if (!ec)
       publish_tick();
   });
+}
+
+void client_pool::print_arrivals() {
+  std::string out = R"({"event":"arrivals","serials":[)";
+  for (size_t i = 0; i < stats_.arrivals.size(); ++i)
+    out += (i ? "," : "") + std::to_string(stats_.arrivals[i].first);
+  out += R"(],"at_us":[)";
+  for (size_t i = 0; i < stats_.arrivals.size(); ++i)
+    out += (i ? "," : "") + std::to_string(stats_.arrivals[i].second);
+  out += "]}\n";
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
 }
 
 void client_pool::print_stats() {

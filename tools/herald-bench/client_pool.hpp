@@ -29,6 +29,8 @@ public:
     std::vector<boost::asio::ip::address> sources;
     std::vector<std::string> targets; ///< one upgrade path per connection
     size_t max_pending = 256;         ///< handshakes in flight at once
+    /// Keep (serial, arrival) of every message for the "arrivals" command.
+    bool keep_arrivals = false;
   };
 
   client_pool(boost::asio::io_context& io, config cfg);
@@ -42,6 +44,7 @@ private:
   void on_down(size_t index, bool was_ready);
   void publish_tick();
   void print_stats();
+  void print_arrivals();
   static int64_t now_ms();
 
   boost::asio::io_context& io_;

@@ -168,7 +168,8 @@ void connection::handle_frame(std::string_view frame) {
   }
   last_seq_ = seq;
   auto now = now_micros();
-  stats.arrived(now, now - *stamp);
+  stats.arrived(now, now - *stamp,
+                int_field(frame, R"("bench_n")").value_or(0));
   ack_soon();
 }
 
@@ -198,8 +199,8 @@ void record_plain(std::string_view payload, const connection_settings& settings,
   auto stamp = int_field(payload, R"("bench_t")");
   if (!stamp)
     return; // a peer's own frame, not one of ours
+  auto serial = int_field(payload, R"("bench_n")").value_or(0);
   if (settings.dedup) {
-    auto serial = int_field(payload, R"("bench_n")").value_or(0);
     if (serial <= last) {
       ++stats.duplicates;
       return;
@@ -209,7 +210,7 @@ void record_plain(std::string_view payload, const connection_settings& settings,
     ++last; // several writers: count what arrived
   }
   auto now = now_micros();
-  stats.arrived(now, now - *stamp);
+  stats.arrived(now, now - *stamp, serial);
 }
 
 void connection::send(std::string frame) {

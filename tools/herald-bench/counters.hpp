@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace herald::bench {
 
@@ -20,16 +22,27 @@ struct counters {
   int64_t last_arrival_us = 0;  ///< wall clock of the latest message
   histogram latency;
   std::string first_error; ///< what went wrong first, for the operator
+  /// With keep_arrivals: (serial, wall clock) of every stamped message, for
+  /// latencies measured from another process's moment (a writer's commit).
+  bool keep_arrivals = false;
+  std::vector<std::pair<int64_t, int64_t>> arrivals;
 
-  void reset() { *this = counters{}; }
+  void reset() {
+    auto keep = keep_arrivals;
+    *this = counters{};
+    keep_arrivals = keep;
+  }
 
-  /// A stamped message arrived at `now_us`, `age_us` after it was sent.
-  void arrived(int64_t now_us, int64_t age_us) {
+  /// A stamped message with serial `serial` arrived at `now_us`, `age_us`
+  /// after it was sent.
+  void arrived(int64_t now_us, int64_t age_us, int64_t serial) {
     ++received;
     if (first_arrival_us == 0)
       first_arrival_us = now_us;
     last_arrival_us = now_us;
     latency.record(age_us);
+    if (keep_arrivals)
+      arrivals.emplace_back(serial, now_us);
   }
 
   void error(const std::string& what) {

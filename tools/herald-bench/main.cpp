@@ -10,9 +10,12 @@
 //       [--ack-delay-ms=1000 --ack-every=64]  (herald.v1: when a cumulative
 //                        ack goes out, as herald.js acks; 0: every message)
 //       [--dedup=1]     (plain WebSocket, one publisher: drop replays)
+//       [--arrivals=1]  (keep each message's serial and arrival time for
+//                        the arrivals command)
 //       [--last-seq=N]  (herald.v1: resume after N, as a client that was
 //                        offline; 0: from the start)
-//     then commands on stdin: stats, reset, drop, publish R S, quit
+//     then commands on stdin: stats, arrivals, reset, drop, publish R S,
+//     quit
 //   herald-bench publish --database=URL --mode=herald|notify --rate=R
 //       --seconds=S [--writers=1] (--target=T | --users=U [--user-prefix=u])
 //       [--app=bench --template=note --channel=bench]
@@ -56,6 +59,7 @@ int run_clients(options& opt) {
   cfg.max_pending = static_cast<size_t>(opt.number("max-pending", 256));
   cfg.settings.quickack = opt.number("quickack", 0) != 0;
   cfg.settings.dedup = opt.number("dedup", 0) != 0;
+  cfg.keep_arrivals = opt.number("arrivals", 0) != 0;
   cfg.settings.initial_seq = opt.number("last-seq", 0);
   cfg.settings.ack_delay =
     std::chrono::milliseconds{opt.number("ack-delay-ms", 1000)};

@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace herald::bench {
 
@@ -19,6 +22,9 @@ struct writer_result {
   uint64_t count = 0;
   uint64_t errors = 0;
   histogram statement;
+  /// (serial, wall clock when its statement returned: the commit) of
+  /// every message written.
+  std::vector<std::pair<uint64_t, int64_t>> commits;
 };
 
 void write_loop(const publisher_config& cfg, int writer, writer_result& out) {
@@ -54,6 +60,7 @@ void write_loop(const publisher_config& cfg, int writer, writer_result& out) {
                          vars + ",\"user\":\"" + user + "\"}");
       }
       ++out.count;
+      out.commits.emplace_back(serial, now_micros());
     } catch (const std::exception& e) {
       if (out.errors++ == 0)
         std::fprintf(stderr, "publish failed: %s\n", e.what());
@@ -91,13 +98,22 @@ int run_publisher(const publisher_config& cfg) {
     errors += r.errors;
   }
   // Every writer runs the same schedule: the first one's statement
-  // latencies stand for all of them.
+  // latencies stand for all of them. The commits are every writer's: a
+  // client's arrival minus its message's commit is commit -> client.
+  std::string serials, commits;
+  for (auto& r : results)
+    for (auto& [serial, at] : r.commits) {
+      serials += (serials.empty() ? "" : ",") + std::to_string(serial);
+      commits += (commits.empty() ? "" : ",") + std::to_string(at);
+    }
   std::printf("{\"event\":\"published\",\"count\":%llu,\"errors\":%llu,"
-              "\"seconds\":%.3f,\"rate\":%.1f,\"statement\":%s}\n",
+              "\"seconds\":%.3f,\"rate\":%.1f,\"statement\":%s,"
+              "\"commit_serials\":[%s],\"commits_at_us\":[%s]}\n",
               static_cast<unsigned long long>(count),
               static_cast<unsigned long long>(errors), seconds,
               static_cast<double>(count) / seconds,
-              results.front().statement.to_json().c_str());
+              results.front().statement.to_json().c_str(), serials.c_str(),
+              commits.c_str());
   std::fflush(stdout);
   return errors == 0 ? 0 : 1;
 }
