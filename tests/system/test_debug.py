@@ -141,6 +141,11 @@ class DebugToolTest(ClusterTestCase):
                                 for n in nodes(tree)), tree)
             shards = [n for n in nodes(tree) if n.get("kind") == "user_shard"]
             self.assertEqual(sum(s["users"] for s in shards), 1)
+            # This engine expanded both messages: its tailer had them from
+            # the expander, not from a read of the log.
+            (tailer,) = [n for n in nodes(tree) if n.get("kind") == "tailer"]
+            self.assertGreaterEqual(tailer["handed_over"], 1, tailer)
+            self.assertGreaterEqual(tailer["position"], 2, tailer)
             human = self.ctl("tree").stdout
             self.assertIn("root", human)
             self.assertIn("└── ", human)
