@@ -70,6 +70,14 @@ constexpr const char* expand_sql = R"sql(
                                       $4::jsonb[], $5::text[], $6::text[])
 )sql";
 
+// The same call answered with its first row only: the batch's own columns
+// (outbox_expander::answer_bytes).
+constexpr const char* expand_positions_sql = R"sql(
+  SELECT * FROM herald.expand_pending($1::bigint[], $2::bigint[], $3::text[],
+                                      $4::jsonb[], $5::text[], $6::text[])
+   LIMIT 1
+)sql";
+
 std::vector<std::string> json_strings(const std::string& text) {
   std::vector<std::string> out;
   for (const auto& item : nlohmann::json::parse(text))
@@ -124,6 +132,7 @@ struct outbox_expander::impl {
     if (prepared_on != conn.generation()) {
       c.prepare("herald_read_pending", read_sql);
       c.prepare("herald_expand_pending", expand_sql);
+      c.prepare("herald_expand_positions", expand_positions_sql);
       prepared_on = conn.generation();
     }
     return c;
@@ -145,9 +154,11 @@ struct outbox_expander::impl {
     result.read = rows.size();
     std::vector<std::optional<std::string>> ids, template_ids, types, rendered,
       codes, messages;
+    size_t text_bytes = 0; ///< what the answer's entries would carry
     for (const auto& row : rows) {
       auto message = to_claimed(row);
       auto outcome = render(message);
+      text_bytes += message.vars_json.size() + outcome.rendered_json.size();
       ids.emplace_back(std::to_string(message.id));
       if (outcome.reject_code.empty()) {
         template_ids.emplace_back(std::to_string(message.approved->id));
@@ -163,11 +174,13 @@ struct outbox_expander::impl {
         messages.emplace_back(std::move(outcome.reject_message));
       }
     }
+    result.logged_in_full = text_bytes <= answer_bytes;
     auto taken = tx.exec_prepared(
-      "herald_expand_pending", detail::to_array_literal(ids),
-      detail::to_array_literal(template_ids), detail::to_array_literal(types),
-      detail::to_array_literal(rendered), detail::to_array_literal(codes),
-      detail::to_array_literal(messages));
+      result.logged_in_full ? "herald_expand_pending"
+                            : "herald_expand_positions",
+      detail::to_array_literal(ids), detail::to_array_literal(template_ids),
+      detail::to_array_literal(types), detail::to_array_literal(rendered),
+      detail::to_array_literal(codes), detail::to_array_literal(messages));
     const auto& row = taken[0];
     result.claimed = row[0].as<size_t>();
     if (!row[1].is_null()) {
@@ -175,9 +188,10 @@ struct outbox_expander::impl {
       result.last_position = row[2].as<int64_t>();
       result.logged.after = result.first_position - 1;
       result.logged.through = result.last_position;
-      for (const auto& entry : taken)
-        if (!entry[4].is_null())
-          detail::add_log_row(result.logged, entry, 4);
+      if (result.logged_in_full)
+        for (const auto& entry : taken)
+          if (!entry[4].is_null())
+            detail::add_log_row(result.logged, entry, 4);
     }
     // Of the messages taken, those with no position were rejected.
     auto positioned =

@@ -66,6 +66,11 @@ struct batch_result {
   /// first_position - 1 through last_position returns them (empty range:
   /// no position taken). Every position below them is committed.
   log_batch logged;
+  /// `logged` holds every entry the batch wrote. False for a batch whose
+  /// messages are too large to be answered with (more than
+  /// outbox_expander::answer_bytes): the log read, bounded as it is, has
+  /// its entries.
+  bool logged_in_full = false;
 };
 
 /// Turns pending outbox rows into stream log entries, in the order they
@@ -85,6 +90,13 @@ public:
 
   outbox_expander(const outbox_expander&) = delete;
   outbox_expander& operator=(const outbox_expander&) = delete;
+
+  /// The most message text (vars and rendered output, summed over a
+  /// batch) the expansion call answers with as log entries; above it the
+  /// answer is the batch's positions only. An answer is held whole in
+  /// memory, twice (the database's text and the sealed frames), so 500
+  /// messages of 200 kB would be 200 MB at once.
+  static constexpr size_t answer_bytes = 1 << 20;
 
   /// Expands up to `limit` pending messages. A deadlock or serialization
   /// failure is retried; every other failure, of the database or of

@@ -91,14 +91,20 @@ storage::render_outcome render(expander_state& st,
 
 // After a commit: this engine's tailer gets the entries in memory (the
 // NOTIFY wakes the other engines' tailers, and the listener here skips
-// it: local_writers), and the channel step runs if some message has sms
-// or mobile texts.
+// it: local_writers), or a wake-up to read them for a batch too large to
+// be answered with its entries; and the channel step runs if some message
+// has sms or mobile texts.
 void announce(expander_self* self, storage::batch_result& result) {
   auto& reg = self->system().registry();
-  if (result.last_position > 0)
-    if (auto tailer = reg.get<tailer_actor>(names::tailer))
-      self->send(tailer, expanded_here{std::make_shared<storage::log_batch>(
-                           std::move(result.logged))});
+  if (result.last_position > 0) {
+    if (auto tailer = reg.get<tailer_actor>(names::tailer)) {
+      if (result.logged_in_full)
+        self->send(tailer, expanded_here{std::make_shared<storage::log_batch>(
+                             std::move(result.logged))});
+      else
+        self->send(tailer, wake_atom_v);
+    }
+  }
   if (result.channel_work)
     if (auto channels =
           reg.get<channel_expander_actor>(names::channel_expander))

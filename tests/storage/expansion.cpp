@@ -319,6 +319,7 @@ CAF_TEST(a batch answers with its log entries as a read of the log gives them) {
   auto result = expand();
   CAF_CHECK_EQUAL(result.claimed, 5u);
   CAF_CHECK_EQUAL(result.rejected, 1u);
+  CAF_CHECK(result.logged_in_full);
   // Four positions, one without web text and so without an entry.
   CAF_CHECK_EQUAL(result.logged.after, result.first_position - 1);
   CAF_CHECK_EQUAL(result.logged.through, result.last_position);
@@ -349,6 +350,24 @@ CAF_TEST(a batch answers with its log entries as a read of the log gives them) {
   }
   CAF_CHECK_EQUAL(mine[1].streams.size(), 3u);
   CAF_CHECK_EQUAL(mine[2].message->priority, "high");
+}
+
+CAF_TEST(
+  a batch too large to answer with its entries answers with its positions) {
+  // Three messages of 400 kB: more than answer_bytes together.
+  for (int i = 0; i < 3; ++i)
+    publish("'shop', 'order_shipped', 'user:u1', jsonb_build_object("
+            "'order', 'A', 'pad', repeat('x', 400000)), ARRAY['web']");
+  auto result = expand();
+  CAF_CHECK_EQUAL(result.claimed, 3u);
+  CAF_CHECK_EQUAL(result.last_position - result.first_position, 2);
+  CAF_CHECK(!result.logged_in_full);
+  CAF_CHECK(result.logged.entries.empty());
+  // The log has them, for the read.
+  storage::log_reader reader{url()};
+  auto read = reader.read_after(result.first_position - 1, 100);
+  CAF_CHECK_EQUAL(read.entries.size(), 3u);
+  CAF_CHECK_EQUAL(read.through, result.last_position);
 }
 
 CAF_TEST(two expanders at once take positions in commit order) {
