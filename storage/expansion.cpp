@@ -70,14 +70,6 @@ constexpr const char* expand_sql = R"sql(
                                       $4::jsonb[], $5::text[], $6::text[])
 )sql";
 
-// The same call answered with its first row only: the batch's own columns
-// (outbox_expander::answer_bytes).
-constexpr const char* expand_positions_sql = R"sql(
-  SELECT * FROM herald.expand_pending($1::bigint[], $2::bigint[], $3::text[],
-                                      $4::jsonb[], $5::text[], $6::text[])
-   LIMIT 1
-)sql";
-
 std::vector<std::string> json_strings(const std::string& text) {
   std::vector<std::string> out;
   for (const auto& item : nlohmann::json::parse(text))
@@ -132,7 +124,9 @@ struct outbox_expander::impl {
     if (prepared_on != conn.generation()) {
       c.prepare("herald_read_pending", read_sql);
       c.prepare("herald_expand_pending", expand_sql);
-      c.prepare("herald_expand_positions", expand_positions_sql);
+      // The same call answered with its first row only, the batch's own
+      // columns (outbox_expander::answer_bytes).
+      c.prepare("herald_expand_positions", std::string{expand_sql} + "LIMIT 1");
       prepared_on = conn.generation();
     }
     return c;
