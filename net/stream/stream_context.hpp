@@ -34,7 +34,7 @@ struct stream_context {
   std::chrono::seconds max_poll_wait{60};
   /// Heartbeats: a WebSocket ping, an SSE comment line, this often. They
   /// keep proxies from closing idle streams and find dead peers.
-  std::chrono::milliseconds ping_interval{15000};
+  std::chrono::milliseconds ping_interval{45000};
   /// A WebSocket that answers a ping with nothing for this long is
   /// dropped; an SSE socket whose bytes stay unacknowledged this long after
   /// a heartbeat is dropped by the kernel (TCP_USER_TIMEOUT). A dead peer

@@ -96,6 +96,7 @@ private:
   void on_deadline(std::chrono::steady_clock::time_point due) override;
   void on_timer();
   bool keep_alive(std::chrono::steady_clock::time_point now);
+  void send_ping_and_heartbeat();
   void heard();
   void finish();
   actors::user_key key() const { return {who_.app_id, who_.user}; }

@@ -158,21 +158,40 @@ class SlowConsumerTest(BatteryCase):
         dropped_s = time.monotonic() - started
         ws.close()
         self.assertGreaterEqual(seen["pings"], 1)
+        # The heartbeat frame goes with the ping (one write when idle).
+        self.assertGreaterEqual(seen["heartbeats"], 1)
         # Within ping-interval + ping-timeout, and some slack for the
         # scheduler of a busy machine.
         self.assertLess(dropped_s, 2 + 3)
 
-        # A client that answers (websockets does) stays past that.
-        async def healthy():
+        # A client that answers (websockets does) stays past that, and
+        # one that asked for heartbeat frames gets one each interval.
+        async def healthy(user, heartbeat):
             async with websockets.connect(
                     f"ws://127.0.0.1:{self.engine.port}/v1/ws?token="
-                    + self.token("bob"), subprotocols=["herald.v1"]) as c:
-                await c.send(json.dumps({"type": "hello", "last_seq": 0}))
+                    + self.token(user), subprotocols=["herald.v1"]) as c:
+                await c.send(json.dumps({"type": "hello", "last_seq": 0,
+                                         "heartbeat": heartbeat}))
                 await c.recv()
-                await asyncio.sleep(3.5)  # past interval + timeout (2 s)
-                self.publish("bob", 1)
-                return json.loads(await asyncio.wait_for(c.recv(), 10))
-        self.assertEqual(run(healthy())["type"], "msg")
+                beats = 0
+                past = time.monotonic() + 3.5  # past interval + timeout (2 s)
+                while (left := past - time.monotonic()) > 0:
+                    try:
+                        frame = json.loads(await asyncio.wait_for(c.recv(),
+                                                                  left))
+                    except asyncio.TimeoutError:
+                        break
+                    self.assertEqual(frame["type"], "heartbeat")
+                    beats += 1
+                self.publish(user, 1)
+                while True:
+                    frame = json.loads(await asyncio.wait_for(c.recv(), 10))
+                    if frame["type"] != "heartbeat":
+                        return frame["type"], beats
+        self.assertEqual(run(healthy("bob", False)), ("msg", 0))
+        kind, beats = run(healthy("eve", True))
+        self.assertEqual(kind, "msg")
+        self.assertGreaterEqual(beats, 1)
         figure("WebSocket that stops answering pings", ping_interval_s=1,
                ping_timeout_s=1, dropped_after_s=round(dropped_s, 2),
                pings_seen=seen["pings"], heartbeat_frames=seen["heartbeats"],

@@ -42,7 +42,7 @@ public:
   size_t max_frame_bytes = 64 * 1024;
   caf::timespan write_timeout = std::chrono::seconds{10};
   caf::timespan hello_timeout = std::chrono::seconds{10};
-  caf::timespan ping_interval = std::chrono::seconds{15};
+  caf::timespan ping_interval = std::chrono::seconds{45};
   caf::timespan ping_timeout = std::chrono::seconds{10};
 
   // [api]
