@@ -173,7 +173,7 @@ export function connect(url, options = {}) {
       if (c.done) return;
       c.done = true;
       clearTimeout(c.timer);
-      clearTimeout(c.watch);
+      clearInterval(c.watch);
       c.close();
       if (c === probe) {
         probe = null;
@@ -187,11 +187,16 @@ export function connect(url, options = {}) {
     c.timer = setTimeout(() => end({ code: 'open_timeout' }), o.openTimeout);
     // The watchdog: a server that promised heartbeats (heartbeat_ms in its
     // welcome) and sends nothing for that long is gone, even if the socket
-    // does not say so yet (a dead network, a sleeping laptop).
+    // does not say so yet (a dead network, a sleeping laptop). It counts on
+    // the wall clock: a timer's clock may stand still while the machine
+    // sleeps, and a connection that slept past its deadline is given up as
+    // soon as the page runs again, not a whole deadline later. A clock set
+    // back by more than the deadline costs a reconnect, not a dead wait.
     const alive = () => {
-      clearTimeout(c.watch);
-      if (c.beat)
-        c.watch = setTimeout(() => end({ code: 'heartbeat_timeout' }), c.beat);
+      c.heard = Date.now();
+    };
+    const watch = () => {
+      if (Math.abs(Date.now() - c.heard) > c.beat) end({ code: 'heartbeat_timeout' });
     };
     getToken().then(
       (t) => {
@@ -219,6 +224,7 @@ export function connect(url, options = {}) {
             c.opened = true;
             c.beat = beat;
             alive();
+            if (beat) c.watch = setInterval(watch, Math.min(beat / 4, 5000));
             clearTimeout(c.timer);
             if (c === probe) {
               const old = active;
