@@ -14,7 +14,6 @@ namespace asio = boost::asio;
 client_pool::client_pool(asio::io_context& io, config cfg)
   : io_(io), cfg_(std::move(cfg)), retry_timer_(io), publish_timer_(io) {
   cfg_.settings.stats = &stats_;
-  stats_.keep_arrivals = cfg_.keep_arrivals;
   cfg_.settings.on_ready = [this](size_t i) {
     on_ready(i);
   };

@@ -29,8 +29,6 @@ public:
     std::vector<boost::asio::ip::address> sources;
     std::vector<std::string> targets; ///< one upgrade path per connection
     size_t max_pending = 256;         ///< handshakes in flight at once
-    /// Keep (serial, arrival) of every message for the "arrivals" command.
-    bool keep_arrivals = false;
   };
 
   client_pool(boost::asio::io_context& io, config cfg);

@@ -168,8 +168,8 @@ void connection::handle_frame(std::string_view frame) {
   }
   last_seq_ = seq;
   auto now = now_micros();
-  stats.arrived(now, now - *stamp,
-                int_field(frame, R"("bench_n")").value_or(0));
+  stats.arrived(now, now - *stamp, int_field(frame, R"("bench_n")").value_or(0),
+                settings_.keep_arrivals);
   ack_soon();
 }
 
@@ -210,7 +210,7 @@ void record_plain(std::string_view payload, const connection_settings& settings,
     ++last; // several writers: count what arrived
   }
   auto now = now_micros();
-  stats.arrived(now, now - *stamp, serial);
+  stats.arrived(now, now - *stamp, serial, settings.keep_arrivals);
 }
 
 void connection::send(std::string frame) {

@@ -37,6 +37,9 @@ struct connection_settings {
   /// so a number not above the last one is a replay (Nchan resends its
   /// buffer on reconnect) and a jump is a loss.
   bool dedup = false;
+  /// Keep (serial, arrival) of every stamped message in the counters, for
+  /// the "arrivals" command.
+  bool keep_arrivals = false;
   /// herald.v1: a cumulative ack goes out this long after the first message
   /// it covers, or at once when it covers `ack_every` messages, as
   /// herald.js does (0: after every message).

@@ -22,26 +22,22 @@ struct counters {
   int64_t last_arrival_us = 0;  ///< wall clock of the latest message
   histogram latency;
   std::string first_error; ///< what went wrong first, for the operator
-  /// With keep_arrivals: (serial, wall clock) of every stamped message, for
-  /// latencies measured from another process's moment (a writer's commit).
-  bool keep_arrivals = false;
+  /// With `keep` on arrived(): (serial, wall clock) of every stamped
+  /// message, for latencies measured from another process's moment (a
+  /// writer's commit).
   std::vector<std::pair<int64_t, int64_t>> arrivals;
 
-  void reset() {
-    auto keep = keep_arrivals;
-    *this = counters{};
-    keep_arrivals = keep;
-  }
+  void reset() { *this = counters{}; }
 
   /// A stamped message with serial `serial` arrived at `now_us`, `age_us`
-  /// after it was sent.
-  void arrived(int64_t now_us, int64_t age_us, int64_t serial) {
+  /// after it was sent; `keep` records it in `arrivals`.
+  void arrived(int64_t now_us, int64_t age_us, int64_t serial, bool keep) {
     ++received;
     if (first_arrival_us == 0)
       first_arrival_us = now_us;
     last_arrival_us = now_us;
     latency.record(age_us);
-    if (keep_arrivals)
+    if (keep)
       arrivals.emplace_back(serial, now_us);
   }
 

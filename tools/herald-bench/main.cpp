@@ -59,7 +59,7 @@ int run_clients(options& opt) {
   cfg.max_pending = static_cast<size_t>(opt.number("max-pending", 256));
   cfg.settings.quickack = opt.number("quickack", 0) != 0;
   cfg.settings.dedup = opt.number("dedup", 0) != 0;
-  cfg.keep_arrivals = opt.number("arrivals", 0) != 0;
+  cfg.settings.keep_arrivals = opt.number("arrivals", 0) != 0;
   cfg.settings.initial_seq = opt.number("last-seq", 0);
   cfg.settings.ack_delay =
     std::chrono::milliseconds{opt.number("ack-delay-ms", 1000)};
