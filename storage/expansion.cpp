@@ -9,6 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <future>
+#include <optional>
+#include <system_error>
+
 namespace herald::storage {
 
 namespace {
@@ -60,7 +64,8 @@ constexpr const char* read_sql = R"sql(
               ELSE $2::bigint END,
          m.id, m.app_id, m.template_code, m.vars, m.channels, m.priority,
          m.template_id, m.web_title, m.web_body, m.sms_body, m.mobile_title,
-         m.mobile_body, m.required_vars, m.created_at, m.message_type
+         m.mobile_body, m.required_vars, m.created_at, m.message_type,
+         m.xact_id::text
     FROM s LEFT JOIN f ON true LEFT JOIN m ON true
    ORDER BY m.xact_id, m.id
 )sql";
@@ -81,7 +86,8 @@ std::string text_or_empty(const pqxx::field& f) {
   return f.is_null() ? std::string{} : f.as<std::string>();
 }
 
-// A row of read_sql: the floor's two columns, then the message's.
+// A row of read_sql: the floor's two columns, then the message's, and
+// last its transaction id.
 claimed_message to_claimed(const pqxx::row& row) {
   claimed_message m;
   m.id = row[2].as<int64_t>();
@@ -106,20 +112,15 @@ claimed_message to_claimed(const pqxx::row& row) {
   return m;
 }
 
-} // namespace
-
-struct outbox_expander::impl {
-  explicit impl(std::string url)
+// A connection with the expansion's statements prepared on it.
+struct prepared_connection {
+  explicit prepared_connection(std::string url)
     : conn(detail::lazy_connection::planned_once_by_key(std::move(url))) {}
 
   detail::lazy_connection conn;
   uint64_t prepared_on = 0; ///< the connection generation prepared on
-  /// No pending row is below (claim_floor_xact, claim_floor_id) in the
-  /// order reads take them (the transaction id is an xid8, as text).
-  std::string claim_floor_xact = "0";
-  int64_t claim_floor_id = 0;
 
-  pqxx::connection& prepared() {
+  pqxx::connection& get() {
     auto& c = conn.get();
     if (prepared_on != conn.generation()) {
       c.prepare("herald_read_pending", read_sql);
@@ -131,78 +132,189 @@ struct outbox_expander::impl {
     }
     return c;
   }
+};
 
-  // Two round trips, no transaction block: the read, then the call that
-  // takes, expands, commits and answers with the entries it logged
-  // (schema/0019, 0022). Rendering happens between them, with no lock
-  // held.
+// Pending rows read and rendered, as herald.expand_pending takes them.
+struct rendered_batch {
+  size_t read = 0;
+  std::vector<std::optional<std::string>> ids, template_ids, types, rendered,
+    codes, messages;
+  size_t text_bytes = 0; ///< what the answer's entries would carry
+  /// The last row read, in claim order: a read ahead starts after it.
+  std::string last_xact;
+  int64_t last_id = 0;
+};
+
+// The read and the render, with no lock held: the rows at or after
+// (from_xact, from_id) in claim order. The first row's two columns are
+// the claim floor that read computed (read_sql).
+rendered_batch read_and_render(pqxx::connection& c,
+                               const std::string& from_xact, int64_t from_id,
+                               size_t limit,
+                               const outbox_expander::render_fn& render,
+                               pqxx::result& rows) {
+  rendered_batch batch;
+  pqxx::nontransaction tx{c};
+  rows = tx.exec_prepared("herald_read_pending", from_xact, from_id,
+                          static_cast<int64_t>(limit));
+  if (rows[0][2].is_null())
+    return batch;
+  batch.read = rows.size();
+  for (const auto& row : rows) {
+    auto message = to_claimed(row);
+    auto outcome = render(message);
+    batch.text_bytes += message.vars_json.size() + outcome.rendered_json.size();
+    batch.ids.emplace_back(std::to_string(message.id));
+    if (outcome.reject_code.empty()) {
+      batch.template_ids.emplace_back(std::to_string(message.approved->id));
+      batch.types.emplace_back(message.approved->message_type);
+      batch.rendered.emplace_back(std::move(outcome.rendered_json));
+      batch.codes.emplace_back(std::nullopt);
+      batch.messages.emplace_back(std::nullopt);
+    } else {
+      batch.template_ids.emplace_back(std::nullopt);
+      batch.types.emplace_back(std::nullopt);
+      batch.rendered.emplace_back(std::nullopt);
+      batch.codes.emplace_back(std::move(outcome.reject_code));
+      batch.messages.emplace_back(std::move(outcome.reject_message));
+    }
+  }
+  const auto& last = rows[rows.size() - 1];
+  batch.last_xact = last[17].as<std::string>();
+  batch.last_id = last[2].as<int64_t>();
+  return batch;
+}
+
+// herald.expand_pending on a rendered batch: takes the rows still pending,
+// logs them and commits (schema/0019, 0022).
+batch_result expand_rendered(pqxx::connection& c, rendered_batch&& batch) {
+  batch_result result;
+  result.read = batch.read;
+  result.logged_in_full = batch.text_bytes <= outbox_expander::answer_bytes;
+  pqxx::nontransaction tx{c};
+  auto taken = tx.exec_prepared(
+    result.logged_in_full ? "herald_expand_pending" : "herald_expand_positions",
+    detail::to_array_literal(batch.ids),
+    detail::to_array_literal(batch.template_ids),
+    detail::to_array_literal(batch.types),
+    detail::to_array_literal(batch.rendered),
+    detail::to_array_literal(batch.codes),
+    detail::to_array_literal(batch.messages));
+  const auto& row = taken[0];
+  result.claimed = row[0].as<size_t>();
+  if (!row[1].is_null()) {
+    result.first_position = row[1].as<int64_t>();
+    result.last_position = row[2].as<int64_t>();
+    result.logged.after = result.first_position - 1;
+    result.logged.through = result.last_position;
+    if (result.logged_in_full)
+      for (const auto& entry : taken)
+        if (!entry[4].is_null())
+          detail::add_log_row(result.logged, entry, 4);
+  }
+  // Of the messages taken, those with no position were rejected.
+  auto positioned =
+    row[1].is_null() ? 0 : result.last_position - result.first_position + 1;
+  result.rejected = result.claimed - static_cast<size_t>(positioned);
+  result.channel_work = row[3].as<bool>();
+  return result;
+}
+
+} // namespace
+
+struct outbox_expander::impl {
+  explicit impl(const std::string& url) : main(url), ahead_conn(url) {}
+
+  prepared_connection main;
+  /// No pending row is below (claim_floor_xact, claim_floor_id) in the
+  /// order reads take them (the transaction id is an xid8, as text).
+  std::string claim_floor_xact = "0";
+  int64_t claim_floor_id = 0;
+
+  /// Reads the batch after a full one while that one is expanded, on a
+  /// connection of its own: the expansion is mostly the database's work,
+  /// the read and the render mostly this process's, so they overlap. Its
+  /// rows follow the full batch's in claim order; it does not move the
+  /// claim floor (rows of transactions still open may yet commit below
+  /// them, and a failed expansion leaves its rows pending behind the
+  /// floor), so the next read of `main` still starts where the floor says.
+  prepared_connection ahead_conn;
+  std::optional<rendered_batch> ahead;
+
+  // No transaction block: the read (none when a read ahead has the
+  // batch), then the call that takes, expands, commits and answers with
+  // the entries it logged; after a full batch, the next one is read ahead
+  // meanwhile.
   batch_result run_once(size_t limit, const render_fn& render) {
-    batch_result result;
-    pqxx::nontransaction tx{prepared()};
-    auto rows = tx.exec_prepared("herald_read_pending", claim_floor_xact,
-                                 claim_floor_id, static_cast<int64_t>(limit));
-    claim_floor_xact = rows[0][0].as<std::string>();
-    claim_floor_id = rows[0][1].as<int64_t>();
-    if (rows[0][2].is_null())
+    rendered_batch batch;
+    if (ahead) {
+      batch = std::move(*ahead);
+      ahead.reset();
+    } else {
+      pqxx::result rows;
+      batch = read_and_render(main.get(), claim_floor_xact, claim_floor_id,
+                              limit, render, rows);
+      claim_floor_xact = rows[0][0].as<std::string>();
+      claim_floor_id = rows[0][1].as<int64_t>();
+    }
+    if (batch.read == 0)
+      return {};
+    std::future<std::optional<rendered_batch>> next;
+    if (batch.read == limit)
+      next = read_ahead(batch, limit, render);
+    try {
+      auto result = expand_rendered(main.get(), std::move(batch));
+      if (next.valid())
+        ahead = next.get();
       return result;
-    result.read = rows.size();
-    std::vector<std::optional<std::string>> ids, template_ids, types, rendered,
-      codes, messages;
-    size_t text_bytes = 0; ///< what the answer's entries would carry
-    for (const auto& row : rows) {
-      auto message = to_claimed(row);
-      auto outcome = render(message);
-      text_bytes += message.vars_json.size() + outcome.rendered_json.size();
-      ids.emplace_back(std::to_string(message.id));
-      if (outcome.reject_code.empty()) {
-        template_ids.emplace_back(std::to_string(message.approved->id));
-        types.emplace_back(message.approved->message_type);
-        rendered.emplace_back(std::move(outcome.rendered_json));
-        codes.emplace_back(std::nullopt);
-        messages.emplace_back(std::nullopt);
-      } else {
-        template_ids.emplace_back(std::nullopt);
-        types.emplace_back(std::nullopt);
-        rendered.emplace_back(std::nullopt);
-        codes.emplace_back(std::move(outcome.reject_code));
-        messages.emplace_back(std::move(outcome.reject_message));
+    } catch (...) {
+      // The rows read ahead may follow rows now pending again: dropped,
+      // the next read starts at the floor.
+      if (next.valid())
+        next.wait();
+      throw;
+    }
+  }
+
+  // The rows after `full`, read and rendered on a thread of their own
+  // (render runs there while this thread waits for the database, never
+  // at the same time as here). Any failure only drops the read ahead.
+  std::future<std::optional<rendered_batch>>
+  read_ahead(const rendered_batch& full, size_t limit,
+             const render_fn& render) {
+    auto work = [this, limit, &render, xact = full.last_xact,
+                 id = full.last_id]() -> std::optional<rendered_batch> {
+      try {
+        pqxx::result rows;
+        auto batch =
+          read_and_render(ahead_conn.get(), xact, id + 1, limit, render, rows);
+        // Only a full batch is kept. A short one would end the expander's
+        // turn ("nothing more") on a read older than the wake-ups it has
+        // received; the read that ends a turn is made when it is needed.
+        if (batch.read < limit)
+          return std::nullopt;
+        return batch;
+      } catch (const std::exception& e) {
+        ahead_conn.conn.reset();
+        log::get("ingest")->debug("read ahead failed: {}", e.what());
+        return std::nullopt;
       }
+    };
+    try {
+      return std::async(std::launch::async, std::move(work));
+    } catch (const std::system_error&) {
+      return {}; // no thread to spare: the next batch is read in turn
     }
-    result.logged_in_full = text_bytes <= answer_bytes;
-    auto taken = tx.exec_prepared(
-      result.logged_in_full ? "herald_expand_pending"
-                            : "herald_expand_positions",
-      detail::to_array_literal(ids), detail::to_array_literal(template_ids),
-      detail::to_array_literal(types), detail::to_array_literal(rendered),
-      detail::to_array_literal(codes), detail::to_array_literal(messages));
-    const auto& row = taken[0];
-    result.claimed = row[0].as<size_t>();
-    if (!row[1].is_null()) {
-      result.first_position = row[1].as<int64_t>();
-      result.last_position = row[2].as<int64_t>();
-      result.logged.after = result.first_position - 1;
-      result.logged.through = result.last_position;
-      if (result.logged_in_full)
-        for (const auto& entry : taken)
-          if (!entry[4].is_null())
-            detail::add_log_row(result.logged, entry, 4);
-    }
-    // Of the messages taken, those with no position were rejected.
-    auto positioned =
-      row[1].is_null() ? 0 : result.last_position - result.first_position + 1;
-    result.rejected = result.claimed - static_cast<size_t>(positioned);
-    result.channel_work = row[3].as<bool>();
-    return result;
   }
 };
 
 outbox_expander::outbox_expander(std::string database_url)
-  : impl_(std::make_unique<impl>(std::move(database_url))) {}
+  : impl_(std::make_unique<impl>(database_url)) {}
 
 outbox_expander::~outbox_expander() = default;
 
 int outbox_expander::backend_pid() const {
-  return impl_->conn.backend_pid();
+  return impl_->main.conn.backend_pid();
 }
 
 batch_result outbox_expander::expand_batch(size_t limit,
@@ -211,15 +323,18 @@ batch_result outbox_expander::expand_batch(size_t limit,
     try {
       return impl_->run_once(limit, render);
     } catch (const pqxx::transaction_rollback& e) {
+      impl_->ahead.reset();
       if (attempt >= max_attempts)
         detail::rethrow_as_storage_error("expansion kept conflicting");
       log::get("ingest")->debug("expansion conflict, retrying: {}", e.what());
     } catch (const error&) {
+      impl_->ahead.reset();
       throw;
     } catch (...) {
       // Whatever failed (the database, a conversion, a render), the
       // connection may be mid-transaction or broken: start afresh.
-      impl_->conn.reset();
+      impl_->main.conn.reset();
+      impl_->ahead.reset();
       detail::rethrow_as_storage_error("expansion failed");
     }
   }

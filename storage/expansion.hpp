@@ -79,8 +79,12 @@ struct batch_result {
 /// each through `render` with no lock held, then herald.expand_pending
 /// takes those still pending and not held by another engine (FOR UPDATE
 /// SKIP LOCKED), writes them to the log and commits (schema/0019).
-/// Blocking: run it in a detached actor. Keeps one connection, reopened
-/// after it breaks.
+/// After a full batch, the next one is read and rendered on a second
+/// connection, from a thread of its own, while the first is expanded.
+/// Blocking: run it in a detached actor; `render` is called from that
+/// thread or the read-ahead's, never both at once, and never once
+/// expand_batch has returned. Keeps two connections, each reopened after
+/// it breaks.
 class outbox_expander {
 public:
   using render_fn = std::function<render_outcome(const claimed_message&)>;

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -121,6 +122,57 @@ CAF_TEST(a transaction begun before a batch has its late messages expanded) {
   CAF_CHECK_EQUAL(expand().claimed, 1u);
   CAF_CHECK_LESS(position(b), position(a));
   CAF_CHECK_EQUAL(expand().claimed, 0u);
+}
+
+CAF_TEST(a full batch has the next one read while it is expanded) {
+  // A has its transaction id before B's messages are published, so its
+  // message, committed while the batches go on, sorts before the ones
+  // already read ahead. Those go first; A's is not skipped: a read ahead
+  // leaves the claim floor where it was.
+  pqxx::connection conn_a{url()};
+  pqxx::work tx_a{conn_a};
+  tx_a.exec("SELECT pg_current_xact_id()");
+  auto b1 = publish("'shop', 'order_shipped', 'user:u1', "
+                    "'{\"order\":\"B1\"}'");
+  auto b2 = publish("'shop', 'order_shipped', 'user:u1', "
+                    "'{\"order\":\"B2\"}'");
+  auto b3 = publish("'shop', 'order_shipped', 'user:u1', "
+                    "'{\"order\":\"B3\"}'");
+  CAF_CHECK_EQUAL(expand(1).claimed, 1u); // B1, and B2 read ahead
+  auto a = tx_a
+             .exec("SELECT herald.publish('shop', 'order_shipped',"
+                   " 'user:u1', '{\"order\":\"A\"}')")[0][0]
+             .as<int64_t>();
+  tx_a.commit();
+  CAF_CHECK_EQUAL(expand(1).claimed, 1u); // B2, and B3 read ahead
+  CAF_CHECK_EQUAL(expand(1).claimed, 1u); // B3; nothing after it
+  CAF_CHECK_EQUAL(expand(1).claimed, 1u); // A, read from the floor
+  CAF_CHECK_EQUAL(expand(1).read, 0u);
+  CAF_CHECK_LESS(position(b1), position(b2));
+  CAF_CHECK_LESS(position(b2), position(b3));
+  CAF_CHECK_LESS(position(b3), position(a));
+  CAF_CHECK_EQUAL(deliveries_of(a), "u1:sms:-:pending u1:web:+:pending");
+}
+
+CAF_TEST(a read ahead that fails is read again in turn) {
+  auto b1 = publish("'shop', 'order_shipped', 'user:u1', "
+                    "'{\"order\":\"B1\"}'");
+  auto b2 = publish("'shop', 'order_shipped', 'user:u1', "
+                    "'{\"order\":\"B2\"}'");
+  // The second render is the read ahead's (B2), on its own thread.
+  size_t renders = 0;
+  auto flaky = [&](const storage::claimed_message& m) {
+    if (++renders == 2)
+      throw std::runtime_error("render failed");
+    return test::render_as_engine(m);
+  };
+  CAF_CHECK_EQUAL(expander.expand_batch(1, flaky).claimed, 1u);
+  CAF_CHECK_EQUAL(outbox(b2, "state"), "pending");
+  auto second = expander.expand_batch(1, flaky);
+  CAF_CHECK_EQUAL(second.claimed, 1u);
+  CAF_CHECK_EQUAL(renders, 3u);
+  CAF_CHECK_LESS(position(b1), position(b2));
+  CAF_CHECK_EQUAL(expander.expand_batch(1, flaky).read, 0u);
 }
 
 CAF_TEST(a rolled back publish is never expanded) {
