@@ -12,6 +12,7 @@
 #include <future>
 #include <optional>
 #include <system_error>
+#include <unordered_map>
 
 namespace herald::storage {
 
@@ -139,11 +140,39 @@ struct rendered_batch {
   size_t read = 0;
   std::vector<std::optional<std::string>> ids, template_ids, types, rendered,
     codes, messages;
-  size_t text_bytes = 0; ///< what the answer's entries would carry
+  size_t text_bytes = 0; ///< the message text the log entries would hold
+  /// What the log entries of each rendered message with web text hold, by
+  /// outbox id, sealed for the wire; none when text_bytes is above
+  /// outbox_expander::answer_bytes.
+  std::unordered_map<int64_t, std::shared_ptr<const message_content>> contents;
   /// The last row read, in claim order: a read ahead starts after it.
   std::string last_xact;
   int64_t last_id = 0;
 };
+
+// What a log entry of `message` holds, as a read of the log gives it
+// (storage/log_reader.cpp): its web title and body from `rendered_json`,
+// the rest as read. Null without web text (no entry then).
+std::shared_ptr<const message_content>
+logged_content(const claimed_message& message,
+               const std::string& rendered_json) {
+  auto rendered = nlohmann::json::parse(rendered_json);
+  auto web = rendered.find("web");
+  if (web == rendered.end())
+    return nullptr;
+  web_message m;
+  m.id = message.id;
+  m.template_code = message.template_code;
+  m.title = web->value("title", "");
+  m.body = web->value("body", "");
+  m.data_json = message.vars_json;
+  m.created_at = message.created_at;
+  auto content = std::make_shared<message_content>();
+  content->message_type = message.approved->message_type;
+  content->priority = message.priority;
+  content->web = detail::sealed_web(std::move(m));
+  return content;
+}
 
 // The read and the render, with no lock held: the rows at or after
 // (from_xact, from_id) in claim order. The first row's two columns are
@@ -166,6 +195,9 @@ rendered_batch read_and_render(pqxx::connection& c,
     batch.text_bytes += message.vars_json.size() + outcome.rendered_json.size();
     batch.ids.emplace_back(std::to_string(message.id));
     if (outcome.reject_code.empty()) {
+      if (batch.text_bytes <= outbox_expander::answer_bytes)
+        if (auto content = logged_content(message, outcome.rendered_json))
+          batch.contents.emplace(message.id, std::move(content));
       batch.template_ids.emplace_back(std::to_string(message.approved->id));
       batch.types.emplace_back(message.approved->message_type);
       batch.rendered.emplace_back(std::move(outcome.rendered_json));
@@ -179,10 +211,40 @@ rendered_batch read_and_render(pqxx::connection& c,
       batch.messages.emplace_back(std::move(outcome.reject_message));
     }
   }
+  if (batch.text_bytes > outbox_expander::answer_bytes)
+    batch.contents.clear();
   const auto& last = rows[rows.size() - 1];
   batch.last_xact = last[17].as<std::string>();
   batch.last_id = last[2].as<int64_t>();
   return batch;
+}
+
+// The answer's entries (position, stream, message id from column 4 on,
+// in (position, stream) order), with the contents the batch sealed. False
+// if a message is not among them (then `batch` has no entry: the log
+// read has them).
+bool add_logged(
+  log_batch& batch, const pqxx::result& answer,
+  const std::unordered_map<int64_t, std::shared_ptr<const message_content>>&
+    contents) {
+  for (const auto& row : answer) {
+    if (row[4].is_null())
+      continue;
+    auto position = row[4].as<int64_t>();
+    if (batch.entries.empty() || batch.entries.back().position != position) {
+      auto content = contents.find(row[6].as<int64_t>());
+      if (content == contents.end()) {
+        batch.entries.clear();
+        return false;
+      }
+      log_entry entry;
+      entry.position = position;
+      entry.message = content->second;
+      batch.entries.push_back(std::move(entry));
+    }
+    batch.entries.back().streams.push_back(row[5].as<std::string>());
+  }
+  return true;
 }
 
 // herald.expand_pending on a rendered batch: takes the rows still pending,
@@ -208,9 +270,7 @@ batch_result expand_rendered(pqxx::connection& c, rendered_batch&& batch) {
     result.logged.after = result.first_position - 1;
     result.logged.through = result.last_position;
     if (result.logged_in_full)
-      for (const auto& entry : taken)
-        if (!entry[4].is_null())
-          detail::add_log_row(result.logged, entry, 4);
+      result.logged_in_full = add_logged(result.logged, taken, batch.contents);
   }
   // Of the messages taken, those with no position were rejected.
   auto positioned =

@@ -67,7 +67,7 @@ struct batch_result {
   /// no position taken). Every position below them is committed.
   log_batch logged;
   /// `logged` holds every entry the batch wrote. False for a batch whose
-  /// messages are too large to be answered with (more than
+  /// messages are too large to be held for it (more than
   /// outbox_expander::answer_bytes): the log read, bounded as it is, has
   /// its entries.
   bool logged_in_full = false;
@@ -96,10 +96,11 @@ public:
   outbox_expander& operator=(const outbox_expander&) = delete;
 
   /// The most message text (vars and rendered output, summed over a
-  /// batch) the expansion call answers with as log entries; above it the
-  /// answer is the batch's positions only. An answer is held whole in
-  /// memory, twice (the database's text and the sealed frames), so 500
-  /// messages of 200 kB would be 200 MB at once.
+  /// batch) a batch seals for its log entries, which the expansion call
+  /// then names by position, stream and message; above it the call
+  /// answers with the batch's positions only, and the tailer reads the
+  /// entries from the log. What is sealed is held in memory with the
+  /// batch's rows, so 500 messages of 200 kB would be 200 MB at once.
   static constexpr size_t answer_bytes = 1 << 20;
 
   /// Expands up to `limit` pending messages. A deadlock or serialization

@@ -14,6 +14,10 @@ std::shared_ptr<const web_content> sealed_web(const pqxx::row& row,
   m.body = row[first + 3].as<std::string>();
   m.data_json = row[first + 4].as<std::string>();
   m.created_at = row[first + 5].as<std::string>();
+  return sealed_web(std::move(m));
+}
+
+std::shared_ptr<const web_content> sealed_web(web_message m) {
   m.created_unix = parse_iso_utc(m.created_at).value_or(0);
   return protocol::seal(m);
 }

@@ -16,6 +16,10 @@ namespace herald::storage::detail {
 std::shared_ptr<const web_content> sealed_web(const pqxx::row& row,
                                               pqxx::row::size_type first);
 
+/// The same from a message held in memory; sets created_unix from
+/// created_at.
+std::shared_ptr<const web_content> sealed_web(web_message m);
+
 /// Adds one row of a log read to `batch`, from ten columns at `first`
 /// on: position, stream, then the message (null for a control entry) as
 /// sealed_web reads it, its message type and its priority. Rows come in
