@@ -248,7 +248,7 @@ bool add_logged(
 }
 
 // herald.expand_pending on a rendered batch: takes the rows still pending,
-// logs them and commits (schema/0019, 0022).
+// logs them and commits (schema/0019, 0024).
 batch_result expand_rendered(pqxx::connection& c, rendered_batch&& batch) {
   batch_result result;
   result.read = batch.read;
