@@ -7,9 +7,10 @@
 -- or made by it (the render). On the bulk step (batches of 500) that read
 -- was 1.2 to 2 ms of a call of about 12 (auto_explain), and the engine
 -- then parsed fourteen columns a row. The engine now seals each
--- message's web part when it renders it, on the thread that reads ahead
--- while the previous batch is expanded (storage/expansion.cpp), and the
--- answer names which message each entry is.
+-- message's web part when it renders it (for a backlog, on the thread
+-- that reads ahead while the previous batch is expanded;
+-- storage/expansion.cpp), and the answer names which message each entry
+-- is.
 --
 -- Same contract as 0022 otherwise: one row per log entry in (position,
 -- stream) order after the batch's own four columns, which every row
