@@ -28,7 +28,7 @@ size_t channel_expansion::expand_batch(size_t limit) {
   // most messages have no sms or mobile text: one read outside a
   // transaction says there is nothing to do, where the call in its
   // transaction took three round trips (BEGIN, the call, COMMIT).
-  auto pending = impl_->conn.read_only(
+  auto pending = impl_->conn.one_statement(
     "cannot look for sms and mobile work", [](pqxx::nontransaction& tx) {
       return tx.exec1(pending_sql)[0].as<bool>();
     });

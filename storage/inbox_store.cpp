@@ -113,7 +113,7 @@ struct inbox_store::impl {
   // One statement that only reads: no BEGIN and COMMIT around it.
   template <class F>
   auto read(const char* what, F&& fn) {
-    return conn.read_only(what, [&](pqxx::nontransaction& tx) {
+    return conn.one_statement(what, [&](pqxx::nontransaction& tx) {
       prepare(tx.conn());
       return fn(tx);
     });

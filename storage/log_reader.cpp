@@ -55,7 +55,7 @@ struct log_reader::impl {
   // per connection, not per read.
   template <class F>
   auto run(const char* what, F&& fn) {
-    return conn.read_only(what, [&](pqxx::nontransaction& tx) {
+    return conn.one_statement(what, [&](pqxx::nontransaction& tx) {
       if (prepared_on != conn.generation()) {
         tx.conn().prepare("herald_log_read", read_sql);
         prepared_on = conn.generation();
@@ -71,7 +71,7 @@ log_reader::log_reader(std::string database_url)
 log_reader::~log_reader() = default;
 
 int64_t log_reader::head() {
-  return impl_->conn.read_only(
+  return impl_->conn.one_statement(
     "cannot read the log head", [](pqxx::nontransaction& tx) {
       return tx.exec1("SELECT position FROM herald.log_head")[0].as<int64_t>();
     });

@@ -154,7 +154,10 @@ std::string detail::pending_reason(pqxx::connection& conn,
                                    const std::vector<migration>& input) {
   auto migrations = validated(input);
   return detail::translate([&]() -> std::string {
-    pqxx::read_transaction tx{conn};
+    // Two reads with no transaction block around them (readiness runs
+    // this every second): a migration applied between them shows at the
+    // next check.
+    pqxx::nontransaction tx{conn};
     auto recorded = read_recorded(tx);
     for (const auto& m : migrations) {
       auto it = recorded.find(migration_version(m.name));

@@ -26,13 +26,14 @@ node_registry::~node_registry() = default;
 void node_registry::heartbeat() {
   const auto& n = impl_->self;
   try {
-    pqxx::work tx{impl_->conn.get()};
+    // One statement, committed on its own: one round trip a heartbeat,
+    // not three.
+    pqxx::nontransaction tx{impl_->conn.get()};
     tx.exec_params(
       "INSERT INTO herald.nodes (id, hostname, pid, version, listen)"
       " VALUES ($1, $2, $3, $4, $5)"
       " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
       n.id, n.hostname, n.pid, n.version, n.listen);
-    tx.commit();
   } catch (...) {
     impl_->conn.reset();
     detail::rethrow_as_storage_error("node heartbeat failed");
@@ -45,9 +46,8 @@ void node_registry::unregister() noexcept {
   if (!impl_->conn.is_open())
     return;
   try {
-    pqxx::work tx{impl_->conn.get()};
+    pqxx::nontransaction tx{impl_->conn.get()};
     tx.exec_params("DELETE FROM herald.nodes WHERE id = $1", impl_->self.id);
-    tx.commit();
   } catch (...) {
     // The row goes stale instead; its heartbeat shows that it is.
   }

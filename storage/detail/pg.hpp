@@ -89,11 +89,12 @@ public:
   auto transact(const char* what, F&& fn)
     -> decltype(fn(std::declval<pqxx::work&>()));
 
-  /// Runs `fn` without BEGIN and COMMIT, for one statement that reads: a
-  /// statement sees one snapshot on its own, and the three round trips of
-  /// a transaction were most of a small read's time. Errors as transact.
+  /// Runs `fn` without BEGIN and COMMIT, for one statement: a statement
+  /// sees one snapshot and commits as it ends on its own, and the three
+  /// round trips of a transaction were most of a small call's time (a
+  /// read, a poll that finds nothing). Errors as transact.
   template <class F>
-  auto read_only(const char* what, F&& fn)
+  auto one_statement(const char* what, F&& fn)
     -> decltype(fn(std::declval<pqxx::nontransaction&>()));
 
 private:
@@ -131,7 +132,7 @@ auto lazy_connection::transact(const char* what, F&& fn)
 }
 
 template <class F>
-auto lazy_connection::read_only(const char* what, F&& fn)
+auto lazy_connection::one_statement(const char* what, F&& fn)
   -> decltype(fn(std::declval<pqxx::nontransaction&>())) {
   try {
     pqxx::nontransaction tx{get()};
