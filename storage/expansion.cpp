@@ -148,6 +148,10 @@ struct rendered_batch {
   /// The last row read, in claim order: a read ahead starts after it.
   std::string last_xact;
   int64_t last_id = 0;
+  /// The claim floor the read computed (read_sql): kept by a read from
+  /// the floor, ignored for a read ahead.
+  std::string floor_xact;
+  int64_t floor_id = 0;
 };
 
 // What a log entry of `message` holds, as a read of the log gives it
@@ -175,17 +179,17 @@ logged_content(const claimed_message& message,
 }
 
 // The read and the render, with no lock held: the rows at or after
-// (from_xact, from_id) in claim order. The first row's two columns are
-// the claim floor that read computed (read_sql).
+// (from_xact, from_id) in claim order.
 rendered_batch read_and_render(pqxx::connection& c,
                                const std::string& from_xact, int64_t from_id,
                                size_t limit,
-                               const outbox_expander::render_fn& render,
-                               pqxx::result& rows) {
+                               const outbox_expander::render_fn& render) {
   rendered_batch batch;
   pqxx::nontransaction tx{c};
-  rows = tx.exec_prepared("herald_read_pending", from_xact, from_id,
-                          static_cast<int64_t>(limit));
+  auto rows = tx.exec_prepared("herald_read_pending", from_xact, from_id,
+                               static_cast<int64_t>(limit));
+  batch.floor_xact = rows[0][0].as<std::string>();
+  batch.floor_id = rows[0][1].as<int64_t>();
   if (rows[0][2].is_null())
     return batch;
   batch.read = rows.size();
@@ -311,11 +315,10 @@ struct outbox_expander::impl {
       batch = std::move(*ahead);
       ahead.reset();
     } else {
-      pqxx::result rows;
       batch = read_and_render(main.get(), claim_floor_xact, claim_floor_id,
-                              limit, render, rows);
-      claim_floor_xact = rows[0][0].as<std::string>();
-      claim_floor_id = rows[0][1].as<int64_t>();
+                              limit, render);
+      claim_floor_xact = batch.floor_xact;
+      claim_floor_id = batch.floor_id;
     }
     if (batch.read == 0)
       return {};
@@ -345,9 +348,8 @@ struct outbox_expander::impl {
     auto work = [this, limit, &render, xact = full.last_xact,
                  id = full.last_id]() -> std::optional<rendered_batch> {
       try {
-        pqxx::result rows;
         auto batch =
-          read_and_render(ahead_conn.get(), xact, id + 1, limit, render, rows);
+          read_and_render(ahead_conn.get(), xact, id + 1, limit, render);
         // Only a full batch is kept. A short one would end the expander's
         // turn ("nothing more") on a read older than the wake-ups it has
         // received; the read that ends a turn is made when it is needed.
