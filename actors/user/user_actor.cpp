@@ -1016,8 +1016,8 @@ void restore(user_self* self, user_snapshot& snap,
 
 // What the shard sends is counted: the shard takes a snapshot only when
 // the actor has taken all of it. A passivation check that finds that the
-// actor had work of its own since (anything but new feed items) waits
-// another period.
+// actor had work of its own since (anything but new feed items and acks)
+// waits another period.
 void from_shard(user_self* self, bool actor_work = true) {
   ++self->state.handled;
   if (actor_work)
@@ -1062,7 +1062,12 @@ user_behavior(user_self* self, user_key key, user_options options,
       settle(self);
     },
     [self](const client_ack& msg) {
-      from_shard(self);
+      // Not the actor's own work: the shard takes acks for a passive user.
+      // Counted, a client acking every 64 messages of a steady stream
+      // kept its actor running, and every message on the actor's path,
+      // for as long as the stream lasted. What an ack lets the actor do
+      // (send more, resend) keeps it by quiet() anyway.
+      from_shard(self, false);
       on_ack(self, msg);
       settle(self);
     },
