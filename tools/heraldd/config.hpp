@@ -33,7 +33,8 @@ public:
   size_t ingest_expanders = 1;
 
   // [delivery]
-  size_t user_shards = 4;
+  /// Half the cores, at least one (config.cpp says why).
+  size_t user_shards = 0;
   caf::timespan ack_timeout = std::chrono::seconds{5};
   caf::timespan passivate_after = std::chrono::milliseconds{250};
   size_t max_unacked = 256;
