@@ -24,7 +24,9 @@ public:
   virtual void welcome(int64_t resume_from, int64_t newest) = 0;
 
   /// Writes these deliveries, in order. A long-poll session answers its
-  /// request with them and is done.
+  /// request with them and is done. Within a handoff_scope
+  /// (core/handoff_scope.hpp), a stream session's I/O thread is handed
+  /// them when the scope ends, with the other sessions' of that thread.
   virtual void deliver(std::vector<delivery> batch) = 0;
 
   /// Sends an error frame (where the transport has one) and keeps going.

@@ -8,6 +8,7 @@
 #include "actors/user/passive_user.hpp"
 #include "actors/user/routing.hpp"
 #include "actors/user/user_snapshot.hpp"
+#include "core/handoff_scope.hpp"
 #include "core/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -233,6 +234,9 @@ void on_tailed(shard_actor* self, const tailed& msg) {
   learn_live_after(self, batch.after);
   ++st.batches;
   auto now = self->clock().now();
+  // What this batch gives the sessions reaches each I/O thread in one task
+  // when the fan-out is done, not in one per session.
+  handoff_scope scope;
   for (auto& [reader, items] :
        st.streams.fan_out(batch.entries, st.live_after)) {
     // Every reader is a user's entry (subscribe).

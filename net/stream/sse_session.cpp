@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/protocol.hpp"
+#include "net/stream/io_handoff.hpp"
 #include "net/stream/keepalive_clock.hpp"
 
 #include <caf/send.hpp>
@@ -133,12 +134,13 @@ void sse_session::welcome(int64_t resume_from, int64_t newest) {
 void sse_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
   if (arrived_.add(std::move(batch)))
-    asio::post(executor_, [self = shared_from_this()] {
-      std::string chunk;
-      for (const auto& d : self->arrived_.take())
-        chunk += protocol::sse_event(d);
-      self->enqueue(std::move(chunk));
-    });
+    hand_to_io(executor_, {shared_from_this(), [](void* session) {
+                             auto* self = static_cast<sse_session*>(session);
+                             std::string chunk;
+                             for (const auto& d : self->arrived_.take())
+                               chunk += protocol::sse_event(d);
+                             self->enqueue(std::move(chunk));
+                           }});
 }
 
 void sse_session::report(const std::string& code, const std::string& message) {

@@ -4,6 +4,7 @@
 #include "core/protocol.hpp"
 #include "core/utf8.hpp"
 #include "net/detail/exactly_allocated.hpp"
+#include "net/stream/io_handoff.hpp"
 #include "net/stream/keepalive_clock.hpp"
 #include "net/websocket/handshake.hpp"
 
@@ -431,9 +432,11 @@ void websocket_session::welcome(int64_t resume_from, int64_t newest) {
 void websocket_session::deliver(std::vector<delivery> batch) {
   marks_.note_sent(batch);
   if (arrived_.add(std::move(batch)))
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      self->write_deliveries(self->arrived_.take());
-    });
+    hand_to_io(stream_.get_executor(),
+               {shared_from_this(), [](void* session) {
+                  auto* self = static_cast<websocket_session*>(session);
+                  self->write_deliveries(self->arrived_.take());
+                }});
 }
 
 // A message goes to the socket straight from its sealed content when
