@@ -20,13 +20,10 @@ handoff_scope::handoff_scope() {
 handoff_scope::~handoff_scope() {
   if (--depth > 0)
     return;
-  // A flush that defers again (it should not) is called in the next pass,
-  // not lost.
-  while (!deferred.empty()) {
-    auto calls = std::exchange(deferred, {});
-    for (auto flush : calls)
-      flush();
-  }
+  // No scope is open while they run: whatever a flush defers is made at
+  // once.
+  for (auto flush : std::exchange(deferred, {}))
+    flush();
 }
 
 bool handoff_scope::open() {
