@@ -32,7 +32,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 # after the last connect could end before most connections' first ping,
 # so how much keepalive it saw depended on how fast they connected.
 FULL = dict(idle_connections=19000, idle_seconds=90,
-            fanout_subscribers=1000,
+            fanout_subscribers=1000, fanout_processes=2,
             fanout_deliveries=[1000, 2500, 5000, 10000, 25000, 50000, 100000,
                                150000, 250000, 350000],
             db_users=1000, db_rates=[100, 250, 500, 1000, 2000, 4000, 8000,
@@ -44,7 +44,8 @@ FULL = dict(idle_connections=19000, idle_seconds=90,
             catchup_timeout=120,
             step_seconds=5, drain_seconds=5, settle_seconds=60)
 QUICK = dict(idle_connections=200, idle_seconds=1,
-             fanout_subscribers=100, fanout_deliveries=[500, 1000],
+             fanout_subscribers=100, fanout_processes=2,
+             fanout_deliveries=[500, 1000],
              db_users=50, db_rates=[100, 200], db_target=100,
              bulk_messages=1000,
              storm_connections=100, storm_rate=5, storm_seconds=3,

@@ -309,6 +309,10 @@ def _steps(results, systems):
                   "nothing of this one left (else it started on a fresh "
                   "database); *generator %*: the busiest herald-bench "
                   "client process, in % of a core."
+                  + ("" if db else " The subscribers are spread over "
+                     "`fanout_processes` client processes (2 in a full "
+                     "run), so that no one process reading all of them "
+                     "sets the pace.")
                   + (" Latencies are from the writer's COMMIT returned to "
                      "the client; *publish p50*: from before the writer's "
                      "statement (the publish and its commit)." if db else ""),
