@@ -120,12 +120,25 @@ class Meters:
             "postgres_cpu_seconds": (r1["postgres"] - self.r0["postgres"]
                                      if self.postmaster else None),
             "generator_cpu_seconds": sum(gen) + writers,
+            # The clients alone: on loopback they may run part of the
+            # engine's sends (see _cpu in scenarios.py).
+            "clients_cpu_seconds": sum(gen) if gen else None,
             # The busiest generator process in cores: near 1.0 it, not the
             # system under test, set the pace.
             "generator_busiest_cores": (max(gen) / wall
                                         if gen and wall > 0 else None),
             "writer_cores": writers / wall if wall > 0 else None,
         }
+
+
+def machine_us_per_delivery(step):
+    """Engine + PostgreSQL + clients CPU-µs per delivery of a step, None
+    when the engine's or the clients' figure is missing."""
+    engine = step.get("engine_cpu_us_per_delivery")
+    clients = step.get("clients_cpu_us_per_delivery")
+    if engine is None or clients is None:
+        return None
+    return engine + (step.get("postgres_cpu_us_per_delivery") or 0) + clients
 
 
 def loadavg():

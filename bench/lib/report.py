@@ -4,6 +4,7 @@ with Herald/peer ratios and the targets, and the latency plots."""
 import os
 
 from . import plot
+from .procstat import machine_us_per_delivery
 
 
 def _with_rate_reached(results):
@@ -78,6 +79,11 @@ ROWS = [
      "≤ best peer", _at_most_best),
     ("fanout", "PostgreSQL CPU per delivery, same step", "µs", "lower",
      ("cpu_at_highest_complete", "postgres_us_per_delivery"), None, None),
+    ("fanout", "clients' CPU per delivery, same step", "µs", "lower",
+     ("cpu_at_highest_complete", "clients_us_per_delivery"), None, None),
+    ("fanout", "engine + PostgreSQL + clients CPU per delivery, same step",
+     "µs", "lower",
+     ("cpu_at_highest_complete", "machine_us_per_delivery"), None, None),
     ("fanout", "… at offered deliveries", "/s", "higher",
      ("cpu_at_highest_complete", "deliveries_offered_per_s"), None, None),
     ("database", "publish rate the writers reached when asked for 1,000/s",
@@ -322,9 +328,10 @@ def _steps(results, systems):
                   + ("publish p50 ms | " if db else "")
                   + "engine CPU % | "
                   "engine µs/delivery | PostgreSQL µs/delivery | "
-                  "generator % | drained | sustained |",
+                  + ("" if db else "clients µs/delivery | ")
+                  + "generator % | drained | sustained |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-                  + ("---|" if db else "")]
+                  + ("---|" if db else "---|")]
         for name in systems:
             for s in _get(results[scenario].get(name), "steps") or []:
                 lat = s["latency"]
@@ -339,7 +346,9 @@ def _steps(results, systems):
                     + f"{_fmt(s['engine_cpu_percent'])} | "
                     f"{_fmt(s.get('engine_cpu_us_per_delivery'))} | "
                     f"{_fmt(s.get('postgres_cpu_us_per_delivery'))} | "
-                    f"{_fmt(s.get('generator_busiest_cpu_percent'))} | "
+                    + ("" if db else
+                       f"{_fmt(s.get('clients_cpu_us_per_delivery'))} | ")
+                    + f"{_fmt(s.get('generator_busiest_cpu_percent'))} | "
                     f"{_fmt(s.get('drained'))} | "
                     f"{_fmt(s['sustained'])} |")
         lines.append("")
@@ -361,7 +370,16 @@ def _notes(results, systems):
             "origin). *PostgreSQL* is every process of the benchmark's "
             "cluster (the engine's connections and the writers' backends, "
             "ended ones included): Herald's fan-out goes through it (a "
-            "`herald.publish` per message), the peers' fan-out does not.",
+            "`herald.publish` per message), the peers' fan-out does not. "
+            "*Clients* is every herald-bench client process of the step. "
+            "On loopback a TCP segment's transmission and its receive side "
+            "are billed to the process that triggers the transmission: "
+            "Herald sets TCP_NODELAY and transmits in its own sends, while "
+            "nginx leaves Nagle on, queues small writes behind unacked "
+            "data and lets the client's ACK push them out, in the client's "
+            "process (more than half of its transmissions at 350,000 "
+            "deliveries/s). *Engine + PostgreSQL + clients* is what a "
+            "delivery cost the machine, whoever was billed.",
             "- **Every step starts drained**: after a step is judged the "
             "runner waits (up to a minute; 20 s in --quick) until the "
             "clients have everything of it "
@@ -470,16 +488,22 @@ def _cpu_common(results, systems):
     lines = [f"### CPU per delivery at the same load: fan-out at "
              f"{_fmt(rate)} deliveries/s", "",
              "| system | engine µs/delivery | PostgreSQL µs/delivery | "
-             "together | Herald/system (engine) |", "|---|---|---|---|---|"]
-    herald = _get(steps.get("herald", {}).get(rate),
-                  "engine_cpu_us_per_delivery")
+             "clients µs/delivery | engine + PostgreSQL + clients | "
+             "Herald/system (engine) | Herald/system (all three) |",
+             "|---|---|---|---|---|---|---|"]
+    herald = steps.get("herald", {}).get(rate) or {}
+    herald_engine = herald.get("engine_cpu_us_per_delivery")
+    herald_all = machine_us_per_delivery(herald)
     for name, done in steps.items():
         s = done[rate]
         engine = s["engine_cpu_us_per_delivery"]
-        pg = s.get("postgres_cpu_us_per_delivery")
-        lines.append(f"| {name} | {_fmt(engine)} | {_fmt(pg)} | "
-                     f"{_fmt(engine + (pg or 0))} | "
-                     f"{_ratio(herald, engine, 'lower')} |")
+        together = machine_us_per_delivery(s)
+        lines.append(
+            f"| {name} | {_fmt(engine)} | "
+            f"{_fmt(s.get('postgres_cpu_us_per_delivery'))} | "
+            f"{_fmt(s.get('clients_cpu_us_per_delivery'))} | "
+            f"{_fmt(together)} | {_ratio(herald_engine, engine, 'lower')} | "
+            f"{_ratio(herald_all, together, 'lower')} |")
     return lines + [""]
 
 
