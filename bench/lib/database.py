@@ -14,10 +14,11 @@ class Cluster:
         # A fresh cluster has no old WAL segments to recycle: every 16 MB
         # of WAL it creates a segment and fills it with zeroes, inside
         # whichever commit crosses the boundary. In the first fan-out step
-        # that was the writer's commit of the 113th message in every run,
-        # 45-64 ms late, and that message's p99.9 with it. A database that
-        # has run a while recycles its segments; without the zeroes a new
-        # one costs about what a recycled one does.
+        # that was the writer's commit of the 113th message in every run:
+        # it returned 44 ms late, and every delivery of that message was
+        # 47-60 ms late (the step's p99.9). A database that has run a
+        # while recycles its segments; without the zeroes a new one costs
+        # about what a recycled one does.
         options = " ".join(filter(None, ["-c wal_init_zero=off",
                                          os.environ.get("HERALD_PG_OPTIONS")]))
         self.env = dict(os.environ, HERALD_PG_DIR=folder,
