@@ -12,13 +12,13 @@ namespace {
 
 // Pushes `batch` to every one of `sinks`, noting it as the actor would.
 void push_to(passive_user& user, const std::vector<session_ptr>& sinks,
-             std::vector<delivery> batch, spdlog::logger& logger) {
+             std::vector<delivery> batch, double at, spdlog::logger& logger) {
   auto& snap = user.snapshot;
   snap.sent_high = std::max(snap.sent_high, batch.back().seq);
   for (size_t i = 0; i < sinks.size(); ++i) {
     const auto& sink = sinks[i];
-    note_pushes({snap.sends, snap.first_push_high}, batch, sink->id(),
-                sink->transport(), false, user.key, logger);
+    note_pushes({snap.sends, snap.first_push_high}, batch,
+                {sink->id(), sink->transport(), false, at}, user.key, logger);
     snap.pushed += batch.size();
     if (i + 1 == sinks.size())
       sink->deliver(std::move(batch));
@@ -41,8 +41,7 @@ void forget_pushed(passive_user& user) {
 } // namespace
 
 bool push_passively(passive_user user, const std::vector<feed_item>& items,
-                    steady_time now, size_t max_unacked,
-                    spdlog::logger& logger) {
+                    push_time now, size_t max_unacked, spdlog::logger& logger) {
   for (const auto& item : items)
     if (!item.message)
       return false; // the user's streams changed: the actor subscribes anew
@@ -83,16 +82,16 @@ bool push_passively(passive_user user, const std::vector<feed_item>& items,
   if (!user.pushed)
     user.pushed = std::make_unique<pushed_deliveries>();
   for (const auto& d : batch)
-    user.pushed->push_back({d, now});
+    user.pushed->push_back({d, now.steady});
   // Without sessions they are held for the next one: a client that
   // reconnects gets them from here, without its actor or a read.
   if (!sinks.empty())
-    push_to(user, sinks, std::move(batch), logger);
+    push_to(user, sinks, std::move(batch), now.unix, logger);
   return true;
 }
 
 passive_attach attach_passively(passive_user user, const session_ptr& session,
-                                int64_t last_seq, steady_time now,
+                                int64_t last_seq, push_time now,
                                 size_t max_sessions, spdlog::logger& logger) {
   auto& snap = user.snapshot;
   if (user.sessions.size() >= max_sessions)
@@ -110,10 +109,10 @@ passive_attach attach_passively(passive_user user, const session_ptr& session,
       if (p.d.seq > position) {
         lacking.push_back(p.d);
         // In flight from now: its resend is due an ack timeout from here.
-        p.at = std::max(p.at, now);
+        p.at = std::max(p.at, now.steady);
       }
     if (!lacking.empty())
-      push_to(user, {session}, std::move(lacking), logger);
+      push_to(user, {session}, std::move(lacking), now.unix, logger);
   }
   // As the actor records a session's start: nothing past what was sent.
   auto before = snap.acked_high;

@@ -46,6 +46,14 @@ struct passive_user {
 
 using steady_time = std::chrono::steady_clock::time_point;
 
+/// When the shard pushes: on the actor clock (what the acks' deadlines
+/// count from) and in unix seconds (what the send log records). Read once
+/// per batch, not once per user.
+struct push_time {
+  steady_time steady;
+  double unix = 0;
+};
+
 /// Pushes a passive user's new feed `items` to every one of its sessions,
 /// as its actor would: the snapshot's policy decides (and counts for the
 /// caps), and the snapshot records what the actor would (newest, sent,
@@ -55,8 +63,7 @@ using steady_time = std::chrono::steady_clock::time_point;
 /// the items: a control entry, a long-poll session, or more in flight than
 /// `max_unacked` allows.
 bool push_passively(passive_user user, const std::vector<feed_item>& items,
-                    steady_time now, size_t max_unacked,
-                    spdlog::logger& logger);
+                    push_time now, size_t max_unacked, spdlog::logger& logger);
 
 enum class passive_attach {
   /// Only the actor can place the session: it lacks what must be read
@@ -73,7 +80,7 @@ enum class passive_attach {
 /// what it lacks from `pushed`, when that is all it lacks (a client that
 /// reconnects after a moment).
 passive_attach attach_passively(passive_user user, const session_ptr& session,
-                                int64_t last_seq, steady_time now,
+                                int64_t last_seq, push_time now,
                                 size_t max_sessions, spdlog::logger& logger);
 
 enum class passive_ack {

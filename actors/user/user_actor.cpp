@@ -9,7 +9,7 @@
 #include "actors/user/session_window.hpp"
 #include "actors/user/user_pushes.hpp"
 #include "actors/user/user_snapshot.hpp"
-#include "core/fifo.hpp"
+#include "core/iso_time.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/protocol.hpp"
@@ -92,7 +92,7 @@ struct user_state {
   // The newest position pushed anywhere: what is above it is a first push,
   // the one the commit-to-send latency measures.
   int64_t first_push_high = 0;
-  fifo<send_record> sends; ///< the last `send_log` pushes
+  send_log sends;
   // Passivation: messages taken from the shard (it compares them with what
   // it sent), how many when the pending check was set, whether one is
   // pending, whether the shard is being asked, and how often this user was
@@ -138,14 +138,15 @@ void consider_passivating(user_self* self);
 void note_pushes(user_self* self, const std::vector<delivery>& batch,
                  const session_entry& to, bool resend) {
   auto& st = self->state;
-  actors::note_pushes({st.sends, st.first_push_high}, batch, to.id,
-                      to.transport, resend, st.key, *st.logger);
+  actors::note_pushes({st.sends, st.first_push_high}, batch,
+                      {to.id, to.transport, resend, unix_seconds_now()}, st.key,
+                      *st.logger);
 }
 
 std::string trace_of(user_self* self, int64_t message_id) {
   auto& st = self->state;
   auto sends = nlohmann::json::array();
-  for (const auto& r : st.sends)
+  st.sends.for_each([&](const send_record& r) {
     if (r.message_id == message_id) {
       auto it = st.sessions.find(r.session);
       int64_t acked = 0;
@@ -159,6 +160,7 @@ std::string trace_of(user_self* self, int64_t message_id) {
                        {"session_open", it != st.sessions.end()},
                        {"acked_by_session", acked >= r.seq}});
     }
+  });
   return sends.dump();
 }
 
@@ -913,8 +915,8 @@ std::shared_ptr<user_snapshot> take_snapshot(user_self* self) {
       std::min(snap->complete_through, entry.window.acked());
   snap->first_push_high = st.first_push_high;
   snap->policy = st.policy;
-  // Moved, not copied (up to send_log records): taken back if the shard
-  // refuses.
+  // Moved, not copied (up to a send log's records): taken back if the
+  // shard refuses.
   snap->sends = std::move(st.sends);
   snap->pushed = st.pushed;
   snap->resent = st.resent;
@@ -937,8 +939,7 @@ void stay(user_self* self) {
     return;
   auto newer = std::move(st.sends);
   st.sends = std::move(offered->sends);
-  for (const auto& r : newer)
-    remember_send(st.sends, r);
+  st.sends.append(newer);
 }
 
 void on_passivate_check(user_self* self) {

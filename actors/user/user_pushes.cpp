@@ -1,6 +1,5 @@
 #include "actors/user/user_pushes.hpp"
 
-#include "core/iso_time.hpp"
 #include "core/metrics.hpp"
 
 #include <spdlog/spdlog.h>
@@ -16,29 +15,22 @@ std::optional<delivery> web_delivery(web_policy& policy,
   return delivery{item.position, verdict == web_verdict::silent, m.web};
 }
 
-void remember_send(fifo<send_record>& sends, const send_record& r) {
-  sends.push_back(r);
-  if (sends.size() > send_log)
-    sends.pop_front();
-}
-
 void note_pushes(push_notes notes, const std::vector<delivery>& batch,
-                 uint64_t session_id, const char* transport, bool resend,
-                 const user_key& user, spdlog::logger& logger) {
-  auto now = unix_seconds_now();
+                 const session_push& push, const user_key& user,
+                 spdlog::logger& logger) {
   auto debug = logger.should_log(spdlog::level::debug);
   for (const auto& d : batch) {
-    if (!resend && d.seq > notes.first_push_high) {
+    if (!push.resend && d.seq > notes.first_push_high) {
       notes.first_push_high = d.seq;
       auto committed = d.content->created_unix;
-      metrics::delivery_sent(committed > 0 ? now - committed : -1.0);
+      metrics::delivery_sent(committed > 0 ? push.at - committed : -1.0);
     }
-    remember_send(notes.sends,
-                  {d.seq, d.message_id(), session_id, transport, now, resend});
+    notes.sends.push({d.seq, d.message_id(), push.session, push.transport,
+                      push.at, push.resend});
     if (debug)
       logger.debug("{} message={} user={}/{} seq={} session={} ({})",
-                   resend ? "resend" : "push", d.message_id(), user.app_id,
-                   user.external_id, d.seq, session_id, transport);
+                   push.resend ? "resend" : "push", d.message_id(), user.app_id,
+                   user.external_id, d.seq, push.session, push.transport);
   }
 }
 

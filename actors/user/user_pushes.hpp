@@ -8,7 +8,6 @@
 #include "actors/user/messages.hpp"
 #include "actors/user/user_snapshot.hpp"
 #include "core/delivery.hpp"
-#include "core/fifo.hpp"
 #include "core/web_policy.hpp"
 
 #include <cstdint>
@@ -26,24 +25,26 @@ namespace herald::actors {
 /// Counts toward the caps: call it once per item, in position order.
 std::optional<delivery> web_delivery(web_policy& policy, const feed_item& item);
 
-/// Pushes kept per user for traces.
-constexpr size_t send_log = 1024;
-
 /// Where a user's pushes are noted: its send log and the newest position
 /// it ever pushed (what is above is a first push, the one the
 /// commit-to-send latency measures).
 struct push_notes {
-  fifo<send_record>& sends;
+  send_log& sends;
   int64_t& first_push_high;
 };
 
-/// Keeps a push for traces: the last `send_log` of them.
-void remember_send(fifo<send_record>& sends, const send_record& r);
+/// One batch's push to one session, as the send log records it.
+struct session_push {
+  uint64_t session = 0;
+  const char* transport = ""; ///< session_sink::transport(): a literal
+  bool resend = false;
+  double at = 0; ///< unix seconds
+};
 
-/// Notes `batch`, pushed to session `session_id`: each push in the send
-/// log, each first push in the metrics, and (at debug level) in `logger`.
+/// Notes `batch`, pushed as `push` says: each push in the send log, each
+/// first push in the metrics, and (at debug level) in `logger`.
 void note_pushes(push_notes notes, const std::vector<delivery>& batch,
-                 uint64_t session_id, const char* transport, bool resend,
-                 const user_key& user, spdlog::logger& logger);
+                 const session_push& push, const user_key& user,
+                 spdlog::logger& logger);
 
 } // namespace herald::actors

@@ -9,6 +9,7 @@
 #include "actors/user/routing.hpp"
 #include "actors/user/user_snapshot.hpp"
 #include "core/handoff_scope.hpp"
+#include "core/iso_time.hpp"
 #include "core/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -233,7 +234,7 @@ void on_tailed(shard_actor* self, const tailed& msg) {
   // live range does not cover.
   learn_live_after(self, batch.after);
   ++st.batches;
-  auto now = self->clock().now();
+  push_time now{self->clock().now(), unix_seconds_now()};
   // What this batch gives the sessions reaches each I/O thread in one task
   // when the fan-out is done, not in one per session.
   handoff_scope scope;
@@ -379,7 +380,8 @@ bool attach_to_passive(shard_actor* self, const attach_session& msg) {
   forget(entry.sessions, msg.session->id());
   auto outcome =
     attach_passively(passive_view(entry), msg.session, msg.last_seq,
-                     self->clock().now(), st.opts.max_sessions, *st.logger);
+                     {self->clock().now(), unix_seconds_now()},
+                     st.opts.max_sessions, *st.logger);
   if (outcome == passive_attach::wake)
     return false;
   if (outcome == passive_attach::advanced)

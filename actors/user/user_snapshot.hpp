@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/fifo.hpp"
+#include "core/bounded_log.hpp"
 #include "core/web_policy.hpp"
 
 #include <chrono>
@@ -17,6 +17,12 @@ struct send_record {
   double at = 0;              ///< unix seconds
   bool resend = false;
 };
+
+/// A user's last pushes, for traces (docs/debugging.md). Written on every
+/// push, read only by a trace: 256 records (12 KB) keep days of a usual
+/// user's pushes, and a thousand busy users' logs within the cache, where
+/// 1,024 of them went to memory on every push.
+using send_log = bounded_log<send_record, 256>;
 
 /// What a user actor leaves with its shard when it passivates, and starts
 /// from when the shard wakes it: all it knows of its user that the
@@ -39,7 +45,7 @@ struct user_snapshot {
   int64_t first_push_high = 0;
   /// Preferences, quiet hours, and the hourly caps' counts so far.
   web_policy policy;
-  fifo<send_record> sends;
+  send_log sends;
   size_t pushed = 0;
   size_t resent = 0;
   size_t suppressed = 0;
