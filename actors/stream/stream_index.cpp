@@ -88,7 +88,25 @@ std::vector<stream_index::fanned>
 stream_index::fan_out(const std::vector<storage::log_entry>& entries,
                       int64_t after) const {
   std::vector<fanned> out;
+  add_items(out, ++batches_, entries, after);
+  return out;
+}
+
+std::vector<stream_index::fanned> stream_index::fan_out(
+  const std::vector<std::shared_ptr<const storage::log_batch>>& batches,
+  int64_t after) const {
+  std::vector<fanned> out;
   auto batch = ++batches_;
+  for (const auto& b : batches) {
+    add_items(out, batch, b->entries, after);
+    after = std::max(after, b->through);
+  }
+  return out;
+}
+
+void stream_index::add_items(std::vector<fanned>& out, uint64_t batch,
+                             const std::vector<storage::log_entry>& entries,
+                             int64_t after) const {
   for (const auto& entry : entries) {
     if (entry.position <= after)
       continue;
@@ -114,7 +132,6 @@ stream_index::fan_out(const std::vector<storage::log_entry>& entries,
       }
     }
   }
-  return out;
 }
 
 size_t stream_index::subscribers(const std::string& stream) const {

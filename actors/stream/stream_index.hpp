@@ -4,6 +4,7 @@
 #include "storage/log_entry.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,10 +54,17 @@ public:
     feed_items items;
   };
 
-  /// The feed items of every subscribed reader in `entries`, in order;
-  /// each reader once, in the order they first appear.
+  /// The feed items of every subscribed reader in `entries` past `after`,
+  /// in order; each reader once, in the order they first appear.
   std::vector<fanned> fan_out(const std::vector<storage::log_entry>& entries,
                               int64_t after) const;
+
+  /// The same for consecutive batches at once, as if they were one: each
+  /// reader's items from all of them, in order. A batch's entries count
+  /// past `after` and past the end of every batch before it.
+  std::vector<fanned>
+  fan_out(const std::vector<std::shared_ptr<const storage::log_batch>>& batches,
+          int64_t after) const;
 
   /// Streams with at least one local subscriber.
   size_t streams() const { return subscribers_.size(); }
@@ -74,6 +82,11 @@ private:
   /// 100 bytes less than a name in the index and in its reader. A name of
   /// another shape (none is written today) is numbered in `others_`.
   std::optional<uint64_t> key(std::string_view name) const;
+  /// Adds the items of `entries` past `after` to `out`, the output of
+  /// fan-out number `batch`.
+  void add_items(std::vector<fanned>& out, uint64_t batch,
+                 const std::vector<storage::log_entry>& entries,
+                 int64_t after) const;
   uint64_t key_adding(const std::string& name);
   std::string name_of(uint64_t key) const;
 

@@ -90,6 +90,9 @@ struct shard_state {
   std::map<user_key, user_entry> users;
   stream_index streams;
   std::vector<waiting_subscription> waiting;
+  /// Tailed batches for the next turn (on_tailed), in order.
+  std::vector<std::shared_ptr<const storage::log_batch>> arrived;
+  bool turn_scheduled = false;
   std::unordered_map<int64_t, storage::cursor_update> progress;
   bool flush_scheduled = false;
   bool sweep_scheduled = false;
@@ -99,6 +102,8 @@ struct shard_state {
   size_t passivated = 0;
   size_t woken = 0;
   size_t batches = 0;
+  /// Fan-outs: fewer than batches when batches waited for a busy shard.
+  size_t turns = 0;
   size_t fanned_out = 0;
   /// Deliveries the shard pushed to passive users' sessions itself.
   size_t pushed_passively = 0;
@@ -226,20 +231,37 @@ void learn_live_after(shard_actor* self, int64_t position) {
   st.waiting.clear();
 }
 
+// A batch is fanned out on the shard's next turn, not as it arrives: the
+// batches that wait in the mailbox behind a busy shard go out together,
+// each user's share of them in one push and each session's in one write.
+// An idle shard's turn is its very next message.
 void on_tailed(shard_actor* self, const tailed& msg) {
   auto& st = self->state;
-  const auto& batch = *msg.batch;
-  // A shard that started after the tailer stored this batch's end but
-  // before it looked the shards up gets the batch too: it skips what its
-  // live range does not cover.
-  learn_live_after(self, batch.after);
-  ++st.batches;
+  st.arrived.push_back(msg.batch);
+  if (!st.turn_scheduled) {
+    st.turn_scheduled = true;
+    self->send(self, turn_atom_v);
+  }
+}
+
+void fan_out_arrived(shard_actor* self) {
+  auto& st = self->state;
+  st.turn_scheduled = false;
+  auto batches = std::move(st.arrived);
+  st.arrived.clear();
+  if (batches.empty())
+    return;
+  // A shard that started after the tailer stored a batch's end but before
+  // it looked the shards up gets the batch too: it skips what its live
+  // range does not cover.
+  learn_live_after(self, batches.front()->after);
+  st.batches += batches.size();
+  ++st.turns;
   push_time now{self->clock().now(), unix_seconds_now()};
-  // What this batch gives the sessions reaches each I/O thread in one task
+  // What the batches give the sessions reaches each I/O thread in one task
   // when the fan-out is done, not in one per session.
   handoff_scope scope;
-  for (auto& [reader, items] :
-       st.streams.fan_out(batch.entries, st.live_after)) {
+  for (auto& [reader, items] : st.streams.fan_out(batches, st.live_after)) {
     // Every reader is a user's entry (subscribe).
     auto& entry = static_cast<user_entry&>(*reader);
     if (!entry.actor && !entry.passive)
@@ -256,7 +278,8 @@ void on_tailed(shard_actor* self, const tailed& msg) {
     }
     forward(self, ensure_actor(self, entry), std::move(items));
   }
-  st.live_after = std::max(st.live_after, batch.through);
+  for (const auto& batch : batches)
+    st.live_after = std::max(st.live_after, batch->through);
 }
 
 // One timer per shard for the acks of what it pushed to passive users.
@@ -438,6 +461,7 @@ std::string describe(shard_actor* self) {
                         {"streams", st.streams.streams()},
                         {"live_after", st.live_after},
                         {"batches", st.batches},
+                        {"fan_out_turns", st.turns},
                         {"fanned_out", st.fanned_out},
                         {"pushed_passively", st.pushed_passively},
                         {"woken_to_resend", st.woken_to_resend},
@@ -567,6 +591,7 @@ shard_behavior(shard_actor* self, size_t index, user_options options,
       return rp;
     },
     [self](const tailed& msg) { on_tailed(self, msg); },
+    [self](turn_atom) { fan_out_arrived(self); },
     [self](const user_progress& msg) { on_progress(self, msg); },
     [self](flush_atom) { flush_progress(self); },
     [self](idle_atom) { sweep_idle(self); },

@@ -28,6 +28,8 @@ using user_shard_actor = caf::typed_actor<
   caf::replies_to<subscribe>::with<int64_t>,
   /// From the tailer: the next log batch, to fan out to the users here.
   caf::reacts_to<tailed>,
+  /// Fans out the batches tailed since the last turn (the shard's own cue).
+  caf::reacts_to<turn_atom>,
   /// From a user actor: its progress, for the next batched cursor write.
   caf::reacts_to<user_progress>,
   /// From a user actor with nothing in flight: take my state, I stop.

@@ -107,3 +107,28 @@ CAF_TEST(each batch places its users afresh) {
   CAF_CHECK_EQUAL(positions(second, ada), (std::vector<int64_t>{3}));
   CAF_CHECK_EQUAL(positions(second, bob), (std::vector<int64_t>{3}));
 }
+
+CAF_TEST(batches fanned out together give each reader one share in order) {
+  stream_index index;
+  user ada, bob;
+  index.subscribe(ada, {"store:3", "user:1"});
+  index.subscribe(bob, {"user:2"});
+  auto batch = [](int64_t after, int64_t through,
+                  std::vector<storage::log_entry> entries) {
+    return std::make_shared<const storage::log_batch>(
+      storage::log_batch{after, through, std::move(entries)});
+  };
+  // The second batch overlaps the first (an entry at 2 again) and the
+  // third starts before the live start: what the first ones covered, and
+  // what the shard had live already, is not given twice.
+  auto out = index.fan_out(
+    {batch(0, 2, {entry(1, {"store:3"}), entry(2, {"user:2", "store:3"})}),
+     batch(1, 4,
+           {entry(2, {"store:3"}), entry(3, {"user:1"}), entry(4, {"user:2"})}),
+     batch(4, 5, {entry(5, {"store:3", "user:1"})})},
+    1);
+  CAF_REQUIRE_EQUAL(out.size(), 2u);
+  CAF_CHECK(out[0].reader == &bob); // each reader once, first seen first
+  CAF_CHECK_EQUAL(positions(out, ada), (std::vector<int64_t>{2, 3, 5}));
+  CAF_CHECK_EQUAL(positions(out, bob), (std::vector<int64_t>{2, 4}));
+}

@@ -110,6 +110,7 @@ public:
     // Nothing before the welcome: the client would not know where it is.
     if (welcomes.empty())
       out_of_order = true;
+    ++pushes;
     for (auto& d : batch) {
       seqs.push_back(d.seq);
       sent = std::max(sent, d.seq);
@@ -127,6 +128,7 @@ public:
   uint64_t id() const override { return id_; }
 
   std::vector<int64_t> seqs;
+  size_t pushes = 0; ///< calls of deliver: a net session's writes
   std::vector<std::pair<int64_t, int64_t>> welcomes; ///< resume_from, newest
   bool out_of_order = false;
   std::vector<std::string> reports;
@@ -202,8 +204,15 @@ struct fixture : test::actor_fixture {
       db().rows[seq] = make_delivery(seq);
   }
 
-  // Hands the shard a log batch as the tailer does after reading it.
+  // Hands the shard a log batch as the tailer does after reading it, and
+  // lets it run.
   void tail_batch(std::vector<storage::log_entry> entries, int64_t through) {
+    send_batch(std::move(entries), through);
+    run_once_all();
+  }
+
+  // The same, without letting the shard run: it finds the batch waiting.
+  void send_batch(std::vector<storage::log_entry> entries, int64_t through) {
     storage::log_batch batch;
     batch.after = std::max<int64_t>(0, tail->dispatched.load());
     batch.through = through;
@@ -211,7 +220,6 @@ struct fixture : test::actor_fixture {
     tail->dispatched = through;
     self->send(shard(), tailed{std::make_shared<const storage::log_batch>(
                           std::move(batch))});
-    run_once_all();
   }
 
   // Lets the user actors' and then the shard's flush timers fire: the
@@ -225,11 +233,17 @@ struct fixture : test::actor_fixture {
 
   // Messages to Ada's own stream, committed and tailed.
   void announce(int64_t from, int64_t to) {
+    announce_unseen(from, to);
+    run_once_all();
+  }
+
+  // The same, without letting the shard run.
+  void announce_unseen(int64_t from, int64_t to) {
     store(from, to);
     std::vector<storage::log_entry> entries;
     for (auto seq = from; seq <= to; ++seq)
       entries.push_back({seq, {"user:7"}, make_content(seq)});
-    tail_batch(std::move(entries), to);
+    send_batch(std::move(entries), to);
   }
 
   std::shared_ptr<recording_session> attach(uint64_t id, int64_t last_seq) {
@@ -665,6 +679,33 @@ CAF_TEST(
   announce(4, 4);
   CAF_CHECK_EQUAL(s->seqs, (std::vector<int64_t>{1, 2, 3, 2, 3, 4}));
   CAF_CHECK(s->reports.empty());
+}
+
+CAF_TEST(batches that waited for a busy shard reach a session in one push) {
+  auto s = attach(1, 0);
+  announce(1, 1);
+  ack(s, 1);
+  let_passivate();
+  auto before = shard_state_now();
+  auto pushes = s->pushes;
+  // Three commits tailed while the shard was busy: one fan-out, and one
+  // push (one write) to the session, in order.
+  announce_unseen(2, 2);
+  announce_unseen(3, 4);
+  announce_unseen(5, 5);
+  run_once_all();
+  CAF_CHECK_EQUAL(s->seqs, range(1, 5));
+  CAF_CHECK_EQUAL(s->pushes, pushes + 1);
+  auto after = shard_state_now();
+  CAF_CHECK_EQUAL(after["batches"].get<int>() - before["batches"].get<int>(),
+                  3);
+  CAF_CHECK_EQUAL(
+    after["fan_out_turns"].get<int>() - before["fan_out_turns"].get<int>(), 1);
+  CAF_CHECK_EQUAL(after["woken"].get<int>(), 0);
+  // A batch that finds the shard idle goes out on its own.
+  ack(s, 5);
+  announce(6, 6);
+  CAF_CHECK_EQUAL(s->pushes, pushes + 2);
 }
 
 CAF_TEST(a user with messages in flight passivates and its shard takes them) {
