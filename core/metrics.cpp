@@ -6,6 +6,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "core/handoff_scope.hpp"
+
+#include <algorithm>
+#include <array>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -63,10 +67,11 @@ struct instruments {
   prometheus::Counter& sent = deliveries.Add({{"event", "sent"}});
   prometheus::Counter& acked = deliveries.Add({{"event", "acked"}});
   prometheus::Counter& redelivered = deliveries.Add({{"event", "redelivered"}});
-  prometheus::Histogram& commit_to_send =
-    latency.Add({}, prometheus::Histogram::BucketBoundaries{
-                      0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                      2.5, 5, 10});
+  static constexpr std::array<double, 13> commit_to_send_bounds{
+    0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  prometheus::Histogram& commit_to_send = latency.Add(
+    {}, prometheus::Histogram::BucketBoundaries{commit_to_send_bounds.begin(),
+                                                commit_to_send_bounds.end()});
   prometheus::Gauge& api_in_use = api_pool.Add({});
 
   std::mutex labelled_mutex;
@@ -115,6 +120,42 @@ std::string escape(const std::string& value) {
   return out;
 }
 
+// First pushes counted on one thread while a handoff_scope is open there
+// (a shard's fan-out of a batch), added to the shared counter and
+// histogram when it ends: two updates of what every shard's thread writes,
+// instead of up to three per push.
+struct sent_tally {
+  static constexpr auto bounds = instruments::commit_to_send_bounds;
+  size_t sent = 0;
+  size_t observed = 0;
+  std::array<double, bounds.size() + 1> buckets{}; ///< the last: +Inf
+  double sum = 0;
+
+  void add(double seconds) {
+    ++sent;
+    if (seconds < 0)
+      return;
+    // As the histogram places a value: in the first bucket whose bound is
+    // at or above it.
+    auto bucket =
+      std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+    buckets[static_cast<size_t>(bucket)] += 1;
+    sum += seconds;
+    ++observed;
+  }
+};
+
+thread_local sent_tally tally;
+
+void add_sent_tally() {
+  auto taken = std::exchange(tally, {});
+  auto& m = the();
+  m.sent.Increment(static_cast<double>(taken.sent));
+  if (taken.observed > 0)
+    m.commit_to_send.ObserveMultiple(
+      {taken.buckets.begin(), taken.buckets.end()}, taken.sum);
+}
+
 } // namespace
 
 void connection_opened(const char* transport) {
@@ -135,6 +176,11 @@ void messages_expanded(size_t processed, size_t rejected, size_t deliveries,
 }
 
 void delivery_sent(double commit_to_send_seconds) {
+  if (handoff_scope::open()) {
+    tally.add(commit_to_send_seconds);
+    handoff_scope::defer(&add_sent_tally);
+    return;
+  }
   auto& m = the();
   m.sent.Increment();
   if (commit_to_send_seconds >= 0)

@@ -20,7 +20,8 @@ void messages_expanded(size_t processed, size_t rejected, size_t deliveries,
                        size_t suppressed);
 
 /// A delivery pushed to a session for the first time, `seconds` after its
-/// message was committed.
+/// message was committed (negative: not known). While a handoff_scope is
+/// open on the calling thread, counted there and added when it ends.
 void delivery_sent(double commit_to_send_seconds);
 void deliveries_acked(size_t count);
 void deliveries_redelivered(size_t count);
