@@ -25,6 +25,9 @@ public:
 
   const std::string& front() const { return *frames_.front(); }
 
+  /// The `i`th frame from the front.
+  const std::string& at(size_t i) const { return *frames_.begin()[i]; }
+
   /// Joins the frames at the front into one, one per line, as many as fit
   /// in `max_frames` and `max_bytes` (one alone may be bigger): a client
   /// that reads lines takes them from one WebSocket message, written in
@@ -59,6 +62,12 @@ public:
   void pop() {
     bytes_ -= frames_.front()->size();
     frames_.pop_front();
+  }
+
+  /// The `count` frames at the front are written.
+  void pop(size_t count) {
+    for (size_t i = 0; i < count; ++i)
+      pop();
   }
 
   /// Drops every frame not yet being written; with `writing`, the front one

@@ -40,6 +40,12 @@ struct stream_context {
   /// a heartbeat is dropped by the kernel (TCP_USER_TIMEOUT). A dead peer
   /// goes within ping_interval + ping_timeout.
   std::chrono::milliseconds ping_timeout{10000};
+  /// After a WebSocket session writes messages, what comes for it within
+  /// this long waits and goes out together at its end: fewer, larger
+  /// writes (system calls) for connections that get many messages a
+  /// second, at up to this much latency each. Zero (the default): every
+  /// message is written as soon as it comes.
+  std::chrono::microseconds write_delay{0};
 
   /// The running user shard that owns `user` (invalid while it restarts).
   actors::user_shard_actor shard_of(const actors::user_key& user) const;

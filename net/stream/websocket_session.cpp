@@ -6,6 +6,7 @@
 #include "net/detail/exactly_allocated.hpp"
 #include "net/stream/io_handoff.hpp"
 #include "net/stream/keepalive_clock.hpp"
+#include "net/stream/write_pacer.hpp"
 #include "net/websocket/handshake.hpp"
 
 #include <caf/send.hpp>
@@ -13,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace herald::net {
@@ -441,11 +443,20 @@ void websocket_session::deliver(std::vector<delivery> batch) {
 
 // A message goes to the socket straight from its sealed content when
 // nothing waits before it: no frame is put together, nothing is queued,
-// and no operation is started while the kernel takes it. Otherwise it
-// waits in the queue (and a client that reads lines gets what waits in
-// one message).
+// and no operation is started while the kernel takes it. A few for a
+// client that reads lines go the same way, in one message. Otherwise they
+// wait in the queue (and a client that reads lines gets what waits in one
+// message).
 void websocket_session::write_deliveries(const std::vector<delivery>& batch) {
+  if (ctx_.write_delay.count() > 0 && hold_for_write_delay(batch))
+    return;
   bool join = batch_frames_ && batch.size() > 1;
+  if (join && batch.size() <= max_gathered_frames && !writing_ &&
+      queue_.empty() && !closing_ && !finished_) {
+    send_gathered(batch);
+    do_write(); // a control frame that came meanwhile
+    return;
+  }
   for (const auto& d : batch) {
     if (closing_ || finished_)
       return;
@@ -465,6 +476,73 @@ void websocket_session::write_deliveries(const std::vector<delivery>& batch) {
     send_now(buffers);
   }
   do_write(); // what was queued
+}
+
+// With a write delay, what comes within it of the session's last write
+// waits in the queue for the I/O thread's next pacing tick, and whatever
+// came by then goes out in one write. What fills a write already (a
+// catch-up's window after an ack) goes at once: waiting would only slow
+// it. True when `batch` was taken.
+bool websocket_session::hold_for_write_delay(
+  const std::vector<delivery>& batch) {
+  if (closing_ || finished_)
+    return false;
+  auto now = std::chrono::steady_clock::now();
+  if (!paced_ && now - last_write_ >= ctx_.write_delay) {
+    last_write_ = now;
+    return false;
+  }
+  for (const auto& d : batch)
+    queue_frame(protocol::msg_frame(d));
+  if (queue_.bytes() >= full_write_bytes) {
+    last_write_ = now;
+    do_write();
+    return true;
+  }
+  if (!paced_ && !finished_) {
+    paced_ = true;
+    write_pacer::here(stream_.get_executor())
+      .hold({shared_from_this(),
+             [](void* session) {
+               auto* self = static_cast<websocket_session*>(session);
+               self->paced_ = false;
+               self->last_write_ = std::chrono::steady_clock::now();
+               self->do_write();
+             }},
+            ctx_.write_delay);
+  }
+  return true;
+}
+
+// One message of up to max_gathered_frames frames, one per line, written
+// from the pieces of each message's sealed content: the kernel copies
+// them, and nothing is put together here (the frames of a fan-out's
+// batches were a string each, then copied into one).
+void websocket_session::send_gathered(const std::vector<delivery>& batch) {
+  constexpr auto pieces_per_frame = protocol::msg_frame_pieces::piece_count;
+  std::array<std::optional<protocol::msg_frame_pieces>, max_gathered_frames>
+    frames;
+  // The header, then each frame's pieces with a line break before all but
+  // the first.
+  std::array<asio::const_buffer, 1 + max_gathered_frames*(1 + pieces_per_frame)>
+    buffers;
+  static constexpr char line_break = '\n';
+  size_t used = 1;
+  size_t payload = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& frame = frames[i].emplace(batch[i]);
+    if (i > 0) {
+      buffers[used++] = asio::buffer(&line_break, 1);
+      ++payload;
+    }
+    for (const auto& piece : frame.pieces())
+      if (!piece.empty())
+        buffers[used++] = asio::buffer(piece.data(), piece.size());
+    payload += frame.size();
+  }
+  auto header = websocket::server_header(websocket::opcode::text, payload);
+  buffers[0] = asio::buffer(header.bytes.data(), header.size);
+  send_now(beast::span<const asio::const_buffer>(buffers.data(), used));
 }
 
 void websocket_session::report(const std::string& code,
@@ -552,20 +630,34 @@ void websocket_session::do_write() {
     // many frames instead of one each.
     if (batch_frames_ && queue_.size() > 1)
       queue_.join_front(max_batch_frames, max_batch_bytes);
-    const auto& payload = queue_.front();
-    auto header =
-      websocket::server_header(websocket::opcode::text, payload.size());
-    std::array<asio::const_buffer, 2> frame{
-      asio::buffer(header.bytes.data(), header.size), asio::buffer(payload)};
-    bool whole = send_now(frame);
-    // A failed connection took the queue with it; otherwise what the
-    // socket did not take was copied.
-    if (finished_)
-      return;
-    queue_.pop();
-    if (!whole)
+    if (!send_queued_frames())
       return;
   }
+}
+
+// Writes the frames at the front of the queue, as many as one system call
+// takes (one unless the client takes a frame per message), and forgets
+// them. False when the socket did not take them all (the rest was copied
+// and is being written) or the connection failed.
+bool websocket_session::send_queued_frames() {
+  auto count = std::min(queue_.size(), max_frames_per_write);
+  std::array<websocket::frame_header, max_frames_per_write> headers;
+  std::array<asio::const_buffer, 2 * max_frames_per_write> buffers;
+  for (size_t i = 0; i < count; ++i) {
+    const auto& payload = queue_.at(i);
+    headers[i] =
+      websocket::server_header(websocket::opcode::text, payload.size());
+    buffers[2 * i] = asio::buffer(headers[i].bytes.data(), headers[i].size);
+    buffers[2 * i + 1] = asio::buffer(payload);
+  }
+  bool whole =
+    send_now(beast::span<const asio::const_buffer>(buffers.data(), 2 * count));
+  // A failed connection took the queue with it; otherwise what the socket
+  // did not take was copied.
+  if (finished_)
+    return false;
+  queue_.pop(count);
+  return whole;
 }
 
 // Writes `buffers` at once when the socket takes them whole: a plain

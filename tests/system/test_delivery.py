@@ -226,6 +226,48 @@ class DeliveryTest(ClusterTestCase):
         self.assertEqual(seqs, list(range(1, total + 1)))
         self.assertEqual(set(sizes), {1})
 
+    def test_websocket_write_delay_sends_what_comes_meanwhile_together(self):
+        # A second engine on the same database, with a write delay; the
+        # clients are on it.
+        paced = Engine(self.cluster.database_url(self.db),
+                       "--delivery.write-delay=1s").start()
+        self.engines.append(paced)
+        self.assertTrue(paced.wait_ready(), paced.log())
+        url = f"ws://127.0.0.1:{paced.port}/v1/ws?token={self.token()}"
+
+        async def session(batch, after):
+            """Seqs and the frames per WebSocket message: one message, then
+            three more published one by one once it came."""
+            seqs, sizes = [], []
+            async with websockets.connect(url,
+                                          subprotocols=["herald.v1"]) as ws:
+                hello = {"type": "hello", "last_seq": after}
+                if batch:
+                    hello["batch"] = True
+                await ws.send(json.dumps(hello))
+                json.loads(await asyncio.wait_for(ws.recv(), 20))  # welcome
+                for count in (1, 3):
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, self.publish, count)
+                    wanted = len(seqs) + count
+                    while len(seqs) < wanted:
+                        lines = (await asyncio.wait_for(ws.recv(), 20)
+                                 ).split("\n")
+                        sizes.append(len(lines))
+                        seqs += [json.loads(line)["seq"] for line in lines]
+            return seqs, sizes
+
+        # The first message goes out at once; the three that come within
+        # the delay after its write wait and go out in one message.
+        seqs, sizes = run(session(True, 0))
+        self.assertEqual(seqs, [1, 2, 3, 4])
+        self.assertEqual(sizes, [1, 3])
+        # A client that takes a frame per message still gets one each,
+        # every message once and in order.
+        seqs, sizes = run(session(False, 4))
+        self.assertEqual(seqs, [5, 6, 7, 8])
+        self.assertEqual(set(sizes), {1})
+
     def test_websocket_resumes_exactly_after_a_drop_mid_burst(self):
         total = 1000
         async def first_half():

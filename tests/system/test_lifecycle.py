@@ -116,6 +116,12 @@ class LifecycleTest(ClusterTestCase):
         engine.start(expect_port=False)
         self.assertEqual(engine.wait_exit(10), 2)
         self.assertIn("log.level", engine.log())
+        engine = Engine(self.url, "--delivery.write-delay=2s")
+        self.engines.append(engine)
+        engine.start(expect_port=False)
+        self.assertEqual(engine.wait_exit(10), 2)
+        self.assertIn("delivery.write-delay must be between 0 and 1s",
+                      engine.log())
 
 
 if __name__ == "__main__":

@@ -71,7 +71,11 @@ config::config() {
     .add(ping_interval, "ping-interval",
          "heartbeat of WebSocket (ping) and SSE (comment line) sessions")
     .add(ping_timeout, "ping-timeout",
-         "a WebSocket that answers no ping within this is closed");
+         "a WebSocket that answers no ping within this is closed")
+    .add(write_delay, "write-delay",
+         "after a WebSocket write, messages that come within this wait and "
+         "go out together: fewer system calls for busy connections, up to "
+         "this much latency (0: written at once)");
   opt_group{custom_options_, "api"}
     .add(api_threads, "threads",
          "threads and database connections running HTTP API calls")
@@ -133,6 +137,10 @@ std::string config::finish() {
       ping_timeout <= caf::timespan::zero())
     return "delivery.ping-interval and delivery.ping-timeout must be "
            "positive";
+  // Longer, a held message would near the ack timeout and the heartbeat.
+  if (write_delay < caf::timespan::zero() ||
+      write_delay > std::chrono::seconds{1})
+    return "delivery.write-delay must be between 0 and 1s";
   if (http_header_timeout <= caf::timespan::zero())
     return "http.header-timeout must be positive";
   if (!admin_token_file.empty()) {

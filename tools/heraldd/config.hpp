@@ -45,6 +45,7 @@ public:
   caf::timespan hello_timeout = std::chrono::seconds{10};
   caf::timespan ping_interval = std::chrono::seconds{45};
   caf::timespan ping_timeout = std::chrono::seconds{10};
+  caf::timespan write_delay = caf::timespan::zero();
 
   // [api]
   size_t api_threads = 4;

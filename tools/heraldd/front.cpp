@@ -49,6 +49,8 @@ make_stream_context(const config& cfg, caf::actor_system& sys,
   };
   streams->ping_interval = ms(cfg.ping_interval);
   streams->ping_timeout = ms(cfg.ping_timeout);
+  streams->write_delay =
+    std::chrono::duration_cast<std::chrono::microseconds>(cfg.write_delay);
   return streams;
 }
 
