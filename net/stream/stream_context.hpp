@@ -43,8 +43,9 @@ struct stream_context {
   /// After a WebSocket session writes messages, what comes for it within
   /// this long waits and goes out together at its end: fewer, larger
   /// writes (system calls) for connections that get many messages a
-  /// second, at up to this much latency each. Zero (the default): every
-  /// message is written as soon as it comes.
+  /// second, at up to this much latency each. Zero: every message is
+  /// written as soon as it comes. heraldd's delivery.write-delay sets it
+  /// (10 ms unless configured).
   std::chrono::microseconds write_delay{0};
 
   /// The running user shard that owns `user` (invalid while it restarts).

@@ -45,7 +45,8 @@ public:
   caf::timespan hello_timeout = std::chrono::seconds{10};
   caf::timespan ping_interval = std::chrono::seconds{45};
   caf::timespan ping_timeout = std::chrono::seconds{10};
-  caf::timespan write_delay = caf::timespan::zero();
+  // docs/design.md ("The write delay") says why 10 ms.
+  caf::timespan write_delay = std::chrono::milliseconds{10};
 
   // [api]
   size_t api_threads = 4;
