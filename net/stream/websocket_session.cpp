@@ -636,7 +636,7 @@ void websocket_session::do_write() {
 }
 
 // Writes the frames at the front of the queue, as many as one system call
-// takes (one unless the client takes a frame per message), and forgets
+// takes (a client that reads lines has them joined into few), and forgets
 // them. False when the socket did not take them all (the rest was copied
 // and is being written) or the connection failed.
 bool websocket_session::send_queued_frames() {
