@@ -453,7 +453,7 @@ void websocket_session::write_deliveries(const std::vector<delivery>& batch) {
   bool join = batch_frames_ && batch.size() > 1;
   if (join && batch.size() <= max_gathered_frames && !writing_ &&
       queue_.empty() && !closing_ && !finished_) {
-    send_gathered(batch);
+    send_gathered(batch.data(), batch.size());
     do_write(); // a control frame that came meanwhile
     return;
   }
@@ -464,16 +464,7 @@ void websocket_session::write_deliveries(const std::vector<delivery>& batch) {
       queue_frame(protocol::msg_frame(d));
       continue;
     }
-    protocol::msg_frame_pieces frame(d);
-    auto header =
-      websocket::server_header(websocket::opcode::text, frame.size());
-    const auto& pieces = frame.pieces();
-    std::array<asio::const_buffer, 1 + protocol::msg_frame_pieces::piece_count>
-      buffers;
-    buffers[0] = asio::buffer(header.bytes.data(), header.size);
-    for (size_t i = 0; i < pieces.size(); ++i)
-      buffers[i + 1] = asio::buffer(pieces[i].data(), pieces[i].size());
-    send_now(buffers);
+    send_gathered(&d, 1);
   }
   do_write(); // what was queued
 }
@@ -514,11 +505,11 @@ bool websocket_session::hold_for_write_delay(
   return true;
 }
 
-// One message of up to max_gathered_frames frames, one per line, written
-// from the pieces of each message's sealed content: the kernel copies
-// them, and nothing is put together here (the frames of a fan-out's
-// batches were a string each, then copied into one).
-void websocket_session::send_gathered(const std::vector<delivery>& batch) {
+// One message of `count` (at most max_gathered_frames) frames, one per
+// line, written from the pieces of each message's sealed content: the
+// kernel copies them, and nothing is put together here (the frames of a
+// fan-out's batches were a string each, then copied into one).
+void websocket_session::send_gathered(const delivery* first, size_t count) {
   constexpr auto pieces_per_frame = protocol::msg_frame_pieces::piece_count;
   std::array<std::optional<protocol::msg_frame_pieces>, max_gathered_frames>
     frames;
@@ -529,8 +520,8 @@ void websocket_session::send_gathered(const std::vector<delivery>& batch) {
   static constexpr char line_break = '\n';
   size_t used = 1;
   size_t payload = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const auto& frame = frames[i].emplace(batch[i]);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& frame = frames[i].emplace(first[i]);
     if (i > 0) {
       buffers[used++] = asio::buffer(&line_break, 1);
       ++payload;

@@ -83,7 +83,7 @@ private:
   void on_hello(std::optional<std::string> token, int64_t last_seq);
   bool refresh_identity(const std::string& token);
   void write_deliveries(const std::vector<delivery>& batch);
-  void send_gathered(const std::vector<delivery>& batch);
+  void send_gathered(const delivery* first, size_t count);
   bool hold_for_write_delay(const std::vector<delivery>& batch);
   bool send_queued_frames();
   void enqueue(std::string frame);
@@ -150,8 +150,9 @@ private:
   /// with the header, what the socket takes in one system call (64
   /// buffers).
   static constexpr size_t max_gathered_frames = 10;
-  /// Queued frames written in one system call to a client that takes one
-  /// frame per message: a header and a payload each, 64 buffers.
+  /// Queued frames written in one system call (what a client that takes
+  /// one frame per message has waiting): a header and a payload each, 64
+  /// buffers.
   static constexpr size_t max_frames_per_write = 32;
   /// Held messages of this many bytes fill a write (about three segments
   /// of a real network's): they go without waiting out the write delay.
